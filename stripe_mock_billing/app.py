@@ -1,0 +1,36 @@
+"""`create_app(settings)`: the Flask factory every mode (server, thread, in-process) shares."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Settings
+from .control import control
+from .resources.customers import customers
+from .resources.prices import prices
+from .resources.products import products
+from .resources.subscription_items import subscription_items
+from .resources.subscriptions import subscriptions
+from .store import Store
+from .wire import pipeline
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
+    """A new emulator app with its own Store (unless one is given)."""
+    settings = settings or Settings.from_env()
+    app = Flask("stripe_mock_billing")
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = True
+    app.extensions["stripe_mock_billing.store"] = store or Store(settings)
+    # unexpected exceptions, kept for the thread / in-process adapters to re-raise into tests
+    app.extensions["stripe_mock_billing.errors"] = []
+    pipeline.install(app)
+    app.register_blueprint(control)
+    app.register_blueprint(customers)
+    app.register_blueprint(products)
+    app.register_blueprint(prices)
+    app.register_blueprint(subscriptions)
+    app.register_blueprint(subscription_items)
+    return app

@@ -1,0 +1,54 @@
+"""`stripe-mock-billing`: run the emulator server in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from . import __version__
+from .app import create_app
+from .config import DEFAULT_API_VERSION, Settings
+from .server import make_wsgi_server
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's arguments (env vars STRIPE_MOCK_BILLING_HOST/_PORT give the defaults)."""
+    parser = argparse.ArgumentParser(
+        prog="stripe-mock-billing",
+        description="A stateful, offline emulator of Stripe's usage-based billing API.",
+    )
+    parser.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default 12111)")
+    parser.add_argument(
+        "--api-version",
+        default=None,
+        help=f"default Stripe-Version when a request sends none (default {DEFAULT_API_VERSION})",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument("--version", action="version", version=__version__)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run until SIGINT or SIGTERM."""
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env(host=args.host, port=args.port, api_version=args.api_version)
+    app = create_app(settings)
+    server = make_wsgi_server(app, settings.host, settings.port, quiet=not args.verbose)
+    host, port = server.server_address[0], server.server_port
+    print(f"stripe-mock-billing {__version__} listening on http://{host}:{port}", flush=True)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    print("stripe-mock-billing stopped", file=sys.stderr, flush=True)
+    return 0

@@ -1,0 +1,67 @@
+"""Settings of one emulator instance, from arguments or `STRIPE_MOCK_BILLING_*` env vars.
+
+Account-level behaviour that a test may switch (finalization grace, strict clock limits, rate
+limit, summary lag, ...) has its defaults here and can be overridden per account through the
+control API.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+DEFAULT_API_VERSION = "2025-02-24.acacia"
+DEFAULT_PORT = 12111
+
+
+@dataclass(slots=True, kw_only=True)
+class AccountSettings:
+    """Per-account behaviour switches; each account starts with a copy of the defaults."""
+
+    # seconds between a cycle invoice's creation (draft) and its finalization (Stripe: ~1 hour)
+    finalization_grace: int = 3600
+    # enforce Stripe's test clock caps (3 customers/clock, 3 subscriptions/customer, 2 intervals)
+    strict_clock_limits: bool = False
+    # answer test clock advances with status `advancing`, turning `ready` on the next retrieve
+    async_clock_advance: bool = False
+    # requests per second per account; 0 = off (Stripe test mode allows 25/s)
+    rate_limit: int = 0
+    # seconds meter events take to show up in summaries (Stripe aggregates asynchronously)
+    summary_lag: int = 0
+    # seconds added to the wall clock for this account (drift between the app and Stripe)
+    clock_offset: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class Settings:
+    """One emulator instance's configuration."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    api_version: str = DEFAULT_API_VERSION
+    # idempotency keys kept per account (oldest evicted first) and how long (Stripe: >= 24 h)
+    idempotency_max_keys: int = 10_000
+    idempotency_ttl: int = 24 * 3600
+    # re-raise unexpected exceptions into the caller (thread / in-process adapters) after rendering
+    propagate_exceptions: bool = False
+    account_defaults: AccountSettings = field(default_factory=AccountSettings)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from `STRIPE_MOCK_BILLING_HOST`, `_PORT`, `_API_VERSION`, then overrides."""
+        env = dict(os.environ if env is None else env)
+        s = cls()
+        if "STRIPE_MOCK_BILLING_HOST" in env:
+            s.host = env["STRIPE_MOCK_BILLING_HOST"]
+        if "STRIPE_MOCK_BILLING_PORT" in env:
+            s.port = int(env["STRIPE_MOCK_BILLING_PORT"])
+        if "STRIPE_MOCK_BILLING_API_VERSION" in env:
+            s.api_version = env["STRIPE_MOCK_BILLING_API_VERSION"]
+        known = {f.name for f in fields(cls)}
+        direct = {k: v for k, v in overrides.items() if k in known and v is not None}
+        acct = {k: v for k, v in overrides.items() if k not in known and v is not None}
+        s = replace(s, **direct)
+        if acct:
+            s.account_defaults = replace(s.account_defaults, **acct)
+        return s

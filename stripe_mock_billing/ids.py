@@ -1,0 +1,64 @@
+"""Stripe-style object ids: one prefix table, random base62 tails.
+
+Ids are opaque to clients; we use the prefix + 24 base62 characters, which is within the range of
+real ids (14-24 characters after the prefix). See wire-format.md §3.1.
+"""
+
+from __future__ import annotations
+
+import os
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+# object `object` value -> id prefix
+PREFIXES: dict[str, str] = {
+    "customer": "cus",
+    "product": "prod",
+    "price": "price",
+    "subscription": "sub",
+    "subscription_item": "si",
+    "usage_record": "mbur",
+    "usage_record_summary": "sis",
+    "billing.meter": "mtr",
+    "billing.meter_event_summary": "mtrusg",
+    "v2.billing.meter_event_adjustment": "mtr_event_adj",
+    "v2.billing.meter_event_session": "mes",
+    "invoice": "in",
+    "line_item": "il",
+    "invoiceitem": "ii",
+    "test_helpers.test_clock": "clock",
+    "event": "evt",
+    "webhook_endpoint": "we",
+    "request": "req",
+}
+
+# id prefix -> Namespace table attribute holding objects with that prefix (for expand and lookups)
+TABLE_BY_PREFIX: dict[str, str] = {
+    "cus": "customers",
+    "prod": "products",
+    "price": "prices",
+    "sub": "subscriptions",
+    "si": "subscription_items",
+    "mtr": "meters",
+    "in": "invoices",
+    "ii": "invoiceitems",
+    "clock": "test_clocks",
+    "evt": "events",
+}
+
+
+def random_tail(n: int = 24) -> str:
+    """`n` random base62 characters."""
+    raw = os.urandom(n)
+    return "".join(ALPHABET[b % 62] for b in raw)
+
+
+def new_id(obj: str, n: int = 24) -> str:
+    """A fresh id for an object type, e.g. `new_id("customer")` -> `cus_...`."""
+    return f"{PREFIXES[obj]}_{random_tail(n)}"
+
+
+def prefix_of(obj_id: str) -> str:
+    """The prefix of an id (`cus_abc` -> `cus`); `''` when the id has none."""
+    head, sep, _ = obj_id.partition("_")
+    return head if sep else ""

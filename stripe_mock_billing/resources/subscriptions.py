@@ -1,0 +1,446 @@
+"""Subscriptions: `/v1/subscriptions` create, retrieve, update, list, cancel (DELETE).
+
+Emulated: `items[]` (price, quantity, metadata, usage thresholds; update by id, `deleted`,
+add), `billing_cycle_anchor` (future timestamp: a stub first period ending at the anchor;
+`now`/`unchanged` on update), `backdate_start_date`, trials, `cancel_at_period_end` and
+reactivation, `cancel_at`, `billing_thresholds` (acacia, basil from 2025-05-28), metadata,
+`collection_method`. Validation follows Stripe (see subscription_model.py). Every billing effect
+(invoices, usage, rollover) goes through billing/engine.py.
+LIMITATIONS: no schedules, discounts, tax rates, pending updates or payment intents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response
+
+from .. import clock, ids
+from ..billing import engine
+from ..billing.periods import add_interval, period_containing
+from ..errors import InvalidRequest, ResourceMissing, invalid_value, missing_param, unknown_params
+from ..store import Namespace
+from ..wire import pipeline as p
+from ..wire import versions
+from ..wire.params import (
+    LIST_PARAMS,
+    Bool,
+    Enum,
+    Int,
+    List,
+    Metadata,
+    Obj,
+    Str,
+    Timestamp,
+    apply_metadata,
+)
+from ..wire.render import render_list, render_one
+from .customers import get_customer
+from .subscription_model import (
+    Subscription,
+    SubscriptionItem,
+    check_compatible,
+    check_item_price,
+    get_subscription,
+)
+
+subscriptions = Blueprint("subscriptions", __name__)
+
+PRORATION = Enum(values=("always_invoice", "create_prorations", "none"))
+THRESHOLDS = Obj(fields={"amount_gte": Int(min=1), "reset_billing_cycle_anchor": Bool()})
+ITEM_THRESHOLDS = Obj(fields={"usage_gte": Int(min=1, required=True, nullable=False)})
+ITEM = Obj(
+    nullable=False,
+    fields={
+        "price": Str(),
+        "quantity": Int(min=0),
+        "metadata": Metadata(),
+        "billing_thresholds": ITEM_THRESHOLDS,
+    },
+)
+UPDATE_ITEM = Obj(
+    nullable=False,
+    fields={
+        **ITEM.fields,
+        "id": Str(),
+        "deleted": Bool(),
+        "clear_usage": Bool(),
+    },
+)
+COMMON = {
+    "metadata": Metadata(),
+    "cancel_at_period_end": Bool(),
+    "cancel_at": Timestamp(allow_now=False),
+    "description": Str(max_length=500),
+    "default_payment_method": Str(),
+    "collection_method": Enum(values=("charge_automatically", "send_invoice")),
+    "days_until_due": Int(min=0, max=730),
+    "proration_behavior": PRORATION,
+    "payment_behavior": Enum(
+        values=(
+            "allow_incomplete",
+            "default_incomplete",
+            "error_if_incomplete",
+            "pending_if_incomplete",
+        )
+    ),
+    "billing_thresholds": THRESHOLDS,
+    "trial_end": Timestamp(),
+    "off_session": Bool(),
+}
+CREATE = {
+    **COMMON,
+    "customer": Str(required=True, nullable=False),
+    "items": List(item=ITEM, required=True, nullable=False, max_items=20),
+    "billing_cycle_anchor": Timestamp(allow_now=False),
+    "backdate_start_date": Timestamp(allow_now=False),
+    "trial_period_days": Int(min=0, max=730),
+    "currency": Str(),
+    "billing_mode": Obj(fields={"type": Enum(values=("classic", "flexible"))}),
+}
+UPDATE = {
+    **COMMON,
+    "items": List(item=UPDATE_ITEM, max_items=20),
+    "billing_cycle_anchor": Enum(values=("now", "unchanged")),
+    "cancellation_details": Obj(
+        fields={
+            "comment": Str(max_length=5000),
+            "feedback": Enum(
+                values=(
+                    "customer_service",
+                    "low_quality",
+                    "missing_features",
+                    "other",
+                    "switched_service",
+                    "too_complex",
+                    "too_expensive",
+                    "unused",
+                )
+            ),
+        }
+    ),
+    "proration_date": Int(),
+}
+CANCEL = {
+    "invoice_now": Bool(),
+    "prorate": Bool(),
+    "cancellation_details": UPDATE["cancellation_details"],
+}
+LIST = {
+    **LIST_PARAMS,
+    "customer": Str(),
+    "price": Str(),
+    "status": Enum(
+        values=(
+            "active",
+            "all",
+            "canceled",
+            "ended",
+            "incomplete",
+            "incomplete_expired",
+            "past_due",
+            "paused",
+            "trialing",
+            "unpaid",
+        )
+    ),
+    "test_clock": Str(),
+    "created": Int(),
+}
+
+
+def _check_thresholds(prm: dict[str, Any], version: str) -> None:
+    if "billing_thresholds" in prm and not versions.has_billing_thresholds(version):
+        raise unknown_params(["billing_thresholds"])
+    for i, it in enumerate(prm.get("items") or []):
+        if "billing_thresholds" in it and not versions.has_billing_thresholds(version):
+            raise unknown_params([f"items[{i}][billing_thresholds]"])
+
+
+def _apply_common(sub: Subscription, prm: dict[str, Any], now: int) -> None:
+    if "metadata" in prm:
+        sub.metadata = apply_metadata(sub.metadata, prm["metadata"])
+    for name in ("description", "default_payment_method", "days_until_due"):
+        if name in prm:
+            setattr(sub, name, prm[name])
+    if prm.get("collection_method"):
+        sub.collection_method = prm["collection_method"]
+    if "billing_thresholds" in prm:
+        th = prm["billing_thresholds"] or {}
+        sub.amount_gte = th.get("amount_gte")
+        sub.reset_billing_cycle_anchor = th.get("reset_billing_cycle_anchor")
+    if "cancel_at" in prm:
+        sub.cancel_at = prm["cancel_at"]
+    if prm.get("cancel_at_period_end") is not None:
+        sub.cancel_at_period_end = prm["cancel_at_period_end"]
+        sub.canceled_at = now if sub.cancel_at_period_end else None
+        if sub.cancel_at_period_end:
+            sub.cancel_at = sub.current_period_end
+        elif sub.cancel_at == sub.current_period_end:
+            sub.cancel_at = None
+
+
+def new_item(ns: Namespace, sub_id: str, spec: dict[str, Any], created: int) -> SubscriptionItem:
+    """Build (not store) an item from validated item params."""
+    price = ns.prices[spec["price"]]
+    qty = spec.get("quantity")
+    if qty is None and not price.metered:
+        qty = 1
+    th = spec.get("billing_thresholds")
+    return SubscriptionItem(
+        id=ids.new_id("subscription_item"),
+        subscription=sub_id,
+        price=price.id,
+        created=created,
+        quantity=qty,
+        metadata=apply_metadata({}, spec.get("metadata") or {}),
+        usage_gte=th.get("usage_gte") if th else None,
+    )
+
+
+def _first_period(
+    prm: dict[str, Any], now: int, interval: str, count: int
+) -> tuple[int, int, int, int, int | None, int | None]:
+    """start_date, anchor, period start, period end, trial start, trial end."""
+    start = prm.get("backdate_start_date")
+    if start is not None and start > now:
+        raise invalid_value("backdate_start_date", "The backdate_start_date must be in the past.")
+    start = now if start is None else start
+    trial_end = prm.get("trial_end")
+    if trial_end == "now":
+        trial_end = None
+    if trial_end is None and prm.get("trial_period_days"):
+        trial_end = now + prm["trial_period_days"] * 86400
+    if trial_end is not None:
+        if trial_end <= now:
+            raise invalid_value(
+                "trial_end", "Invalid timestamp: must be an integer Unix timestamp in the future."
+            )
+        return start, trial_end, now, trial_end, now, trial_end
+    anchor = prm.get("billing_cycle_anchor")
+    if anchor is not None:
+        if anchor <= now:
+            raise invalid_value(
+                "billing_cycle_anchor",
+                "Invalid timestamp: must be an integer Unix timestamp in the future.",
+            )
+        natural = add_interval(start, interval, count, 1)
+        if anchor > natural:
+            raise invalid_value(
+                "billing_cycle_anchor",
+                f"billing_cycle_anchor cannot be later than next natural billing date "
+                f"({natural}) for plan",
+            )
+        return start, anchor, start, anchor, None, None
+    ps, pe = period_containing(start, interval, count, now)
+    return start, start, ps, pe, None, None
+
+
+@subscriptions.post("/v1/subscriptions")
+def create_subscription() -> Response:
+    """Create a subscription; validation happens fully before anything is stored."""
+    ns = p.ns()
+    prm = p.params(CREATE)
+    version = p.api_version()
+    _check_thresholds(prm, version)
+    cust = get_customer(ns, prm["customer"], param="customer", in_path=False)
+    items = prm["items"]
+    if not items:
+        raise missing_param("items")
+    prices = []
+    for i, spec in enumerate(items):
+        if spec.get("price") is None:
+            raise missing_param(f"items[{i}][price]")
+        prices.append(
+            check_item_price(ns, spec["price"], spec.get("quantity"), version, f"items[{i}]")
+        )
+    check_compatible(prices)
+    rec = prices[0].recurring
+    if rec is None:  # checked by check_item_price; keeps the type checker informed
+        raise InvalidRequest("The price must be recurring.")
+    now = clock.customer_now(ns, cust.id)
+    start, anchor, ps, pe, t0, t1 = _first_period(prm, now, rec.interval, rec.interval_count)
+    engine.subscription_joining(ns, cust)
+    sub = Subscription(
+        id=ids.new_id("subscription"),
+        customer=cust.id,
+        created=now,
+        start_date=start,
+        billing_cycle_anchor=anchor,
+        interval=rec.interval,
+        interval_count=rec.interval_count,
+        currency=prices[0].currency,
+        current_period_start=ps,
+        current_period_end=pe,
+        trial_start=t0,
+        trial_end=t1,
+        status="trialing" if t1 is not None else "active",
+        test_clock=cust.test_clock,
+        billing_mode=(prm.get("billing_mode") or {}).get("type") or "classic",
+    )
+    _apply_common(sub, prm, now)
+    new_items = [new_item(ns, sub.id, spec, now) for spec in items]
+    ns.subscriptions[sub.id] = sub
+    for it in new_items:
+        ns.subscription_items[it.id] = it
+        sub.item_ids.append(it.id)
+    engine.subscription_created(ns, sub)
+    return render_one(sub, p.ctx(), prm.get("expand"))
+
+
+@subscriptions.get("/v1/subscriptions/<sid>")
+def retrieve_subscription(sid: str) -> Response:
+    """Retrieve a subscription."""
+    prm = p.params({})
+    return render_one(get_subscription(p.ns(), sid), p.ctx(), prm.get("expand"))
+
+
+def _validate_item_updates(
+    ns: Namespace, sub: Subscription, prm: dict[str, Any], version: str
+) -> None:
+    final_prices = {it.id: ns.prices[it.price] for it in sub.items(ns)}
+    added = []
+    for i, spec in enumerate(prm.get("items") or []):
+        base = f"items[{i}]"
+        iid = spec.get("id")
+        if iid is not None:
+            if iid not in final_prices:
+                raise invalid_value(
+                    f"{base}[id]",
+                    f"Subscription item {iid} does not exist or is not on subscription {sub.id}",
+                )
+            if spec.get("deleted"):
+                if spec.get("clear_usage") and not final_prices[iid].metered:
+                    raise invalid_value(
+                        f"{base}[clear_usage]",
+                        "clear_usage can only be used with metered prices.",
+                    )
+                del final_prices[iid]
+                continue
+            if spec.get("price") is not None:
+                final_prices[iid] = check_item_price(
+                    ns, spec["price"], spec.get("quantity"), version, base
+                )
+            elif spec.get("quantity") is not None and final_prices[iid].metered:
+                check_item_price(ns, final_prices[iid].id, spec["quantity"], version, base)
+        else:
+            if spec.get("price") is None:
+                raise missing_param(f"{base}[price]")
+            added.append(check_item_price(ns, spec["price"], spec.get("quantity"), version, base))
+    remaining = list(final_prices.values()) + added
+    if not remaining:
+        raise InvalidRequest(
+            "A subscription must have at least one active plan. To cancel a subscription, please "
+            "use the cancel API endpoint on /v1/subscriptions."
+        )
+    check_compatible(remaining)
+
+
+@subscriptions.post("/v1/subscriptions/<sid>")
+def update_subscription(sid: str) -> Response:
+    """Update a subscription; a canceled one accepts only metadata and cancellation_details."""
+    ns = p.ns()
+    sub = get_subscription(ns, sid)
+    prm = p.params(UPDATE)
+    version = p.api_version()
+    _check_thresholds(prm, version)
+    if sub.status == "canceled" and set(prm) - {"metadata", "cancellation_details", "expand"}:
+        raise InvalidRequest(
+            "A canceled subscription can only update its cancellation_details and metadata."
+        )
+    if "items" in prm:
+        _validate_item_updates(ns, sub, prm, version)
+    now = clock.customer_now(ns, sub.customer)
+    details = prm.get("cancellation_details") or {}
+    if "comment" in details:
+        sub.cancellation_comment = details["comment"]
+    if "feedback" in details:
+        sub.cancellation_feedback = details["feedback"]
+    for spec in prm.get("items") or []:
+        iid = spec.get("id")
+        if iid is None:
+            item = new_item(ns, sub.id, spec, now)
+            ns.subscription_items[item.id] = item
+            sub.item_ids.append(item.id)
+            engine.item_added(ns, sub, item)
+        elif spec.get("deleted"):
+            engine.delete_item(ns, sub, ns.subscription_items[iid], bool(spec.get("clear_usage")))
+        else:
+            update_item(ns, sub, ns.subscription_items[iid], spec)
+    was_pending = sub.cancel_at_period_end
+    _apply_common(sub, prm, now)
+    if was_pending != sub.cancel_at_period_end:
+        engine.cancel_at_period_end_changed(ns, sub)
+    if prm.get("billing_cycle_anchor") == "now":
+        engine.reset_anchor(ns, sub)
+    if prm.get("trial_end") == "now" and sub.status == "trialing":
+        engine.end_trial(ns, sub)
+    engine.subscription_updated(ns, sub)
+    return render_one(sub, p.ctx(), prm.get("expand"))
+
+
+def update_item(
+    ns: Namespace, sub: Subscription, item: SubscriptionItem, spec: dict[str, Any]
+) -> None:
+    """Apply validated item changes (price change goes through the engine)."""
+    if spec.get("price") is not None and spec["price"] != item.price:
+        old = item.price
+        item.price = spec["price"]
+        if ns.prices[item.price].metered:
+            item.quantity = None
+        elif item.quantity is None:
+            item.quantity = 1
+        engine.item_price_changed(ns, sub, item, old)
+    if spec.get("quantity") is not None:
+        item.quantity = spec["quantity"]
+    if "metadata" in spec:
+        item.metadata = apply_metadata(item.metadata, spec["metadata"])
+    if "billing_thresholds" in spec:
+        th = spec["billing_thresholds"]
+        item.usage_gte = th.get("usage_gte") if th else None
+
+
+@subscriptions.get("/v1/subscriptions")
+def list_subscriptions() -> Response:
+    """List subscriptions (default: all but canceled), newest first."""
+    ns = p.ns()
+    prm = p.params(LIST)
+    status = prm.get("status")
+    clock_id = prm.get("test_clock")
+
+    def keep(s: Subscription) -> bool:
+        if prm.get("customer") is not None and s.customer != prm["customer"]:
+            return False
+        if clock_id is not None and s.test_clock != clock_id:
+            return False
+        if s.test_clock is not None and prm.get("customer") is None and clock_id is None:
+            return False  # Stripe omits test-clock objects from unfiltered lists
+        if prm.get("price") is not None and all(it.price != prm["price"] for it in s.items(ns)):
+            return False
+        if status in (None, "all"):
+            return status == "all" or s.status != "canceled"
+        if status == "ended":
+            return s.status in ("canceled", "incomplete_expired")
+        return s.status == status
+
+    objs = [s for s in reversed(ns.subscriptions.values()) if keep(s)]
+    return render_list(objs, prm, p.ctx(), url="/v1/subscriptions", noun="subscription")
+
+
+@subscriptions.delete("/v1/subscriptions/<sid>")
+def cancel_subscription(sid: str) -> Response:
+    """Cancel now; `invoice_now` bills accrued usage on a final invoice."""
+    ns = p.ns()
+    sub = get_subscription(ns, sid)
+    prm = p.params(CANCEL)
+    if sub.status == "canceled":
+        # (unverified) Stripe answers a second cancel as if the subscription were gone
+        raise ResourceMissing("subscription", sid)
+    details = prm.get("cancellation_details") or {}
+    sub.cancellation_comment = details.get("comment", sub.cancellation_comment)
+    sub.cancellation_feedback = details.get("feedback", sub.cancellation_feedback)
+    sub.cancellation_reason = "cancellation_requested"
+    engine.cancel_subscription(
+        ns, sub, invoice_now=bool(prm.get("invoice_now")), prorate=bool(prm.get("prorate"))
+    )
+    return render_one(sub, p.ctx(), prm.get("expand"))

@@ -1,0 +1,111 @@
+"""In-memory state: a Store of Namespaces, one per secret API key.
+
+Each secret key is its own account: objects made with one key are invisible to every other key,
+so parallel test workers (one key each) can share one server without a reset. A namespace holds
+typed tables (id -> model dataclass), its settings, an idempotency cache and an RLock that the
+request pipeline holds while a request runs, so requests of one account are serialized while
+different accounts run in parallel.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from .config import AccountSettings, Settings
+from .ids import TABLE_BY_PREFIX, prefix_of
+
+if TYPE_CHECKING:
+    from .resources.customers import Customer
+    from .resources.prices import Price
+    from .resources.products import Product
+    from .resources.subscription_model import Subscription, SubscriptionItem
+
+
+@dataclass(slots=True, kw_only=True)
+class IdempotencyEntry:
+    """A stored first execution of an idempotency key."""
+
+    fingerprint: str
+    created: float
+    request_id: str
+    done: bool = False
+    status: int = 0
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True, kw_only=True)
+class Namespace:
+    """One account's state."""
+
+    api_key: str
+    settings: AccountSettings
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    idem_lock: threading.Lock = field(default_factory=threading.Lock)
+    idempotency: OrderedDict[str, IdempotencyEntry] = field(default_factory=OrderedDict)
+    # rate limiter: timestamps of recent requests (sliding one-second window)
+    recent_requests: list[float] = field(default_factory=list)
+
+    # --- typed tables (insertion order = creation order) -----------------------------------
+    customers: dict[str, Customer] = field(default_factory=dict)
+    products: dict[str, Product] = field(default_factory=dict)
+    prices: dict[str, Price] = field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    subscription_items: dict[str, SubscriptionItem] = field(default_factory=dict)
+    # tables of later features (billing engine, meters) are typed in their own modules
+    invoices: dict[str, Any] = field(default_factory=dict)
+    invoiceitems: dict[str, Any] = field(default_factory=dict)
+    test_clocks: dict[str, Any] = field(default_factory=dict)
+    meters: dict[str, Any] = field(default_factory=dict)
+    events: dict[str, Any] = field(default_factory=dict)
+    # free-form per-feature state (e.g. usage stores), keyed by feature name
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    def find(self, obj_id: str) -> Any | None:
+        """Any object of this account by id, through the id prefix table; None if unknown."""
+        table = TABLE_BY_PREFIX.get(prefix_of(obj_id))
+        if table is None:
+            return None
+        objs: dict[str, Any] = getattr(self, table)
+        return objs.get(obj_id)
+
+
+class Store:
+    """All accounts of one emulator instance."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._namespaces: dict[str, Namespace] = {}
+        # v2 meter event session tokens: token -> (api key, expires_at)
+        self.session_tokens: dict[str, tuple[str, int]] = {}
+
+    def namespace(self, api_key: str) -> Namespace:
+        """The account for `api_key`, created on first use."""
+        ns = self._namespaces.get(api_key)
+        if ns is not None:
+            return ns
+        with self._lock:
+            ns = self._namespaces.get(api_key)
+            if ns is None:
+                ns = Namespace(api_key=api_key, settings=replace(self.settings.account_defaults))
+                self._namespaces[api_key] = ns
+            return ns
+
+    def reset(self, api_key: str) -> None:
+        """Forget everything about one account."""
+        with self._lock:
+            self._namespaces.pop(api_key, None)
+
+    def reset_all(self) -> None:
+        """Forget every account."""
+        with self._lock:
+            self._namespaces.clear()
+
+    def api_keys(self) -> list[str]:
+        """Keys of the accounts that exist."""
+        with self._lock:
+            return list(self._namespaces)

@@ -1,0 +1,85 @@
+"""Idempotency keys on POST (wire-format.md §10).
+
+The first execution of a key stores its status and body (errors included, but not parameter
+validation failures); a replay with the same parameters returns them with
+`Idempotent-Replayed: true`; other parameters give 400 `idempotency_error`; a replay while the
+first is still running gives 409 `idempotency_key_in_use`. Keys are kept per account for the
+configured TTL (24 h) and at most `max_keys` of them (oldest evicted first), so memory is bounded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..errors import IdempotencyError, IdempotencyKeyInUse, InvalidRequest
+from ..store import IdempotencyEntry, Namespace
+
+MAX_KEY_LENGTH = 255
+
+
+def fingerprint(method: str, path: str, flat_params: list[tuple[str, str]]) -> str:
+    """A digest of the endpoint and its decoded parameters (order-independent)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{method} {path}\n".encode())
+    for k, v in sorted(flat_params):
+        h.update(k.encode("utf-8", "surrogatepass") + b"=" + v.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def begin(
+    ns: Namespace,
+    key: str,
+    fp: str,
+    request_id: str,
+    now: float,
+    *,
+    ttl: int,
+    max_keys: int,
+) -> IdempotencyEntry | None:
+    """Claim `key` for this request; return the stored entry when this is a replay."""
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidRequest(
+            f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters long.",
+            param="Idempotency-Key",
+        )
+    with ns.idem_lock:
+        table = ns.idempotency
+        while table:
+            oldest_key = next(iter(table))
+            oldest = table[oldest_key]
+            if oldest.done and (now - oldest.created > ttl or len(table) > max_keys):
+                del table[oldest_key]
+            else:
+                break
+        entry = table.get(key)
+        if entry is not None and now - entry.created > ttl and entry.done:
+            del table[key]
+            entry = None
+        if entry is None:
+            table[key] = IdempotencyEntry(fingerprint=fp, created=now, request_id=request_id)
+            return None
+        if entry.fingerprint != fp:
+            raise IdempotencyError(key)
+        if not entry.done:
+            raise IdempotencyKeyInUse(key)
+        return entry
+
+
+def finish(ns: Namespace, key: str, status: int, body: bytes, headers: dict[str, str]) -> None:
+    """Store the outcome of the first execution of `key`."""
+    with ns.idem_lock:
+        entry = ns.idempotency.get(key)
+        if entry is not None and not entry.done:
+            entry.done = True
+            entry.status = status
+            entry.body = body
+            entry.headers = headers
+
+
+def abandon(ns: Namespace, key: str) -> None:
+    """Forget an unfinished claim (validation failure): the key may be retried."""
+    with ns.idem_lock:
+        entry = ns.idempotency.get(key)
+        if entry is not None and not entry.done:
+            del ns.idempotency[key]

@@ -1,0 +1,263 @@
+"""The request pipeline every /v1 and /v2 request runs through, as Flask hooks.
+
+Order (wire-format.md §9): route known -> auth (key -> namespace) -> Stripe-Version -> rate limit
+-> decode parameters -> idempotency -> take the namespace lock -> the route validates its
+typed params and calls model/billing code -> render -> store the response for idempotency.
+Routes reach the request state through the helpers at the bottom (`ns()`, `ctx()`, `params()`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, cast
+
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from .. import clock
+from ..config import Settings
+from ..errors import ApiError, InvalidRequest, RateLimited, StripeError, UnrecognizedURL
+from ..ids import random_tail
+from ..store import Namespace, Store
+from . import idempotency, versions
+from .auth import authenticate
+from .form import Node, decode, flatten
+from .params import Param, parse
+from .render import RenderContext, error_response
+
+log = logging.getLogger("stripe_mock_billing")
+
+# views that authenticate with a v2 meter-event session token instead of an API key
+TOKEN_AUTH_ATTR = "_mock_token_auth"
+
+
+def token_auth(view: Any) -> Any:
+    """Mark a view as authenticated by a meter event session token (the route checks it)."""
+    setattr(view, TOKEN_AUTH_ATTR, True)
+    return view
+
+
+def store() -> Store:
+    """The app's store."""
+    return cast(Store, current_app.extensions["stripe_mock_billing.store"])
+
+
+def settings() -> Settings:
+    """The app's settings."""
+    return store().settings
+
+
+def ns() -> Namespace:
+    """The account of the current request."""
+    return cast(Namespace, g.ns)
+
+
+INCLUDABLE = frozenset({"tiers"})
+
+
+def ctx() -> RenderContext:
+    """The render context of the current request."""
+    raw_expand = g.raw.get("expand") if not g.v2 else None
+    includes: frozenset[str] = frozenset()
+    if isinstance(raw_expand, dict):
+        last = {v.rsplit(".", 1)[-1] for v in raw_expand.values() if isinstance(v, str)}
+        includes = frozenset(last & INCLUDABLE)
+    return RenderContext(ns=ns(), version=g.version, includes=includes)
+
+
+def api_version() -> str:
+    """The Stripe-Version of the current request."""
+    return cast(str, g.version)
+
+
+def raw_params() -> dict[str, Node]:
+    """The decoded (not yet validated) v1 parameters."""
+    return cast(dict[str, Node], g.raw)
+
+
+def params(spec: Mapping[str, Param]) -> dict[str, Any]:
+    """Validate the request's v1 parameters against `spec`; execution starts after this."""
+    out = parse(spec, g.raw)
+    g.started = True
+    return out
+
+
+def json_body() -> dict[str, Any]:
+    """The v2 JSON body (an object), or a 400."""
+    return cast(dict[str, Any], g.json)
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith(("/v1/", "/v2/")) or path in ("/v1", "/v2")
+
+
+def _decode_v1() -> dict[str, Node]:
+    raw = decode(request.query_string)
+    if request.method == "POST":
+        ctype = (request.mimetype or "").lower()
+        body = request.get_data(cache=True)
+        if ctype in ("application/json", "multipart/form-data") and body:
+            raise InvalidRequest(
+                "Invalid request: v1 endpoints take application/x-www-form-urlencoded bodies, "
+                f"not {ctype}."
+            )
+        raw.update(decode(body))
+    return raw
+
+
+def _decode_v2() -> dict[str, Any]:
+    body = request.get_data(cache=True)
+    if request.method in ("GET", "DELETE") or not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("Invalid JSON: the request body could not be parsed.") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("Invalid JSON: the request body must be a JSON object.")
+    return data
+
+
+def _rate_limit(space: Namespace) -> None:
+    limit = space.settings.rate_limit
+    if limit <= 0:
+        return
+    now = clock.monotonic()
+    recent = [t for t in space.recent_requests if now - t < 1.0]
+    if len(recent) >= limit:
+        space.recent_requests = recent
+        raise RateLimited()
+    recent.append(now)
+    space.recent_requests = recent
+
+
+def before_request() -> Response | None:
+    """Route, auth, version, rate limit, params, idempotency, lock."""
+    g.request_id = "req_" + random_tail(14)
+    g.v2 = request.path.startswith("/v2/")
+    g.started = False
+    g.idem_key = None
+    g.locked = None
+    if not _is_api(request.path):
+        if request.routing_exception is not None:
+            raise UnrecognizedURL(request.method, request.path)
+        return None
+    if request.routing_exception is not None:
+        raise UnrecognizedURL(request.method, request.path)
+    view = current_app.view_functions.get(request.endpoint or "")
+    st = store()
+    g.version = versions.validate(request.headers.get("Stripe-Version") or st.settings.api_version)
+    if getattr(view, TOKEN_AUTH_ATTR, False):
+        g.ns = None
+    else:
+        key = authenticate(request.headers.get("Authorization"), v2=g.v2)
+        g.ns = st.namespace(key)
+        _rate_limit(g.ns)
+    if g.v2:
+        g.json = _decode_v2()
+        g.raw = {}
+    else:
+        g.raw = _decode_v1()
+    space = g.ns
+    idem_key = request.headers.get("Idempotency-Key")
+    if space is not None and idem_key and request.method == "POST":
+        fp = idempotency.fingerprint(
+            request.method,
+            request.path,
+            flatten(g.raw) if not g.v2 else [("json", json.dumps(g.json, sort_keys=True))],
+        )
+        replay = idempotency.begin(
+            space,
+            idem_key,
+            fp,
+            g.request_id,
+            clock.real_time_float(),
+            ttl=st.settings.idempotency_ttl,
+            max_keys=st.settings.idempotency_max_keys,
+        )
+        if replay is not None:
+            resp = Response(replay.body, status=replay.status, content_type="application/json")
+            for k, v in replay.headers.items():
+                resp.headers[k] = v
+            resp.headers["Idempotent-Replayed"] = "true"
+            resp.headers["Original-Request"] = replay.request_id
+            return resp
+        g.idem_key = idem_key
+    if space is not None:
+        space.lock.acquire()
+        g.locked = space
+    return None
+
+
+def after_request(resp: Response) -> Response:
+    """Common headers; store the first execution of an idempotency key."""
+    resp.headers["Request-Id"] = g.get("request_id", "req_" + random_tail(14))
+    if _is_api(request.path):
+        resp.headers["Stripe-Version"] = g.get("version") or settings().api_version
+        resp.headers.setdefault("Cache-Control", "no-cache, no-store")
+        resp.headers.setdefault("Access-Control-Allow-Origin", "*")
+    idem_key = g.get("idem_key")
+    if idem_key:
+        resp.headers["Idempotency-Key"] = idem_key
+        resp.headers.setdefault("Original-Request", g.request_id)
+        space = g.ns
+        v2_failure = g.v2 and resp.status_code >= 400  # v2 re-executes failed first attempts
+        if g.get("store_idem", True) and not v2_failure and (g.started or resp.status_code < 400):
+            stored = {
+                k: v
+                for k, v in resp.headers.items()
+                if k in ("Stripe-Should-Retry", "Stripe-Version")
+            }
+            idempotency.finish(space, idem_key, resp.status_code, resp.get_data(), stored)
+        else:
+            idempotency.abandon(space, idem_key)
+    return resp
+
+
+def teardown_request(_exc: BaseException | None) -> None:
+    """Release the namespace lock; forget an idempotency claim that never finished."""
+    space = g.get("locked")
+    if space is not None:
+        g.locked = None
+        space.lock.release()
+    idem_key = g.get("idem_key")
+    if idem_key and g.get("ns") is not None:
+        idempotency.abandon(g.ns, idem_key)
+
+
+def handle_stripe_error(err: StripeError) -> Response:
+    """Render any StripeError."""
+    g.store_idem = err.store_idempotent
+    return error_response(err, g.get("request_id", "req_"), v2=bool(g.get("v2")))
+
+
+def handle_http_exception(err: HTTPException) -> Response:
+    """Werkzeug errors (404/405 routing, 413 body too large) in Stripe's envelope."""
+    if isinstance(err, RequestEntityTooLarge):
+        return handle_stripe_error(
+            StripeError("Request body is too large.", status=413, code="request_too_large")
+        )
+    if err.code in (404, 405):
+        return handle_stripe_error(UnrecognizedURL(request.method, request.path))
+    return handle_stripe_error(
+        StripeError(err.description or "Bad request", status=err.code or 400)
+    )
+
+
+def handle_unexpected(err: Exception) -> Response:
+    """Any other exception: logged, 500 `api_error`, no traceback in the body."""
+    log.exception("unexpected error in %s %s", request.method, request.path)
+    current_app.extensions["stripe_mock_billing.errors"].append(err)
+    return handle_stripe_error(ApiError())
+
+
+def install(app: Flask) -> None:
+    """Attach the pipeline hooks and error handlers to `app`."""
+    app.before_request(before_request)
+    app.after_request(after_request)
+    app.teardown_request(teardown_request)
+    app.register_error_handler(StripeError, handle_stripe_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,198 @@
+"""Rendering: objects, lists with pagination, `expand`, and the v1/v2 error envelopes.
+
+Models render themselves into wire dicts through `render(ctx)`; everything generic about the
+wire shape (lists, expansion, errors, JSON) happens here and only here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from flask import Response
+
+from ..errors import InvalidRequest, ResourceMissing, StripeError
+from ..store import Namespace
+
+# object type -> fields holding an id that `expand[]` may replace with the object
+EXPANDABLE: dict[str, frozenset[str]] = {
+    "customer": frozenset({"test_clock"}),
+    "price": frozenset({"product"}),
+    "plan": frozenset({"product"}),
+    "subscription": frozenset({"customer", "latest_invoice", "test_clock"}),
+    "subscription_item": frozenset(),
+    "invoice": frozenset({"customer", "subscription", "test_clock"}),
+    "line_item": frozenset({"invoice", "subscription", "subscription_item"}),
+    "invoiceitem": frozenset({"customer", "invoice", "subscription", "subscription_item"}),
+    "usage_record_summary": frozenset({"invoice", "subscription_item"}),
+    "usage_record": frozenset({"subscription_item"}),
+    "billing.meter_event_summary": frozenset(),
+    "test_helpers.test_clock": frozenset(),
+}
+MAX_EXPAND_DEPTH = 4
+
+
+@dataclass(slots=True)
+class RenderContext:
+    """What a render needs: the account and the request's API version."""
+
+    ns: Namespace
+    version: str
+    # "includable" fields requested through expand[] (e.g. `tiers` on prices)
+    includes: frozenset[str] = frozenset()
+
+
+class Renderable(Protocol):
+    """A model that renders itself into Stripe's wire shape."""
+
+    id: str
+
+    def render(self, ctx: RenderContext) -> dict[str, Any]: ...
+
+
+def dumps(body: Mapping[str, Any]) -> bytes:
+    """Compact JSON bytes."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def json_response(body: Mapping[str, Any], status: int = 200) -> Response:
+    """A JSON response with Stripe's content type."""
+    return Response(dumps(body), status=status, content_type="application/json")
+
+
+# --- expand ------------------------------------------------------------------------------
+
+
+def _cannot_expand(path: str) -> InvalidRequest:
+    return InvalidRequest(f"This property cannot be expanded ({path}).", param="expand")
+
+
+def _expand_at(node: Any, parts: list[str], full: str, ctx: RenderContext) -> None:
+    if not parts or node is None:
+        return
+    if isinstance(node, list):
+        for el in node:
+            _expand_at(el, parts, full, ctx)
+        return
+    if not isinstance(node, dict):
+        raise _cannot_expand(full)
+    key, rest = parts[0], parts[1:]
+    if key not in node:
+        raise _cannot_expand(full)
+    val = node[key]
+    if isinstance(val, str):
+        if key not in EXPANDABLE.get(str(node.get("object")), frozenset()):
+            raise _cannot_expand(full)
+        obj = ctx.ns.find(val)
+        if obj is None:
+            return  # a dangling id (deleted object) stays an id
+        val = obj.render(ctx)
+        node[key] = val
+    elif not isinstance(val, dict | list) and val is not None:
+        raise _cannot_expand(full)
+    _expand_at(val, rest, full, ctx)
+
+
+def expand(body: dict[str, Any], paths: Sequence[str], ctx: RenderContext) -> dict[str, Any]:
+    """Replace ids with objects along each dotted `expand[]` path (at most 4 levels)."""
+    for path in paths:
+        parts = path.split(".")
+        if len([p for p in parts if p != "data"]) > MAX_EXPAND_DEPTH:
+            raise InvalidRequest(
+                f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property. "
+                f"Property: {path}",
+                param="expand",
+            )
+        _expand_at(body, parts, path, ctx)
+    return body
+
+
+def render_one(
+    obj: Renderable, ctx: RenderContext, expand_paths: Sequence[str] | None = None
+) -> Response:
+    """Render a model (with `expand[]`) as the response body."""
+    return json_response(expand(obj.render(ctx), expand_paths or (), ctx))
+
+
+# --- lists -------------------------------------------------------------------------------
+
+
+def page(
+    objs: Sequence[Any],
+    params: Mapping[str, Any],
+    *,
+    noun: str,
+    key: Callable[[Any], str] = lambda o: str(o.id),
+) -> tuple[list[Any], bool]:
+    """Cut one page out of `objs` (already in list order) by limit/starting_after/ending_before."""
+    limit = params.get("limit") or 10
+    after, before = params.get("starting_after"), params.get("ending_before")
+    if after:
+        idx = next((i for i, o in enumerate(objs) if key(o) == after), None)
+        if idx is None:
+            raise ResourceMissing(noun, after, param="starting_after", in_path=False)
+        rest = objs[idx + 1 :]
+        return list(rest[:limit]), len(rest) > limit
+    if before:
+        idx = next((i for i, o in enumerate(objs) if key(o) == before), None)
+        if idx is None:
+            raise ResourceMissing(noun, before, param="ending_before", in_path=False)
+        head = objs[:idx]
+        return list(head[max(0, len(head) - limit) :]), len(head) > limit
+    return list(objs[:limit]), len(objs) > limit
+
+
+def list_body(items: Sequence[dict[str, Any]], url: str, has_more: bool) -> dict[str, Any]:
+    """Stripe's list object."""
+    return {"object": "list", "data": list(items), "has_more": has_more, "url": url}
+
+
+def render_list(
+    objs: Sequence[Renderable],
+    params: Mapping[str, Any],
+    ctx: RenderContext,
+    *,
+    url: str,
+    noun: str,
+) -> Response:
+    """A paginated, expanded list of models, newest first as given."""
+    chunk, more = page(objs, params, noun=noun)
+    body = list_body([o.render(ctx) for o in chunk], url, more)
+    return json_response(expand(body, params.get("expand") or (), ctx))
+
+
+def deleted_stub(obj_id: str, obj_type: str) -> dict[str, Any]:
+    """The body of a DELETE: `{id, object, deleted: true}`."""
+    return {"id": obj_id, "object": obj_type, "deleted": True}
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def error_body(err: StripeError, request_id: str, *, v2: bool) -> dict[str, Any]:
+    """Stripe's error envelope (wire-format.md §7 for v1, §8 for v2)."""
+    inner: dict[str, Any] = {"type": err.type}
+    if v2:
+        inner["code"] = err.code or err.type
+        inner["message"] = err.message
+        return {"error": inner}
+    if err.code:
+        inner["code"] = err.code
+        inner["doc_url"] = "https://stripe.com/docs/error-codes/" + err.code.replace("_", "-")
+    inner["message"] = err.message
+    if err.param:
+        inner["param"] = err.param
+    inner["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
+    return {"error": inner}
+
+
+def error_response(err: StripeError, request_id: str, *, v2: bool) -> Response:
+    """The full error response, with Stripe's status and headers."""
+    resp = json_response(error_body(err, request_id, v2=v2), err.status)
+    for k, v in err.headers.items():
+        resp.headers[k] = v
+    if err.should_retry is not None:
+        resp.headers["Stripe-Should-Retry"] = "true" if err.should_retry else "false"
+    return resp

@@ -1,0 +1,72 @@
+"""Stripe-Version handling: validation and every version-dependent decision, in one place.
+
+Dated versions, with a release-train suffix since 2024-09 (`2025-02-24.acacia`,
+`2025-03-31.basil`, ...). See wire-format.md §6 for the table this module encodes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from ..errors import InvalidRequest
+
+_VERSION_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:\.([a-z]+))?")
+
+BASIL = "2025-03-31"  # usage records, aggregate_usage, upcoming removed; periods move to items
+THRESHOLDS_BACK = "2025-05-28"  # billing_thresholds reintroduced
+V2_METERS = "2024-09-30"  # v2 meter event endpoints
+
+
+def validate(version: str) -> str:
+    """Return `version` if well-formed, else Stripe's 400 `Invalid Stripe API version`."""
+    m = _VERSION_RE.fullmatch(version)
+    ok = m is not None
+    if m is not None:
+        try:
+            date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            ok = False
+    if not ok:
+        raise InvalidRequest(f"Invalid Stripe API version: {version}")
+    return version
+
+
+def _day(version: str) -> str:
+    return version[:10]
+
+
+def is_basil_or_later(version: str) -> bool:
+    """True from `2025-03-31.basil` on."""
+    return _day(version) >= BASIL
+
+
+def has_usage_records(version: str) -> bool:
+    """Legacy usage records, `aggregate_usage` and metered prices without a meter."""
+    return not is_basil_or_later(version)
+
+
+def has_upcoming_invoice(version: str) -> bool:
+    """`GET /v1/invoices/upcoming` exists up to acacia."""
+    return not is_basil_or_later(version)
+
+
+def has_billing_thresholds(version: str) -> bool:
+    """Thresholds exist up to acacia and again from `2025-05-28.basil`."""
+    d = _day(version)
+    return d < BASIL or d >= THRESHOLDS_BACK
+
+
+def has_formula_last(version: str) -> bool:
+    """Meter `default_aggregation[formula]=last` arrived with basil."""
+    return is_basil_or_later(version)
+
+
+def periods_on_items(version: str) -> bool:
+    """`current_period_start/end` render on subscription items (basil+) or subscriptions."""
+    return is_basil_or_later(version)
+
+
+def basil_invoice_lines(version: str) -> bool:
+    """Invoice lines use `pricing`/`parent` (basil+) instead of `price`/`subscription_item`."""
+    return is_basil_or_later(version)
