@@ -61,7 +61,14 @@ class Namespace:
     test_clocks: dict[str, Any] = field(default_factory=dict)
     meters: dict[str, Any] = field(default_factory=dict)
     events: dict[str, Any] = field(default_factory=dict)
-    # free-form per-feature state (e.g. usage stores), keyed by feature name
+    # legacy usage records per subscription item id (billing/usage.py)
+    usage: dict[str, Any] = field(default_factory=dict)
+    # Billing Meter events of this account (billing/meter_usage.py), created on first use
+    meter_events: Any = None
+    # emulator-only state of the control API (journal, faults)
+    journal: list[Any] = field(default_factory=list)
+    faults: list[Any] = field(default_factory=list)
+    # free-form per-feature state, keyed by feature name
     extensions: dict[str, Any] = field(default_factory=dict)
 
     def find(self, obj_id: str) -> Any | None:
