@@ -66,7 +66,8 @@ class Param:
 
 def _scalar(value: Node, name: str, what: str) -> str:
     if not isinstance(value, str):
-        raise invalid_value(name, f"Invalid {what}: {name} must be a {what}, not a hash.")
+        article = "an" if what[0] in "aeiou" else "a"
+        raise invalid_value(name, f"Invalid {what}: {name} must be {article} {what}, not a hash.")
     return value
 
 
