@@ -25,7 +25,7 @@ from . import idempotency, versions
 from .auth import authenticate
 from .form import Node, decode, flatten
 from .params import Param, parse
-from .render import RenderContext, error_response
+from .render import TYPE_BY_COLLECTION, RenderContext, check_expand, error_response
 
 log = logging.getLogger("stripe_mock_billing")
 
@@ -80,8 +80,21 @@ def raw_params() -> dict[str, Node]:
 def params(spec: Mapping[str, Param]) -> dict[str, Any]:
     """Validate the request's v1 parameters against `spec`; execution starts after this."""
     out = parse(spec, g.raw)
+    if out.get("expand"):
+        _check_expand(out["expand"])
     g.started = True
     return out
+
+
+def _check_expand(paths: list[str]) -> None:
+    """Static `expand[]` check for the core collections, so a bad path never follows a write."""
+    segments = [s for s in request.path.split("/") if s]
+    if len(segments) not in (2, 3) or segments[0] != "v1" or request.method == "DELETE":
+        return
+    obj_type = TYPE_BY_COLLECTION.get(segments[1])
+    if obj_type is not None:
+        is_list = len(segments) == 2 and request.method == "GET"
+        check_expand(obj_type, paths, is_list=is_list)
 
 
 def json_body() -> dict[str, Any]:

@@ -32,6 +32,35 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     "test_helpers.test_clock": frozenset(),
 }
 MAX_EXPAND_DEPTH = 4
+# the object an expandable id field names (for checking `expand[]` before a write)
+EXPAND_TARGET: dict[str, str] = {
+    "customer": "customer",
+    "product": "product",
+    "price": "price",
+    "latest_invoice": "invoice",
+    "invoice": "invoice",
+    "subscription": "subscription",
+    "subscription_item": "subscription_item",
+    "test_clock": "test_helpers.test_clock",
+}
+# fully described types: object type -> fields rendered inline (`list:` = a list object of them)
+# and "includable" fields that only render when expanded. Types not listed here are only checked
+# while rendering.
+EMBEDDED: dict[str, dict[str, str]] = {
+    "customer": {},
+    "product": {},
+    "price": {"tiers": "includable"},
+    "subscription": {"items": "list:subscription_item"},
+    "subscription_item": {"price": "price"},
+}
+# `/v1/<collection>` -> the object type its create/retrieve/update/list render
+TYPE_BY_COLLECTION: dict[str, str] = {
+    "customers": "customer",
+    "products": "product",
+    "prices": "price",
+    "subscriptions": "subscription",
+    "subscription_items": "subscription_item",
+}
 
 
 @dataclass(slots=True)
@@ -82,30 +111,72 @@ def _expand_at(node: Any, parts: list[str], full: str, ctx: RenderContext) -> No
     if key not in node:
         raise _cannot_expand(full)
     val = node[key]
+    expandable = key in EXPANDABLE.get(str(node.get("object")), frozenset())
     if isinstance(val, str):
-        if key not in EXPANDABLE.get(str(node.get("object")), frozenset()):
+        if not expandable:
             raise _cannot_expand(full)
         obj = ctx.ns.find(val)
         if obj is None:
             return  # a dangling id (deleted object) stays an id
         val = obj.render(ctx)
         node[key] = val
-    elif not isinstance(val, dict | list) and val is not None:
-        raise _cannot_expand(full)
+    elif val is None:
+        if not expandable:
+            raise _cannot_expand(full)  # e.g. `address.city`: null, but never an id
+        return
+    elif not isinstance(val, dict | list) or (not rest and key not in ctx.includes):
+        raise _cannot_expand(full)  # a scalar, or an inline hash/list that is not an id
     _expand_at(val, rest, full, ctx)
+
+
+def _check_path(obj_type: str, path: str, *, is_list: bool) -> None:
+    parts = path.split(".")
+    if is_list:
+        if parts[0] != "data":
+            raise _cannot_expand(path)
+        parts = parts[1:]
+    kind: str | None = obj_type
+    for i, part in enumerate(parts):
+        if kind is None:
+            return  # a type this table does not describe: checked while rendering
+        if kind.startswith("list:"):
+            if part != "data":
+                raise _cannot_expand(path)
+            kind = kind[5:]
+            continue
+        if part in EXPANDABLE.get(kind, frozenset()):
+            kind = EXPAND_TARGET.get(part)
+            continue
+        embedded = EMBEDDED.get(kind)
+        if embedded is None:
+            return
+        inner = embedded.get(part)
+        if inner is None or (inner == "includable" and i != len(parts) - 1):
+            raise _cannot_expand(path)
+        kind = None if inner == "includable" else inner
+
+
+def check_expand(obj_type: str, paths: Sequence[str], *, is_list: bool = False) -> None:
+    """Reject unexpandable `expand[]` paths before the request changes anything."""
+    for path in paths:
+        _check_depth(path)
+        _check_path(obj_type, path, is_list=is_list)
+
+
+def _check_depth(path: str) -> None:
+    if len([p for p in path.split(".") if p != "data"]) > MAX_EXPAND_DEPTH:
+        raise InvalidRequest(
+            f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property. "
+            f"Property: {path}",
+            param="expand",
+        )
 
 
 def expand(body: dict[str, Any], paths: Sequence[str], ctx: RenderContext) -> dict[str, Any]:
     """Replace ids with objects along each dotted `expand[]` path (at most 4 levels)."""
     for path in paths:
-        parts = path.split(".")
-        if len([p for p in parts if p != "data"]) > MAX_EXPAND_DEPTH:
-            raise InvalidRequest(
-                f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property. "
-                f"Property: {path}",
-                param="expand",
-            )
-        _expand_at(body, parts, path, ctx)
+        _check_depth(path)
+        _expand_at(body, path.split("."), path, ctx)
     return body
 
 
