@@ -11,6 +11,7 @@ from .resources.prices import prices
 from .resources.products import products
 from .resources.subscription_items import subscription_items
 from .resources.subscriptions import subscriptions
+from .resources.usage_records import usage_records
 from .store import Store
 from .wire import pipeline
 
@@ -33,4 +34,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_blueprint(prices)
     app.register_blueprint(subscriptions)
     app.register_blueprint(subscription_items)
+    app.register_blueprint(usage_records)
     return app
