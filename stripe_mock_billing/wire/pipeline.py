@@ -161,11 +161,14 @@ def before_request() -> Response | None:
         raise UnrecognizedURL(request.method, request.path)
     view = current_app.view_functions.get(request.endpoint or "")
     st = store()
-    g.version = versions.validate(request.headers.get("Stripe-Version") or st.settings.api_version)
+    g.version = st.settings.api_version  # rendered on errors raised before the check below
     if getattr(view, TOKEN_AUTH_ATTR, False):
         g.ns = None
+        key = None
     else:
         key = authenticate(request.headers.get("Authorization"), v2=g.v2)
+    g.version = versions.validate(request.headers.get("Stripe-Version") or st.settings.api_version)
+    if key is not None:
         g.ns = st.namespace(key)
         _rate_limit(g.ns)
     if g.v2:
