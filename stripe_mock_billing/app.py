@@ -6,7 +6,10 @@ from flask import Flask
 
 from .config import Settings
 from .control import control
+from .resources.billing_meters import billing_meters
 from .resources.customers import customers
+from .resources.meter_events import meter_events
+from .resources.meter_events_v2 import meter_events_v2
 from .resources.prices import prices
 from .resources.products import products
 from .resources.subscription_items import subscription_items
@@ -34,5 +37,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_blueprint(prices)
     app.register_blueprint(subscriptions)
     app.register_blueprint(subscription_items)
+    app.register_blueprint(billing_meters)
+    app.register_blueprint(meter_events)
+    app.register_blueprint(meter_events_v2)
     app.register_blueprint(usage_records)
     return app

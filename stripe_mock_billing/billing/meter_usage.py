@@ -120,6 +120,18 @@ def _prefix_sums(values: array[int] | array[float], rows: array[int]) -> Sums:
         return list(accumulate(map(ints.__getitem__, rows), initial=0))
 
 
+def window_bounds(start: int, end: int, grouping: Window | None) -> list[int]:
+    """Boundaries of the summary windows of [start, end): UTC hour/day aligned, ends clipped."""
+    if grouping is None:
+        return [start, max(start, end)]
+    if grouping not in _WINDOW_SECONDS:
+        raise ValueError(f"unknown value_grouping_window: {grouping!r}")
+    if end <= start:
+        return [start]
+    width = _WINDOW_SECONDS[grouping]
+    return [start, *range(start - start % width + width, end, width), end]
+
+
 class _View:
     """Active rows sorted by timestamp, their timestamps and prefix sums of their values."""
 
@@ -288,6 +300,7 @@ class MeterEventStore:
     def __init__(self) -> None:
         self._meters: dict[str, dict[str, _Series]] = {}
         self._series: list[_Series] = []
+        self._owners: list[tuple[str, str]] = []  # series id -> (meter id, customer id)
         self._identifiers = IdentifierIndex()
         self._count = 0
 
@@ -338,6 +351,11 @@ class MeterEventStore:
         series.cancel(row)
         return CancelResult.CANCELLED
 
+    def owner(self, identifier: str) -> tuple[str, str] | None:
+        """(meter id, customer id) of the stored event with `identifier`, if indexed."""
+        ref = self._identifiers.get(identifier_digest(identifier))
+        return None if ref is None else self._owners[ref >> _ROW_BITS]
+
     def prune(self, now: int) -> int:
         """Forget identifiers received >= 24 h before `now` (events stay); return the count.
 
@@ -367,14 +385,9 @@ class MeterEventStore:
         """
         if formula not in _FORMULAS:
             raise ValueError(f"unknown meter formula: {formula!r}")
-        bounds = [start, max(start, end)]
-        if grouping is not None:
-            if grouping not in _WINDOW_SECONDS:
-                raise ValueError(f"unknown value_grouping_window: {grouping!r}")
-            width = _WINDOW_SECONDS[grouping]
-            bounds = [start, *range(start - start % width + width, end, width), end]
-            if end <= start:
-                return []
+        bounds = window_bounds(start, end, grouping)
+        if len(bounds) < 2:
+            return []
         series = self._meters.get(meter_id, {}).get(customer_id)
         if series is None:
             return [(low, high, 0) for low, high in pairwise(bounds)]
@@ -384,6 +397,22 @@ class MeterEventStore:
             (low, high, series.evaluate(view, formula, lo, hi))
             for (low, high), (lo, hi) in zip(pairwise(bounds), pairwise(positions), strict=True)
         ]
+
+    def raw_events(self, meter_id: str, customer_id: str) -> list[tuple[int, Number, int, bool]]:
+        """(timestamp, value, received_at, cancelled) of every stored event, in arrival order."""
+        series = self._meters.get(meter_id, {}).get(customer_id)
+        if series is None:
+            return []
+        return [
+            (series.ts[row], series.number(series.values[row]), series.received[row], cancelled)
+            for row in range(len(series.ts))
+            for cancelled in (row in series.cancelled,)
+        ]
+
+    def latest_received(self, meter_id: str, customer_id: str) -> int | None:
+        """The largest `received_at` of the customer's events on the meter (None if none)."""
+        series = self._meters.get(meter_id, {}).get(customer_id)
+        return max(series.received) if series is not None and series.received else None
 
     def customers_for(self, meter_id: str) -> list[str]:
         """Customers with at least one stored event on the meter, in first-event order."""
@@ -405,6 +434,7 @@ class MeterEventStore:
         if series is None:
             series = customers[customer_id] = _Series(len(self._series), width)
             self._series.append(series)
+            self._owners.append((meter_id, customer_id))
         elif series.width != width:
             raise ValueError(f"meter {meter_id} has a fixed event_time_window")
         return series
