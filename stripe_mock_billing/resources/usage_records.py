@@ -54,7 +54,7 @@ from ..store import Namespace
 from ..wire import pipeline as p
 from ..wire import versions
 from ..wire.params import LIST_PARAMS, Enum, Int, Timestamp
-from ..wire.render import RenderContext, render_list, render_one
+from ..wire.render import RenderContext, check_expand, render_list, render_one
 from .prices import Price
 from .subscription_model import Subscription, SubscriptionItem, get_item
 
@@ -209,6 +209,7 @@ def create_usage_record(iid: str) -> Response:
     ns = p.ns()
     item = get_item(ns, iid, param="subscription_item")
     prm = p.params(CREATE)
+    check_expand("usage_record", prm.get("expand") or [])  # before anything is written
     sub = ns.subscriptions[item.subscription]
     price = _legacy_price(ns, item, "create a usage record", "/v1/billing/meter_events")
     engine.sync_subscription(ns, sub)

@@ -26,8 +26,9 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     "invoice": frozenset({"customer", "subscription", "test_clock"}),
     "line_item": frozenset({"invoice", "subscription", "subscription_item"}),
     "invoiceitem": frozenset({"customer", "invoice", "subscription", "subscription_item"}),
-    "usage_record_summary": frozenset({"invoice", "subscription_item"}),
-    "usage_record": frozenset({"subscription_item"}),
+    # the official schema lists no expandable id fields on these two (x-expandableFields)
+    "usage_record_summary": frozenset(),
+    "usage_record": frozenset(),
     "billing.meter_event_summary": frozenset(),
     "test_helpers.test_clock": frozenset(),
 }
@@ -52,6 +53,7 @@ EMBEDDED: dict[str, dict[str, str]] = {
     "price": {"tiers": "includable"},
     "subscription": {"items": "list:subscription_item"},
     "subscription_item": {"price": "price"},
+    "usage_record": {},
 }
 # `/v1/<collection>` -> the object type its create/retrieve/update/list render
 TYPE_BY_COLLECTION: dict[str, str] = {
