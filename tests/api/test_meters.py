@@ -1,4 +1,4 @@
-"""Billing Meters through the SDK: create, retrieve, update, list, deactivate, reactivate, errors."""
+"""Billing Meters through the SDK: create, retrieve, update, list, (de)activate, errors."""
 
 from __future__ import annotations
 
