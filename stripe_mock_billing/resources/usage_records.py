@@ -163,6 +163,11 @@ def _aggregate(price: Price) -> str:
     return (rec.aggregate_usage if rec is not None else None) or "sum"
 
 
+def item_start(sub: Subscription, item: SubscriptionItem) -> int:
+    """When the item started billing: the subscription's (backdated) start for its first items."""
+    return sub.start_date if item.created <= sub.created else item.created
+
+
 def previous_period_start(sub: Subscription, period_start: int) -> int:
     """Start of the period that ends at `period_start` (clipped to the subscription's start)."""
     start, _ = period_containing(
@@ -192,7 +197,7 @@ def _resolve_timestamp(
         and start <= now < start + GRACE_SECONDS
         and timestamp >= start - GRACE_SECONDS
         and sub.start_date < start  # there is a previous period ...
-        and item.created < start  # ... and the item was on it
+        and item_start(sub, item) < start  # ... and the item was on it
     )
     if not in_grace:
         raise InvalidRequest(PERIOD_START_ERROR, param="timestamp")
@@ -253,7 +258,7 @@ def summary_id(item_id: str, period_start: int) -> str:
 def item_periods(ns: Namespace, sub: Subscription, item: SubscriptionItem) -> list[tuple[int, int]]:
     """The item's billing periods, newest (current) first, back to its creation or first usage."""
     usage: ItemUsage | None = ns.usage.get(item.id)
-    first = item.created
+    first = item_start(sub, item)
     first_usage = usage.first_timestamp() if usage is not None else None
     if first_usage is not None:
         first = min(first, first_usage)
