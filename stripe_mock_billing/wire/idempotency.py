@@ -48,7 +48,7 @@ def begin(
         while table:
             oldest_key = next(iter(table))
             oldest = table[oldest_key]
-            if oldest.done and (now - oldest.created > ttl or len(table) > max_keys):
+            if oldest.done and (now - oldest.created > ttl or len(table) >= max_keys):
                 del table[oldest_key]
             else:
                 break

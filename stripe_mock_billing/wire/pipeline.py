@@ -16,7 +16,7 @@ from typing import Any, cast
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .. import clock
+from .. import clock, faults, journal
 from ..config import Settings
 from ..errors import ApiError, InvalidRequest, RateLimited, StripeError, UnrecognizedURL
 from ..ids import random_tail
@@ -176,6 +176,7 @@ def before_request() -> Response | None:
         g.raw = {}
     else:
         g.raw = _decode_v1()
+    faults.inject(journal.request_namespace())  # control API: injected faults
     space = g.ns
     idem_key = request.headers.get("Idempotency-Key")
     if space is not None and idem_key and request.method == "POST":
@@ -197,6 +198,7 @@ def before_request() -> Response | None:
             resp = Response(replay.body, status=replay.status, content_type="application/json")
             for k, v in replay.headers.items():
                 resp.headers[k] = v
+            resp.headers["Idempotency-Key"] = idem_key
             resp.headers["Idempotent-Replayed"] = "true"
             resp.headers["Original-Request"] = replay.request_id
             return resp
@@ -229,6 +231,7 @@ def after_request(resp: Response) -> Response:
             idempotency.finish(space, idem_key, resp.status_code, resp.get_data(), stored)
         else:
             idempotency.abandon(space, idem_key)
+    journal.record(resp)  # control API: request journal
     return resp
 
 

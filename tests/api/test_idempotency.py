@@ -1,0 +1,257 @@
+"""Idempotency keys on v1 POSTs (wire-format.md §10): replay, mismatch, in-flight 409, what is
+stored and what is not, bounded memory."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+import requests
+import stripe
+
+from stripe_mock_billing import clock
+from stripe_mock_billing.app import create_app
+from stripe_mock_billing.config import Settings
+from stripe_mock_billing.resources import customers as customers_module
+from stripe_mock_billing.server import ThreadedServer
+from stripe_mock_billing.store import Store
+from tests.conftest import err_of, make_client
+
+
+def post(client: stripe.StripeClient, path: str, key: str, **params: Any) -> Any:
+    return client.raw_request("post", path, idempotency_key=key, **params)
+
+
+def store_of(server: ThreadedServer) -> Store:
+    st = server.app.extensions["stripe_mock_billing.store"]
+    assert isinstance(st, Store)
+    return st
+
+
+def test_replay_returns_same_status_and_body_and_creates_nothing(
+    client: stripe.StripeClient,
+) -> None:
+    first = post(client, "/v1/customers", "key-1", name="Ada", metadata={"a": "1"})
+    again = post(client, "/v1/customers", "key-1", metadata={"a": "1"}, name="Ada")
+    assert again.code == first.code == 200
+    assert again.body == first.body
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Original-Request"] == first.headers["Request-Id"]
+    assert first.headers["Original-Request"] == first.headers["Request-Id"]
+    assert again.headers["Request-Id"] != first.headers["Request-Id"]
+    assert again.headers["Idempotency-Key"] == first.headers["Idempotency-Key"] == "key-1"
+    assert len(client.v1.customers.list().data) == 1
+
+
+def test_sdk_request_option_idempotency_key(client: stripe.StripeClient) -> None:
+    a = client.v1.products.create({"name": "p"}, {"idempotency_key": "prod-key"})
+    b = client.v1.products.create({"name": "p"}, {"idempotency_key": "prod-key"})
+    assert a.id == b.id
+    assert b.last_response is not None
+    assert b.last_response.headers["Idempotent-Replayed"] == "true"
+    assert [p.id for p in client.v1.products.list().data] == [a.id]
+
+
+def test_sdk_auto_keys_make_every_post_new(client: stripe.StripeClient) -> None:
+    a = client.v1.customers.create({"name": "same"})
+    b = client.v1.customers.create({"name": "same"})
+    assert a.id != b.id
+
+
+def test_same_key_other_params_is_idempotency_error(client: stripe.StripeClient) -> None:
+    post(client, "/v1/customers", "k-mismatch", name="one")
+    with pytest.raises(stripe.IdempotencyError) as exc:
+        post(client, "/v1/customers", "k-mismatch", name="two")
+    assert exc.value.http_status == 400
+    e = err_of(exc)
+    assert e["type"] == "idempotency_error"
+    assert "code" not in e
+    assert e["message"] == (
+        "Keys for idempotent requests can only be used with the same parameters they were first "
+        "used with. Try using a key other than 'k-mismatch' if you meant to execute a different "
+        "request."
+    )
+    assert len(client.v1.customers.list().data) == 1
+
+
+def test_same_key_other_endpoint_is_idempotency_error(client: stripe.StripeClient) -> None:
+    post(client, "/v1/products", "k-endpoint", name="x")
+    with pytest.raises(stripe.IdempotencyError):
+        post(client, "/v1/customers", "k-endpoint", name="x")
+
+
+def test_key_in_use_while_first_request_runs_is_409(
+    server: ThreadedServer, api_key: str, schema_violations: list[str]
+) -> None:
+    client = make_client(server.url, api_key, schema_violations)
+    ns = store_of(server).namespace(api_key)
+    results: dict[str, Any] = {}
+    ns.lock.acquire()  # the first request claims the key, then waits for the account lock
+    try:
+        t = threading.Thread(
+            target=lambda: results.update(first=post(client, "/v1/customers", "busy", name="a"))
+        )
+        t.start()
+        deadline = time.monotonic() + 5
+        while "busy" not in ns.idempotency and time.monotonic() < deadline:
+            time.sleep(0.005)
+        with pytest.raises(stripe.APIError) as exc:
+            post(client, "/v1/customers", "busy", name="a")
+        assert exc.value.http_status == 409
+        e = err_of(exc)
+        assert (e["type"], e["code"]) == ("invalid_request_error", "idempotency_key_in_use")
+        assert e["message"] == (
+            "There is currently another in-progress request using this Idempotent Key (that "
+            "probably means you submitted twice, and the other request is still going through): "
+            "busy. Please try again later."
+        )
+    finally:
+        ns.lock.release()
+    t.join(5)
+    assert results["first"].code == 200
+    replay = post(client, "/v1/customers", "busy", name="a")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.body == results["first"].body
+    assert len(client.v1.customers.list().data) == 1
+
+
+def test_sdk_retries_a_409_and_gets_the_replay(server: ThreadedServer, api_key: str) -> None:
+    """With retries on (the SDK default), a 409 is retried and ends as the stored replay."""
+    ns = store_of(server).namespace(api_key)
+    plain = make_client(server.url, api_key, [])
+    retrying = stripe.StripeClient(
+        api_key, base_addresses={"api": server.url}, max_network_retries=3
+    )
+    results: dict[str, Any] = {}
+    ns.lock.acquire()
+    t = threading.Thread(
+        target=lambda: results.update(first=post(plain, "/v1/customers", "retry-me", name="r"))
+    )
+    t.start()
+    while "retry-me" not in ns.idempotency:
+        time.sleep(0.005)
+    t2 = threading.Thread(
+        target=lambda: results.update(second=post(retrying, "/v1/customers", "retry-me", name="r"))
+    )
+    t2.start()
+    time.sleep(0.3)  # the retrying client sees 409 at least once meanwhile
+    ns.lock.release()  # an RLock: released by the thread that took it
+    t.join(5)
+    t2.join(10)
+    second = results["second"]
+    assert second.code == 200 and second.body == results["first"].body
+    assert second.headers["Idempotent-Replayed"] == "true"
+
+
+def test_validation_failures_are_not_stored(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        post(client, "/v1/customers", "fix-me", name="x", bogus="1")
+    assert err_of(exc)["code"] == "parameter_unknown"
+    ok = post(client, "/v1/customers", "fix-me", name="x")
+    assert ok.code == 200 and "Idempotent-Replayed" not in ok.headers
+    with pytest.raises(stripe.InvalidRequestError):
+        post(client, "/v1/prices", "fix-me-2", currency="usd", unit_amount="1.5", product="p")
+    with pytest.raises(stripe.InvalidRequestError) as exc:  # nothing stored: runs again
+        post(client, "/v1/prices", "fix-me-2", currency="usd", unit_amount="1.5", product="p")
+    assert "Idempotent-Replayed" not in (exc.value.headers or {})
+
+
+def test_errors_after_execution_started_are_stored_and_replayed(
+    client: stripe.StripeClient,
+) -> None:
+    items = [{"price": "price_nope"}]
+    with pytest.raises(stripe.InvalidRequestError) as first:
+        post(client, "/v1/subscriptions", "late-error", customer="cus_nope", items=items)
+    assert err_of(first)["code"] == "resource_missing"
+    assert "Idempotent-Replayed" not in (first.value.headers or {})
+    with pytest.raises(stripe.InvalidRequestError) as again:
+        post(client, "/v1/subscriptions", "late-error", customer="cus_nope", items=items)
+    assert (again.value.headers or {})["Idempotent-Replayed"] == "true"
+    assert again.value.http_body == first.value.http_body
+    assert again.value.http_status == 400
+
+
+def test_500_is_stored_and_replayed(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def boom(cust: Any, prm: Any) -> None:
+        calls.append(1)
+        raise RuntimeError("bug")
+
+    app = create_app(Settings(port=0))
+    monkeypatch.setattr(customers_module, "_apply", boom)
+    with ThreadedServer(app=app) as srv:
+        c = make_client(srv.url, "sk_test_500", [])
+        with pytest.raises(stripe.APIError) as first:
+            post(c, "/v1/customers", "k500", name="x")
+        monkeypatch.undo()
+        with pytest.raises(stripe.APIError) as again:
+            post(c, "/v1/customers", "k500", name="x")
+        assert again.value.http_status == 500
+        assert (again.value.headers or {})["Idempotent-Replayed"] == "true"
+        assert again.value.http_body == first.value.http_body
+        assert len(calls) == 1
+        assert post(c, "/v1/customers", "k500-new", name="x").code == 200
+
+
+def test_get_and_delete_ignore_the_key(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create({})
+    r1 = client.raw_request("get", f"/v1/customers/{cus.id}", idempotency_key="get-key")
+    client.v1.customers.update(cus.id, {"name": "changed"})
+    r2 = client.raw_request("get", f"/v1/customers/{cus.id}", idempotency_key="get-key")
+    assert r2.data["name"] == "changed" and r1.data["name"] is None
+    assert "Idempotent-Replayed" not in r2.headers
+
+
+def test_keys_are_per_account(server: ThreadedServer, api_key: str) -> None:
+    a = make_client(server.url, api_key, [])
+    b = make_client(server.url, api_key + "_other", [])
+    ra = post(a, "/v1/customers", "shared-key", name="a")
+    rb = post(b, "/v1/customers", "shared-key", name="b")
+    assert ra.data["id"] != rb.data["id"]
+    assert "Idempotent-Replayed" not in rb.headers
+
+
+def test_too_long_key(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        post(client, "/v1/customers", "k" * 256, name="x")
+    e = err_of(exc)
+    assert exc.value.http_status == 400
+    assert e["message"] == "Idempotency-Key must be at most 255 characters long."
+    assert client.v1.customers.list().data == []
+    assert post(client, "/v1/customers", "k" * 255, name="x").code == 200
+
+
+def test_memory_is_bounded_oldest_evicted_first() -> None:
+    app = create_app(Settings(port=0, idempotency_max_keys=3))
+    with ThreadedServer(app=app) as srv:
+        c = make_client(srv.url, "sk_test_bounded", [])
+        ids = [post(c, "/v1/customers", f"k{i}", name="x").data["id"] for i in range(10)]
+        ns = app.extensions["stripe_mock_billing.store"].namespace("sk_test_bounded")
+        assert list(ns.idempotency) == ["k7", "k8", "k9"]
+        # the newest key still replays; an evicted one executes as a new request
+        assert post(c, "/v1/customers", "k9", name="x").data["id"] == ids[9]
+        assert post(c, "/v1/customers", "k0", name="x").data["id"] not in ids
+
+
+def test_keys_expire_after_the_ttl(
+    client: stripe.StripeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = post(client, "/v1/customers", "old-key", name="x").data["id"]
+    later = clock.real_time_float() + 24 * 3600 + 1
+    monkeypatch.setattr(clock, "real_time_float", lambda: later)
+    again = post(client, "/v1/customers", "old-key", name="x")
+    assert again.data["id"] != first
+    assert "Idempotent-Replayed" not in again.headers
+
+
+def test_raw_form_replay(server: ThreadedServer, api_key: str) -> None:
+    h = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": "raw-1"}
+    r1 = requests.post(server.url + "/v1/products", data="name=a&metadata[x]=1", headers=h)
+    r2 = requests.post(server.url + "/v1/products", data="metadata[x]=1&name=a", headers=h)
+    assert r1.status_code == r2.status_code == 200
+    assert r1.content == r2.content
+    assert r2.headers["Idempotent-Replayed"] == "true"
