@@ -152,7 +152,8 @@ class T:
             self.exchanges.append(ex.summary())
             self._validate(what, ex)
         if "crash" in answer:
-            raise SdkCrash(f"{what}: the SDK raised a non-Stripe error: {answer['crash'][-600:]}")
+            crash = " | ".join(line.strip() for line in answer["crash"].splitlines()[:3])
+            raise SdkCrash(f"{what}: the SDK raised a non-Stripe error: {crash[:500]}")
         return answer
 
     def _validate(self, what: str, ex: Exchange) -> None:

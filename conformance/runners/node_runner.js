@@ -69,7 +69,7 @@ async function call(req) {
   args.push(req.params || {});
   if (Object.keys(opts).length) args.push(opts);
   if (req.paging === 'auto') {
-    const items = await fn(...args).autoPagingToArray({limit: 100000});
+    const items = await fn(...args).autoPagingToArray({limit: 10000});
     return {value: items, cls: 'autoPagingToArray'};
   }
   const result = await fn(...args);
