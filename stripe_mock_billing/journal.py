@@ -1,0 +1,177 @@
+"""Request journal of the control API: every /v1 and /v2 request of an account and its answer.
+
+Emulator-only (`GET /_mock/journal`): a test can assert what the app under test sent, e.g.
+"exactly 3 usage records with these quantities and idempotency keys". Each entry records the
+method, path, decoded parameters (the form tree for v1, the JSON body or query for v2), the
+`Idempotency-Key`, the status, the response body, `Request-Id`, the API version, whether the
+answer was an idempotent replay, the injected fault if any, and the time.
+
+Memory is bounded per account: at most `MAX_ENTRIES` entries and `MAX_BYTES` of stored bodies
+(oldest dropped first); a response body over `MAX_BODY` bytes is kept as `null` with
+`response_truncated: true`. Requests that fail before the account is known (401/403, unknown
+URL without a key) have no account and are not journaled.
+
+LIMITATIONS: control requests (`/_mock/*`, `/healthz`) are not journaled.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from flask import Response, current_app, g, request
+
+from . import clock
+from .store import Namespace, Store
+from .wire.form import decode
+
+MAX_ENTRIES = 1000
+MAX_BYTES = 8 * 1024 * 1024
+MAX_BODY = 256 * 1024
+_BYTES_KEY = "_mock_journal_bytes"
+_SEQ_KEY = "_mock_journal_seq"
+_LOCK = threading.Lock()
+
+
+@dataclass(slots=True, kw_only=True)
+class JournalEntry:
+    """One request of an account and the emulator's answer."""
+
+    seq: int
+    time: float
+    method: str
+    path: str
+    params: dict[str, Any]
+    idempotency_key: str | None
+    status: int
+    response: Any
+    request_id: str
+    api_version: str | None
+    replayed: bool = False
+    fault: str | None = None
+    response_truncated: bool = False
+    size: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """Wire shape of an entry (`object: "_mock.journal_entry"`)."""
+        body = asdict(self)
+        del body["size"]
+        return {"object": "_mock.journal_entry", **body}
+
+
+def has_glob(pattern: str) -> bool:
+    """Whether a path pattern uses glob characters (`*`, `?`, `[`)."""
+    return any(c in pattern for c in "*?[")
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """Exact match, or a glob (`/v1/subscription_items/*/usage_records`; `*` spans `/`)."""
+    return fnmatchcase(path, pattern) if has_glob(pattern) else path == pattern
+
+
+def token_namespace(st: Store) -> Namespace | None:
+    """The account behind a v2 meter event session token in the Authorization header."""
+    header = request.headers.get("Authorization") or ""
+    scheme, _, token = header.strip().partition(" ")
+    entry = st.session_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+    return st.namespace(entry[0]) if entry else None
+
+
+def request_namespace() -> Namespace | None:
+    """The account of the current API request (API key or meter event session token)."""
+    space = g.get("ns")
+    if space is None and g.get("v2"):
+        space = token_namespace(current_app.extensions["stripe_mock_billing.store"])
+    return space if isinstance(space, Namespace) else None
+
+
+def _request_params() -> dict[str, Any]:
+    raw = g.get("raw")
+    if g.get("v2"):
+        body = g.get("json")
+        if isinstance(body, dict) and body:
+            return body
+        try:
+            return dict(decode(request.query_string))
+        except Exception:  # malformed query: the request failed anyway
+            return {}
+    return dict(raw) if isinstance(raw, dict) else {}
+
+
+def record(resp: Response) -> None:
+    """Append the current request and `resp` to its account's journal (after_request hook)."""
+    if not request.path.startswith(("/v1/", "/v2/")):
+        return
+    space = request_namespace()
+    if space is None:
+        return
+    body_bytes = resp.get_data() if not resp.is_streamed else b""
+    truncated = len(body_bytes) > MAX_BODY
+    response: Any = None
+    if not truncated:
+        try:
+            response = json.loads(body_bytes) if body_bytes else None
+        except ValueError:
+            response = body_bytes.decode("utf-8", "replace")
+    params = _request_params()
+    size = (0 if truncated else len(body_bytes)) + len(request.get_data(cache=True)) + 200
+    entry = JournalEntry(
+        seq=0,
+        time=clock.real_time_float(),
+        method=request.method,
+        path=request.path,
+        params=params,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        status=resp.status_code,
+        response=response,
+        request_id=resp.headers.get("Request-Id", ""),
+        api_version=g.get("version"),
+        replayed=resp.headers.get("Idempotent-Replayed") == "true",
+        fault=g.get("fault"),
+        response_truncated=truncated,
+        size=size,
+    )
+    with _LOCK:
+        entry.seq = space.extensions.get(_SEQ_KEY, 0) + 1
+        space.extensions[_SEQ_KEY] = entry.seq
+        total = space.extensions.get(_BYTES_KEY, 0) + size
+        space.journal.append(entry)
+        drop = 0
+        while len(space.journal) - drop > MAX_ENTRIES or (
+            total > MAX_BYTES and len(space.journal) - drop > 1
+        ):
+            total -= space.journal[drop].size
+            drop += 1
+        if drop:
+            del space.journal[:drop]
+        space.extensions[_BYTES_KEY] = total
+
+
+def entries(
+    space: Namespace,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    since: int = 0,
+) -> list[JournalEntry]:
+    """The account's entries, oldest first, filtered by method and path (exact or glob)."""
+    with _LOCK:
+        found = list(space.journal)
+    meth = method.upper() if method and method != "*" else None
+    return [
+        e
+        for e in found
+        if e.seq > since
+        and (meth is None or e.method == meth)
+        and (path is None or path_matches(path, e.path))
+    ]
+
+
+def clear(space: Namespace) -> None:
+    """Forget the account's journal (sequence numbers keep increasing)."""
+    with _LOCK:
+        space.journal.clear()
+        space.extensions[_BYTES_KEY] = 0
