@@ -8,12 +8,17 @@ from .config import Settings
 from .control import control
 from .resources.billing_meters import billing_meters
 from .resources.customers import customers
+from .resources.events import events
+from .resources.invoice_preview import invoice_preview
+from .resources.invoiceitems import invoiceitems
+from .resources.invoices import invoices
 from .resources.meter_events import meter_events
 from .resources.meter_events_v2 import meter_events_v2
 from .resources.prices import prices
 from .resources.products import products
 from .resources.subscription_items import subscription_items
 from .resources.subscriptions import subscriptions
+from .resources.test_clocks import sync_before_request, test_clocks
 from .resources.usage_records import usage_records
 from .store import Store
 from .wire import pipeline
@@ -31,6 +36,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     # unexpected exceptions, kept for the thread / in-process adapters to re-raise into tests
     app.extensions["stripe_mock_billing.errors"] = []
     pipeline.install(app)
+    # after the pipeline's hook (which takes the account lock): roll due wall-clock subscriptions
+    app.before_request(sync_before_request)
     app.register_blueprint(control)
     app.register_blueprint(customers)
     app.register_blueprint(products)
@@ -41,4 +48,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_blueprint(meter_events)
     app.register_blueprint(meter_events_v2)
     app.register_blueprint(usage_records)
+    app.register_blueprint(test_clocks)
+    app.register_blueprint(invoice_preview)
+    app.register_blueprint(invoices)
+    app.register_blueprint(invoiceitems)
+    app.register_blueprint(events)
     return app

@@ -31,6 +31,9 @@ class AccountSettings:
     summary_lag: int = 0
     # seconds added to the wall clock for this account (drift between the app and Stripe)
     clock_offset: int = 0
+    # the account's default API version: event `data.object` snapshots are rendered at it
+    # (set from Settings.api_version when the account is created)
+    api_version: str = DEFAULT_API_VERSION
 
 
 @dataclass(slots=True, kw_only=True)

@@ -19,9 +19,13 @@ from .ids import TABLE_BY_PREFIX, prefix_of
 
 if TYPE_CHECKING:
     from .resources.customers import Customer
+    from .resources.events import Event
+    from .resources.invoice_model import Invoice
+    from .resources.invoiceitems import InvoiceItem
     from .resources.prices import Price
     from .resources.products import Product
     from .resources.subscription_model import Subscription, SubscriptionItem
+    from .resources.test_clocks import TestClock
 
 
 @dataclass(slots=True, kw_only=True)
@@ -56,11 +60,11 @@ class Namespace:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     subscription_items: dict[str, SubscriptionItem] = field(default_factory=dict)
     # tables of later features (billing engine, meters) are typed in their own modules
-    invoices: dict[str, Any] = field(default_factory=dict)
-    invoiceitems: dict[str, Any] = field(default_factory=dict)
-    test_clocks: dict[str, Any] = field(default_factory=dict)
+    invoices: dict[str, Invoice] = field(default_factory=dict)
+    invoiceitems: dict[str, InvoiceItem] = field(default_factory=dict)
+    test_clocks: dict[str, TestClock] = field(default_factory=dict)
     meters: dict[str, Any] = field(default_factory=dict)
-    events: dict[str, Any] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)
     # legacy usage records per subscription item id (billing/usage.py)
     usage: dict[str, Any] = field(default_factory=dict)
     # Billing Meter events of this account (billing/meter_usage.py), created on first use
@@ -98,7 +102,9 @@ class Store:
         with self._lock:
             ns = self._namespaces.get(api_key)
             if ns is None:
-                ns = Namespace(api_key=api_key, settings=replace(self.settings.account_defaults))
+                version = self.settings.api_version
+                acct = replace(self.settings.account_defaults, api_version=version)
+                ns = Namespace(api_key=api_key, settings=acct)
                 self._namespaces[api_key] = ns
             return ns
 

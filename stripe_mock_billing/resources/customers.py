@@ -149,6 +149,7 @@ def create_customer() -> Response:
     )
     _apply(cust, prm)
     ns.customers[cid] = cust
+    engine.customer_created(ns, cust)
     return render_one(cust, p.ctx(), prm.get("expand"))
 
 
@@ -167,7 +168,9 @@ def update_customer(cid: str) -> Response:
     prm = p.params(UPDATE)
     if cust.deleted:
         raise ResourceMissing("customer", cid)
+    before = engine.snapshot(ns, cust)
     _apply(cust, prm)
+    engine.customer_updated(ns, cust, before)
     return render_one(cust, p.ctx(), prm.get("expand"))
 
 

@@ -74,10 +74,11 @@ def create_subscription_item() -> Response:
     price = check_item_price(ns, prm["price"], prm.get("quantity"), p.api_version(), "")
     check_compatible([ns.prices[it.price] for it in sub.items(ns)] + [price], "price")
     item = new_item(ns, sub.id, prm, clock.customer_now(ns, sub.customer))
+    before = engine.snapshot(ns, sub)
     ns.subscription_items[item.id] = item
     sub.item_ids.append(item.id)
     engine.item_added(ns, sub, item)
-    engine.subscription_updated(ns, sub)
+    engine.subscription_updated(ns, sub, before)
     return render_one(item, p.ctx(), prm.get("expand"))
 
 
@@ -104,8 +105,9 @@ def update_subscription_item(iid: str) -> Response:
         check_compatible([*others, new_price], "price")
     elif prm.get("quantity") is not None and current.metered:
         check_item_price(ns, current.id, prm["quantity"], p.api_version(), "")
+    before = engine.snapshot(ns, sub)
     update_item(ns, sub, item, prm)
-    engine.subscription_updated(ns, sub)
+    engine.subscription_updated(ns, sub, before)
     return render_one(item, p.ctx(), prm.get("expand"))
 
 
@@ -139,6 +141,7 @@ def delete_subscription_item(iid: str) -> Response:
             "A subscription must have at least one active plan. To cancel a subscription, please "
             "use the cancel API endpoint on /v1/subscriptions."
         )
+    before = engine.snapshot(ns, sub)
     engine.delete_item(ns, sub, item, bool(prm.get("clear_usage")))
-    engine.subscription_updated(ns, sub)
+    engine.subscription_updated(ns, sub, before)
     return json_response(deleted_stub(iid, "subscription_item"))

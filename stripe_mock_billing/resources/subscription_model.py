@@ -30,6 +30,10 @@ class SubscriptionItem:
     metadata: dict[str, str] = field(default_factory=dict)
     usage_gte: int | None = None  # billing_thresholds[usage_gte]
     deleted: bool = False
+    # billing engine state: when the current price started, and the first second of usage not
+    # yet billed (or discarded); metered lines cover [metered_from, period end)
+    price_since: int = 0
+    metered_from: int = 0
 
     def render(self, ctx: RenderContext) -> dict[str, Any]:
         """Wire shape of a subscription item (price embedded, as Stripe does)."""
@@ -93,6 +97,11 @@ class Subscription:
     reset_billing_cycle_anchor: bool | None = None
     billing_mode: str = "classic"
     metadata: dict[str, str] = field(default_factory=dict)
+    # billing engine state: invoices of this subscription (oldest first), drafts waiting for
+    # automatic finalization, and the invoice that billed the metered usage up to a period end
+    invoice_ids: list[str] = field(default_factory=list)
+    draft_ids: list[str] = field(default_factory=list)
+    metered_invoices: dict[int, str] = field(default_factory=dict)
 
     def items(self, ns: Namespace) -> list[SubscriptionItem]:
         """The live items, in order."""

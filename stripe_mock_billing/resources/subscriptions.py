@@ -351,6 +351,7 @@ def update_subscription(sid: str) -> Response:
     if "items" in prm:
         _validate_item_updates(ns, sub, prm, version)
     now = clock.customer_now(ns, sub.customer)
+    before = engine.snapshot(ns, sub)
     details = prm.get("cancellation_details") or {}
     if "comment" in details:
         sub.cancellation_comment = details["comment"]
@@ -375,7 +376,7 @@ def update_subscription(sid: str) -> Response:
         engine.reset_anchor(ns, sub)
     if prm.get("trial_end") == "now" and sub.status == "trialing":
         engine.end_trial(ns, sub)
-    engine.subscription_updated(ns, sub)
+    engine.subscription_updated(ns, sub, before)
     return render_one(sub, p.ctx(), prm.get("expand"))
 
 
@@ -421,7 +422,7 @@ def list_subscriptions() -> Response:
             return status == "all" or s.status != "canceled"
         if status == "ended":
             return s.status in ("canceled", "incomplete_expired")
-        return s.status == status
+        return bool(s.status == status)
 
     objs = [s for s in reversed(ns.subscriptions.values()) if keep(s)]
     return render_list(objs, prm, p.ctx(), url="/v1/subscriptions", noun="subscription")

@@ -70,3 +70,11 @@ def periods_on_items(version: str) -> bool:
 def basil_invoice_lines(version: str) -> bool:
     """Invoice lines use `pricing`/`parent` (basil+) instead of `price`/`subscription_item`."""
     return is_basil_or_later(version)
+
+
+FINALIZES_AT = "2024-09-30"  # invoice.automatically_finalizes_at
+
+
+def has_finalizes_at(version: str) -> bool:
+    """`invoice.automatically_finalizes_at` exists from `2024-09-30.acacia`."""
+    return _day(version) >= FINALIZES_AT

@@ -1,0 +1,360 @@
+"""Invoice building and the invoice state machine (draft -> open -> paid / void / uncollectible).
+
+Lines: licensed items bill in advance (`quantity x price` for their period); metered items bill
+in arrears the usage of `[from, to)` under their price (`metered_quantity` dispatches to the
+meter event store for prices with `recurring.meter`, else to the legacy usage store). A draft's
+metered lines are recomputed from the stores whenever it is rendered and at finalization, so late
+usage lands on it; finalization freezes them. Payment: there are no card networks. A
+`charge_automatically` invoice is paid at finalization unless the payment is made to fail, by
+the customer's (or subscription's) default payment method being one of Stripe's declining test
+payment methods (`pm_card_chargeCustomerFail`, `pm_card_chargeDeclined`, ...) or the customer's
+metadata `_mock_payment=fail`; then the invoice stays `open` (`invoice.payment_failed`) and the
+subscription goes `past_due` (`incomplete` for its first invoice). `send_invoice` invoices stay
+`open` with `due_date = finalized_at + days_until_due`. An invoice of 0 is paid at finalization.
+LIMITATIONS: no taxes, discounts, customer balance, credit notes, payment retries (smart
+retries) or dunning; a decimal meter total bills `quantity` truncated with the amount of the
+exact total for per-unit prices.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from .. import ids
+from ..resources.events import emit
+from ..resources.invoice_model import Invoice, InvoiceLine
+from .rating import rate, round_minor_units
+
+if TYPE_CHECKING:
+    from ..resources.prices import Price
+    from ..resources.subscription_model import Subscription, SubscriptionItem
+    from ..store import Namespace
+
+MAX_GRACE = 72 * 3600
+FAILING_PAYMENT_METHODS = frozenset(
+    {
+        "pm_card_chargeCustomerFail",
+        "pm_card_chargeDeclined",
+        "pm_card_visa_chargeDeclined",
+        "pm_card_chargeDeclinedInsufficientFunds",
+        "pm_card_chargeDeclinedExpiredCard",
+    }
+)
+
+
+def grace(ns: Namespace) -> int:
+    """The account's finalization grace in seconds, clamped to Stripe's 0..72 h."""
+    return min(max(int(ns.settings.finalization_grace), 0), MAX_GRACE)
+
+
+# --- quantities and lines ---------------------------------------------------------------------
+
+
+def usage_quantity(
+    ns: Namespace, customer: str, item_id: str, price: Price, start: int, end: int
+) -> int | float:
+    """Usage of an item under `price` over `[start, end)` (meter or legacy usage records)."""
+    if end <= start or price.recurring is None:
+        return 0
+    meter = price.recurring.meter
+    if meter is not None:
+        try:
+            from .meter_billing import meter_quantity
+        except ImportError:  # the meters module is not there yet
+            return 0
+        return meter_quantity(ns, meter, customer, start, end)
+    usage = ns.usage.get(item_id)
+    if usage is None:
+        return 0
+    q: int = usage.quantity(price.recurring.aggregate_usage or "sum", start, end)
+    return q
+
+
+def _money(amount: Decimal | int, currency: str) -> str:
+    value = Decimal(amount) / 100
+    text = f"{value:,.2f}" if value == value.quantize(Decimal("0.01")) else f"{value.normalize()}"
+    return f"${text}" if currency == "usd" else f"{text} {currency.upper()}"
+
+
+def describe(ns: Namespace, price: Price, quantity: int) -> str:
+    """Line description, e.g. `3 × Seats (at $10.00 / month)` (format unverified)."""
+    prod = ns.products.get(price.product)
+    name = prod.name if prod is not None else price.product
+    unit = price.rating.unit_amount_decimal
+    if price.rating.billing_scheme == "per_unit" and unit is not None and price.recurring:
+        money = _money(unit, price.currency)
+        return f"{quantity} × {name} (at {money} / {price.recurring.interval})"
+    return f"{quantity} × {name}"
+
+
+def amount_for(price: Price, quantity: int | float) -> tuple[int, int, str | None]:
+    """(amount, integer quantity, quantity_decimal) for a usage total; negatives bill 0."""
+    if quantity <= 0:
+        return rate(price.rating, 0), 0, None
+    if isinstance(quantity, float) and not quantity.is_integer():
+        whole = int(quantity)
+        unit = price.rating.unit_amount_decimal
+        exact = Decimal(repr(quantity))
+        plain = price.rating.billing_scheme == "per_unit" and not price.rating.transform_quantity
+        if plain and unit is not None:
+            return round_minor_units(exact * unit), whole, format(exact, "f")
+        return rate(price.rating, whole), whole, format(exact, "f")
+    return rate(price.rating, int(quantity)), int(quantity), None
+
+
+def metered_line(
+    ns: Namespace, sub: Subscription, item: SubscriptionItem, price_id: str, start: int, end: int
+) -> InvoiceLine:
+    """A metered line billing the item's usage of `[start, end)` under `price_id`."""
+    price = ns.prices[price_id]
+    q = usage_quantity(ns, sub.customer, item.id, price, start, end)
+    amount, qty, qdec = amount_for(price, q)
+    return InvoiceLine(
+        id=ids.new_id("line_item"),
+        invoice=None,
+        kind="subscription",
+        amount=amount,
+        currency=price.currency,
+        description=describe(ns, price, qty),
+        period_start=start,
+        period_end=end,
+        price=price_id,
+        quantity=qty,
+        quantity_decimal=qdec,
+        subscription=sub.id,
+        subscription_item=item.id,
+        metered=True,
+    )
+
+
+def licensed_line(
+    ns: Namespace,
+    sub: Subscription,
+    item: SubscriptionItem,
+    start: int,
+    end: int,
+    *,
+    trial: bool = False,
+    quantity: int | None = None,
+) -> InvoiceLine:
+    """A licensed line billing the item in advance for `[start, end)` (0 during a trial)."""
+    price = ns.prices[item.price]
+    qty = 0 if price.metered else (item.quantity if quantity is None else quantity) or 0
+    amount = 0 if trial or price.metered else rate(price.rating, qty)
+    prod = ns.products.get(price.product)
+    desc = (
+        f"Trial period for {prod.name if prod else price.product}"
+        if trial
+        else describe(ns, price, qty)
+    )
+    return InvoiceLine(
+        id=ids.new_id("line_item"),
+        invoice=None,
+        kind="subscription",
+        amount=amount,
+        currency=price.currency,
+        description=desc,
+        period_start=start,
+        period_end=end,
+        price=price.id,
+        quantity=qty,
+        subscription=sub.id,
+        subscription_item=item.id,
+    )
+
+
+def refresh_line(ns: Namespace, inv: Invoice, line: InvoiceLine) -> None:
+    """Recompute a metered line's quantity and amount from the usage stores."""
+    if not line.metered or line.price is None or line.subscription_item is None:
+        return
+    price = ns.prices[line.price]
+    q = usage_quantity(
+        ns, inv.customer, line.subscription_item, price, line.period_start, line.period_end
+    )
+    line.amount, line.quantity, line.quantity_decimal = amount_for(price, q)
+    line.description = describe(ns, price, line.quantity)
+
+
+def refresh_draft(ns: Namespace, inv: Invoice) -> None:
+    """Metered lines of a draft follow late usage until finalization."""
+    if inv.status != "draft":
+        return
+    for line in inv.lines:
+        refresh_line(ns, inv, line)
+
+
+# --- invoices ---------------------------------------------------------------------------------
+
+
+def new_invoice(
+    ns: Namespace, sub: Subscription, *, created: int, reason: str, start: int, end: int
+) -> Invoice:
+    """A draft invoice for a subscription (not stored yet)."""
+    return Invoice(
+        id=ids.new_id("invoice"),
+        customer=sub.customer,
+        subscription=sub.id,
+        created=created,
+        currency=sub.currency,
+        billing_reason=reason,
+        period_start=start,
+        period_end=end,
+        collection_method=sub.collection_method,
+        days_until_due=sub.days_until_due,
+        test_clock=sub.test_clock,
+    )
+
+
+def pull_pending_items(ns: Namespace, inv: Invoice, pending: list[str]) -> None:
+    """Move the customer's pending invoice items (of no or this subscription) onto `inv`."""
+    keep: list[str] = []
+    for ii_id in pending:
+        ii = ns.invoiceitems.get(ii_id)
+        if ii is None or ii.deleted or ii.invoice is not None:
+            continue
+        if ii.subscription not in (None, inv.subscription):
+            keep.append(ii_id)
+            continue
+        ii.invoice = inv.id
+        inv.lines.insert(0, ii.as_line(inv.id))
+    pending[:] = keep
+
+
+def store(ns: Namespace, inv: Invoice, sub: Subscription | None, *, automatic: bool) -> None:
+    """Store a new invoice, index it on its subscription and emit `invoice.created`."""
+    for line in inv.lines:
+        line.invoice = inv.id
+    ns.invoices[inv.id] = inv
+    if sub is not None:
+        sub.invoice_ids.append(inv.id)
+        sub.latest_invoice = inv.id
+    emit(ns, "invoice.created", inv, created=inv.created, automatic=automatic)
+
+
+def schedule_finalization(ns: Namespace, inv: Invoice, sub: Subscription) -> None:
+    """An auto-advancing draft finalizes `grace` seconds after its creation."""
+    inv.finalizes_at = inv.created + grace(ns)
+    sub.draft_ids.append(inv.id)
+
+
+def _number(ns: Namespace, inv: Invoice) -> str:
+    cust = ns.customers.get(inv.customer)
+    if cust is None:
+        return f"{ids.random_tail(8).upper()}-0001"
+    seq = cust.next_invoice_sequence
+    cust.next_invoice_sequence += 1
+    return f"{cust.invoice_prefix}-{seq:04d}"
+
+
+def finalize(ns: Namespace, inv: Invoice, now: int, *, automatic: bool) -> None:
+    """draft -> open (number, frozen lines, `invoice.finalized`), then collect payment."""
+    refresh_draft(ns, inv)
+    inv.status = "open"
+    inv.number = _number(ns, inv)
+    inv.finalized_at = now
+    inv.finalizes_at = None
+    if inv.collection_method == "send_invoice":
+        inv.due_date = now + (inv.days_until_due if inv.days_until_due is not None else 30) * 86400
+    _drop_draft(ns, inv)
+    emit(ns, "invoice.finalized", inv, created=now, automatic=automatic)
+    if inv.amount_due == 0:
+        mark_paid(ns, inv, now, automatic=automatic)
+    elif inv.collection_method == "charge_automatically":
+        attempt_payment(ns, inv, now, automatic=automatic)
+
+
+def _drop_draft(ns: Namespace, inv: Invoice) -> None:
+    sub = ns.subscriptions.get(inv.subscription) if inv.subscription else None
+    if sub is not None and inv.id in sub.draft_ids:
+        sub.draft_ids.remove(inv.id)
+
+
+def payment_fails(ns: Namespace, inv: Invoice, payment_method: str | None = None) -> bool:
+    """Whether a charge for `inv` fails (declining test payment method or `_mock_payment`)."""
+    cust = ns.customers.get(inv.customer)
+    sub = ns.subscriptions.get(inv.subscription) if inv.subscription else None
+    pm = payment_method or (sub.default_payment_method if sub else None)
+    if pm is None and cust is not None:
+        pm = cust.default_payment_method
+    if pm in FAILING_PAYMENT_METHODS:
+        return True
+    return cust is not None and cust.metadata.get("_mock_payment") == "fail"
+
+
+def attempt_payment(
+    ns: Namespace, inv: Invoice, now: int, *, automatic: bool, payment_method: str | None = None
+) -> bool:
+    """Charge an open invoice; True when paid."""
+    inv.attempt_count += 1
+    inv.attempted = True
+    if payment_fails(ns, inv, payment_method):
+        emit(ns, "invoice.payment_failed", inv, created=now, automatic=automatic)
+        _subscription_after_payment(ns, inv, now, paid=False, automatic=automatic)
+        return False
+    mark_paid(ns, inv, now, automatic=automatic)
+    return True
+
+
+def mark_paid(
+    ns: Namespace, inv: Invoice, now: int, *, automatic: bool, out_of_band: bool = False
+) -> None:
+    """open -> paid (`invoice.paid`, `invoice.payment_succeeded`)."""
+    inv.status = "paid"
+    inv.paid_at = now
+    inv.amount_paid = inv.amount_due
+    inv.paid_out_of_band = out_of_band
+    inv.attempted = True
+    emit(ns, "invoice.paid", inv, created=now, automatic=automatic)
+    if not out_of_band:
+        emit(ns, "invoice.payment_succeeded", inv, created=now, automatic=automatic)
+    _subscription_after_payment(ns, inv, now, paid=True, automatic=automatic)
+
+
+def _subscription_after_payment(
+    ns: Namespace, inv: Invoice, now: int, *, paid: bool, automatic: bool
+) -> None:
+    sub = ns.subscriptions.get(inv.subscription) if inv.subscription else None
+    if sub is None or sub.status == "canceled":
+        return
+    old = sub.status
+    if paid and old in ("past_due", "incomplete", "unpaid"):
+        sub.status = "trialing" if sub.trial_end and sub.trial_end > now else "active"
+    elif not paid and inv.billing_reason == "subscription_create" and old != "incomplete":
+        sub.status = "incomplete"
+    elif not paid and old in ("active", "trialing"):
+        sub.status = "past_due"
+    if sub.status != old:
+        emit(
+            ns,
+            "customer.subscription.updated",
+            sub,
+            created=now,
+            previous={"status": old},
+            automatic=automatic,
+        )
+
+
+def void(ns: Namespace, inv: Invoice, now: int) -> None:
+    """open -> void."""
+    inv.status = "void"
+    inv.voided_at = now
+    inv.auto_advance = False
+    emit(ns, "invoice.voided", inv, created=now)
+
+
+def mark_uncollectible(ns: Namespace, inv: Invoice, now: int) -> None:
+    """open -> uncollectible."""
+    inv.status = "uncollectible"
+    inv.marked_uncollectible_at = now
+    inv.auto_advance = False
+    emit(ns, "invoice.marked_uncollectible", inv, created=now)
+
+
+def stop_auto_advance(ns: Namespace, sub: Subscription) -> None:
+    """Cancellation: the subscription's pending drafts stop finalizing automatically."""
+    for inv_id in sub.draft_ids:
+        inv = ns.invoices[inv_id]
+        inv.auto_advance = False
+        inv.finalizes_at = None
+    sub.draft_ids.clear()

@@ -1,0 +1,236 @@
+"""Time-driven billing: every transition that happens because time passes, in time order.
+
+`advance(ns, subs, until)` walks the pending actions of the given subscriptions in time order
+(one heap across subscriptions, so two subscriptions of one clock interleave correctly) up to
+`until`. Per subscription the actions due at one instant run in this order: finalization of
+drafts whose grace ended (-> payment), the `invoice.upcoming` notice, `cancel_at` inside the
+period (final invoice with usage so far), then the period boundary: either the final invoice of a
+`cancel_at_period_end` subscription (last period's usage, then canceled) or the rollover (new
+period, cycle invoice: licensed items in advance for the new period, metered items in arrears
+for the closed one, pending invoice items; a draft finalized after the grace).
+Test clocks call `advance` with the clock's subscriptions; wall-clock subscriptions are advanced
+lazily by `engine.sync` when real time passes the earliest pending action.
+LIMITATIONS: no proration, no smart retries, no trial_will_end for clocks moved past it in one
+step... (it is emitted, stamped at its due time); `invoice.upcoming` is sent `UPCOMING_NOTICE`
+before renewal (Stripe: configurable in the Dashboard, default unverified) and only when the
+period is longer than the notice.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import TYPE_CHECKING, Any, Final
+
+from ..resources.events import diff, emit, snapshot
+from . import invoicing
+from .periods import add_interval, period_containing
+from .state import NEVER, state
+
+if TYPE_CHECKING:
+    from ..resources.invoice_model import Invoice
+    from ..resources.subscription_model import Subscription
+    from ..store import Namespace
+
+UPCOMING_NOTICE: Final = 7 * 86400
+TRIAL_NOTICE: Final = 3 * 86400
+LIVE: Final = ("active", "trialing", "past_due", "unpaid", "incomplete")
+
+
+def _notice_times(ns: Namespace, sub: Subscription) -> list[int]:
+    out: list[int] = []
+    if sub.status not in LIVE:
+        return out
+    end = sub.current_period_end
+    if state(ns).upcoming_sent.get(sub.id) != end and not sub.cancel_at_period_end:
+        t = end - UPCOMING_NOTICE
+        if t > sub.current_period_start:
+            out.append(t)
+    return out
+
+
+def next_due(ns: Namespace, sub: Subscription) -> int:
+    """The time of the subscription's earliest pending action (NEVER when none)."""
+    due = NEVER
+    for inv_id in sub.draft_ids:
+        t = ns.invoices[inv_id].finalizes_at
+        if t is not None and t < due:
+            due = t
+    if sub.status not in LIVE:
+        return due
+    due = min(due, sub.current_period_end, *_notice_times(ns, sub))
+    if sub.cancel_at is not None:
+        due = min(due, sub.cancel_at)
+    return due
+
+
+def advance(ns: Namespace, subs: list[Subscription], until: int) -> None:
+    """Apply every pending action of `subs` due at or before `until`, in time order."""
+    heap: list[tuple[int, int, str]] = []
+    for seq, sub in enumerate(subs):
+        due = next_due(ns, sub)
+        if due <= until:
+            heap.append((due, seq, sub.id))
+    heapq.heapify(heap)
+    seq = len(subs)
+    while heap:
+        due, _, sid = heapq.heappop(heap)
+        sub = ns.subscriptions[sid]
+        real = next_due(ns, sub)
+        if real != due:
+            if real <= until:
+                seq += 1
+                heapq.heappush(heap, (real, seq, sid))
+            continue
+        process_due(ns, sub, due)
+        nxt = next_due(ns, sub)
+        if nxt <= until:
+            seq += 1
+            heapq.heappush(heap, (nxt, seq, sid))
+
+
+def process_due(ns: Namespace, sub: Subscription, t: int) -> None:
+    """Run the subscription's actions due exactly at `t`."""
+    for inv_id in list(sub.draft_ids):
+        inv = ns.invoices[inv_id]
+        if inv.finalizes_at is not None and inv.finalizes_at <= t:
+            invoicing.finalize(ns, inv, t, automatic=True)
+    if sub.status not in LIVE:
+        return
+    if t in _notice_times(ns, sub):
+        notify_upcoming(ns, sub, t)
+    if sub.cancel_at is not None and sub.cancel_at <= t and sub.cancel_at < sub.current_period_end:
+        cancel(ns, sub, sub.cancel_at, invoice_now=True, automatic=True)
+        return
+    if sub.current_period_end <= t:
+        if sub.cancel_at_period_end or sub.cancel_at == sub.current_period_end:
+            end_at_period_end(ns, sub)
+        else:
+            rollover(ns, sub, sub.current_period_end)
+
+
+def notify_upcoming(ns: Namespace, sub: Subscription, t: int) -> None:
+    """`invoice.upcoming` with a preview of the renewal invoice."""
+    from .preview import preview_next
+
+    state(ns).upcoming_sent[sub.id] = sub.current_period_end
+    inv = preview_next(ns, sub, t)
+    emit(ns, "invoice.upcoming", inv, created=t, automatic=True)
+
+
+def metered_lines(ns: Namespace, sub: Subscription, inv: Invoice, end: int) -> None:
+    """Bill every metered item's unbilled usage up to `end` on `inv` and move the watermark."""
+    for item in sub.items(ns):
+        if not ns.prices[item.price].metered:
+            continue
+        start = item.metered_from
+        if start < end:
+            inv.lines.append(invoicing.metered_line(ns, sub, item, item.price, start, end))
+            item.metered_from = end
+
+
+def _finish(ns: Namespace, sub: Subscription, inv: Invoice, *, auto_finalize: bool) -> None:
+    pending = state(ns).pending_items.get(sub.customer)
+    if pending:
+        invoicing.pull_pending_items(ns, inv, pending)
+    invoicing.store(ns, inv, sub, automatic=True)
+    if auto_finalize:
+        invoicing.schedule_finalization(ns, inv, sub)
+        if inv.finalizes_at is not None and inv.finalizes_at <= inv.created:
+            invoicing.finalize(ns, inv, inv.created, automatic=True)
+
+
+def rollover(ns: Namespace, sub: Subscription, boundary: int) -> None:
+    """Period boundary: new period and its cycle invoice (draft until the grace ends)."""
+    before = snapshot(ns, sub)
+    old_start = sub.current_period_start
+    was_trial = sub.status == "trialing" and sub.trial_end is not None and sub.trial_end <= boundary
+    start, end = period_containing(
+        sub.billing_cycle_anchor, sub.interval, sub.interval_count, boundary
+    )
+    if start != boundary:  # an anchor in the future (stub period) or odd history: restart there
+        sub.billing_cycle_anchor = boundary
+        start, end = boundary, add_interval(boundary, sub.interval, sub.interval_count, 1)
+    inv = invoicing.new_invoice(
+        ns, sub, created=boundary, reason="subscription_cycle", start=old_start, end=boundary
+    )
+    if was_trial:
+        sub.status = "active"
+        for item in sub.items(ns):
+            item.metered_from = max(item.metered_from, boundary)  # trial usage is free
+    else:
+        metered_lines(ns, sub, inv, boundary)
+    sub.metered_invoices[boundary] = inv.id
+    sub.current_period_start, sub.current_period_end = start, end
+    for item in sub.items(ns):
+        if not ns.prices[item.price].metered:
+            inv.lines.append(invoicing.licensed_line(ns, sub, item, start, end))
+    sub.latest_invoice = inv.id
+    after = snapshot(ns, sub)
+    emit(
+        ns,
+        "customer.subscription.updated",
+        after,
+        created=boundary,
+        previous=diff(before, after),
+        automatic=True,
+    )
+    _finish(ns, sub, inv, auto_finalize=True)
+
+
+def end_at_period_end(ns: Namespace, sub: Subscription) -> None:
+    """`cancel_at_period_end`: final invoice with the last period's usage, then canceled."""
+    boundary = sub.current_period_end
+    inv = invoicing.new_invoice(
+        ns,
+        sub,
+        created=boundary,
+        reason="subscription_cycle",
+        start=sub.current_period_start,
+        end=boundary,
+    )
+    metered_lines(ns, sub, inv, boundary)
+    sub.metered_invoices[boundary] = inv.id
+    _finish(ns, sub, inv, auto_finalize=True)
+    _canceled(ns, sub, boundary, automatic=True)
+
+
+def cancel(
+    ns: Namespace, sub: Subscription, now: int, *, invoice_now: bool, automatic: bool
+) -> None:
+    """Cancel now: with `invoice_now` a final invoice bills the usage so far, else it's dropped."""
+    invoicing.stop_auto_advance(ns, sub)
+    if invoice_now:
+        inv = invoicing.new_invoice(
+            ns,
+            sub,
+            created=now,
+            reason="subscription_update",
+            start=sub.current_period_start,
+            end=now,
+        )
+        metered_lines(ns, sub, inv, now)
+        sub.metered_invoices[now] = inv.id
+        _finish(ns, sub, inv, auto_finalize=False)
+        invoicing.finalize(ns, inv, now, automatic=automatic)
+    _canceled(ns, sub, now, automatic=automatic)
+
+
+def _canceled(ns: Namespace, sub: Subscription, now: int, *, automatic: bool) -> None:
+    for item in sub.items(ns):
+        item.metered_from = max(item.metered_from, now)
+    sub.status = "canceled"
+    sub.canceled_at = sub.canceled_at or now
+    sub.ended_at = now
+    sub.cancel_at_period_end = False
+    emit(ns, "customer.subscription.deleted", sub, created=now, automatic=automatic)
+
+
+def due_subscriptions(ns: Namespace, sub_ids: list[str], until: int) -> list[Subscription]:
+    """The subscriptions among `sub_ids` with an action due at or before `until`."""
+    subs = (ns.subscriptions[s] for s in sub_ids)
+    return [s for s in subs if next_due(ns, s) <= until]
+
+
+def any_due(ns: Namespace, subs: list[Any]) -> int:
+    """Earliest pending action among `subs` (NEVER when none)."""
+    return min((next_due(ns, s) for s in subs), default=NEVER)

@@ -1,0 +1,42 @@
+"""Per-account billing engine state: indexes that keep time-driven work from scanning history.
+
+LIMITATIONS: in memory only, like everything else in the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from ..store import Namespace
+
+NEVER: Final = 2**62  # "no pending action"
+
+
+@dataclass(slots=True, kw_only=True)
+class EngineState:
+    """Indexes the engine maintains for one account."""
+
+    # earliest pending time-driven action among wall-clock subscriptions (NEVER when none)
+    wall_next_due: int = NEVER
+    # customer id -> its subscription ids, in creation order
+    customer_subs: dict[str, list[str]] = field(default_factory=dict)
+    # test clock id -> its customer ids, in creation order
+    clock_customers: dict[str, list[str]] = field(default_factory=dict)
+    # customer id -> pending invoice item ids (not yet on an invoice), in creation order
+    pending_items: dict[str, list[str]] = field(default_factory=dict)
+    # item id -> (old price, first unbilled second, switch time) of its last price change, so a
+    # `billing_cycle_anchor=now` in the same update can bill the old price's usage
+    price_switches: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    # subscription id -> period end whose `invoice.upcoming` notice was sent
+    upcoming_sent: dict[str, int] = field(default_factory=dict)
+
+
+def state(ns: Namespace) -> EngineState:
+    """The engine state of an account, created on first use."""
+    st = ns.extensions.get("billing")
+    if st is None:
+        st = EngineState()
+        ns.extensions["billing"] = st
+    return st

@@ -1,0 +1,252 @@
+"""Invoice items: `/v1/invoiceitems` create, retrieve, list, delete.
+
+A pending invoice item (no `invoice`) is pulled into the customer's next invoice (the next cycle
+or subscription invoice; an item with `subscription` only into that subscription's invoices).
+`invoice=in_...` adds it to an existing draft instead. Amount: `amount`, or `price` x `quantity`,
+or `unit_amount_decimal` x `quantity`.
+LIMITATIONS: no update endpoint, `price_data`, discounts or tax rates; `currency` defaults to the
+price's (required with `amount`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, Response
+
+from .. import clock, ids
+from ..billing import engine
+from ..billing.rating import round_minor_units
+from ..errors import InvalidRequest, ResourceMissing, missing_param
+from ..store import Namespace
+from ..wire import pipeline as p
+from ..wire import versions
+from ..wire.params import LIST_PARAMS, Bool, DecimalStr, Int, Metadata, Obj, Str, apply_metadata
+from ..wire.render import RenderContext, deleted_stub, json_response, render_list, render_one
+from .customers import get_customer
+from .invoice_model import InvoiceLine
+from .prices import decimal_str, get_price
+
+invoiceitems = Blueprint("invoiceitems", __name__)
+
+
+@dataclass(slots=True, kw_only=True)
+class InvoiceItem:
+    """An invoice item (pending until it is on an invoice)."""
+
+    id: str
+    customer: str
+    amount: int
+    currency: str
+    date: int
+    period_start: int
+    period_end: int
+    quantity: int = 1
+    unit_amount_decimal: Decimal | None = None
+    price: str | None = None
+    description: str | None = None
+    invoice: str | None = None
+    subscription: str | None = None
+    test_clock: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    deleted: bool = False
+
+    def as_line(self, invoice_id: str) -> InvoiceLine:
+        """The invoice line showing this item."""
+        return InvoiceLine(
+            id=ids.new_id("line_item"),
+            invoice=invoice_id,
+            kind="invoiceitem",
+            amount=self.amount,
+            currency=self.currency,
+            description=self.description,
+            period_start=self.period_start,
+            period_end=self.period_end,
+            price=self.price,
+            quantity=self.quantity,
+            subscription=self.subscription,
+            invoice_item=self.id,
+            metadata=dict(self.metadata),
+        )
+
+    def render(self, ctx: RenderContext) -> dict[str, Any]:
+        """Wire shape of an invoice item."""
+        if self.deleted:
+            return deleted_stub(self.id, "invoiceitem")
+        price = ctx.ns.prices.get(self.price) if self.price else None
+        unit = self.unit_amount_decimal
+        body: dict[str, Any] = {
+            "id": self.id,
+            "object": "invoiceitem",
+            "amount": self.amount,
+            "currency": self.currency,
+            "customer": self.customer,
+            "date": self.date,
+            "description": self.description,
+            "discountable": True,
+            "discounts": [],
+            "invoice": self.invoice,
+            "livemode": False,
+            "metadata": dict(self.metadata),
+            "period": {"end": self.period_end, "start": self.period_start},
+            "proration": False,
+            "quantity": self.quantity,
+            "tax_rates": [],
+            "test_clock": self.test_clock,
+        }
+        if versions.basil_invoice_lines(ctx.version):
+            body["net_amount"] = self.amount
+            body["parent"] = None
+            body["pricing"] = {
+                "type": "price_details",
+                "price_details": (
+                    {"price": price.id, "product": price.product} if price is not None else None
+                ),
+                "unit_amount_decimal": decimal_str(unit) if unit is not None else None,
+            }
+            body["quantity_decimal"] = str(self.quantity)
+        else:
+            body["price"] = price.render(ctx) if price is not None else None
+            body["subscription"] = self.subscription
+            body["subscription_item"] = None
+            body["unit_amount"] = int(unit) if unit is not None and unit == int(unit) else None
+            body["unit_amount_decimal"] = decimal_str(unit) if unit is not None else None
+        if price is None:
+            body.pop("price", None)
+        return body
+
+
+CREATE = {
+    "customer": Str(required=True, nullable=False),
+    "amount": Int(),
+    "currency": Str(),
+    "description": Str(max_length=5000),
+    "price": Str(),
+    "quantity": Int(min=0),
+    "unit_amount_decimal": DecimalStr(),
+    "period": Obj(
+        fields={
+            "start": Int(required=True, nullable=False),
+            "end": Int(required=True, nullable=False),
+        }
+    ),
+    "invoice": Str(),
+    "subscription": Str(),
+    "metadata": Metadata(),
+    "discountable": Bool(),
+}
+LIST = {**LIST_PARAMS, "customer": Str(), "invoice": Str(), "pending": Bool(), "created": Int()}
+
+
+def get_invoiceitem(ns: Namespace, iid: str) -> InvoiceItem:
+    """An invoice item or Stripe's `No such invoiceitem`."""
+    ii = ns.invoiceitems.get(iid)
+    if ii is None or ii.deleted:
+        raise ResourceMissing("invoiceitem", iid)
+    return ii
+
+
+def _amount(ns: Namespace, prm: dict[str, Any]) -> tuple[int, str | None, Decimal | None, int]:
+    """(amount, currency, unit amount, quantity) from the create params."""
+    qty = prm.get("quantity")
+    qty = 1 if qty is None else qty
+    if prm.get("price") is not None:
+        price = get_price(ns, prm["price"], param="price", in_path=False)
+        unit = price.rating.unit_amount_decimal or Decimal(0)
+        return round_minor_units(unit * qty), price.currency, unit, qty
+    if prm.get("unit_amount_decimal") is not None:
+        unit = prm["unit_amount_decimal"]
+        return round_minor_units(unit * qty), prm.get("currency"), unit, qty
+    if prm.get("amount") is None:
+        raise missing_param("amount")
+    amount = prm["amount"]
+    unit_int = Decimal(amount // qty) if qty and amount % qty == 0 else None
+    return amount, prm.get("currency"), unit_int, qty
+
+
+@invoiceitems.post("/v1/invoiceitems")
+def create_invoiceitem() -> Response:
+    """Create an invoice item: pending, or on a given draft invoice."""
+    ns = p.ns()
+    prm = p.params(CREATE)
+    cust = get_customer(ns, prm["customer"], param="customer", in_path=False)
+    amount, currency, unit, qty = _amount(ns, prm)
+    if not currency:
+        raise missing_param("currency")
+    inv = None
+    if prm.get("invoice") is not None:
+        inv = ns.invoices.get(prm["invoice"])
+        if inv is None:
+            raise ResourceMissing("invoice", prm["invoice"], param="invoice", in_path=False)
+        if inv.status != "draft" or inv.customer != cust.id:
+            # (unverified text)
+            raise InvalidRequest(
+                "Invoice items can only be added to draft invoices of the same customer.",
+                param="invoice",
+            )
+    if prm.get("subscription") is not None:
+        sub = ns.subscriptions.get(prm["subscription"])
+        if sub is None or sub.customer != cust.id:
+            raise ResourceMissing(
+                "subscription", prm["subscription"], param="subscription", in_path=False
+            )
+    now = clock.customer_now(ns, cust.id)
+    period = prm.get("period") or {"start": now, "end": now}
+    ii = InvoiceItem(
+        id=ids.new_id("invoiceitem"),
+        customer=cust.id,
+        amount=amount,
+        currency=currency.lower(),
+        date=now,
+        period_start=period["start"],
+        period_end=period["end"],
+        quantity=qty,
+        unit_amount_decimal=unit,
+        price=prm.get("price"),
+        description=prm.get("description"),
+        subscription=prm.get("subscription"),
+        test_clock=cust.test_clock,
+        metadata=apply_metadata({}, prm.get("metadata") or {}),
+    )
+    ns.invoiceitems[ii.id] = ii
+    engine.invoiceitem_created(ns, ii, inv, now)
+    return render_one(ii, p.ctx(), prm.get("expand"))
+
+
+@invoiceitems.get("/v1/invoiceitems/<iid>")
+def retrieve_invoiceitem(iid: str) -> Response:
+    """Retrieve an invoice item."""
+    prm = p.params({})
+    return render_one(get_invoiceitem(p.ns(), iid), p.ctx(), prm.get("expand"))
+
+
+@invoiceitems.get("/v1/invoiceitems")
+def list_invoiceitems() -> Response:
+    """List invoice items, newest first (test-clock items only with a filter)."""
+    ns = p.ns()
+    prm = p.params(LIST)
+    filtered = prm.get("customer") is not None or prm.get("invoice") is not None
+
+    def keep(ii: InvoiceItem) -> bool:
+        if ii.deleted or (ii.test_clock is not None and not filtered):
+            return False
+        if prm.get("customer") is not None and ii.customer != prm["customer"]:
+            return False
+        if prm.get("invoice") is not None and ii.invoice != prm["invoice"]:
+            return False
+        return prm.get("pending") is None or (ii.invoice is None) == prm["pending"]
+
+    objs = [ii for ii in reversed(ns.invoiceitems.values()) if keep(ii)]
+    return render_list(objs, prm, p.ctx(), url="/v1/invoiceitems", noun="invoiceitem")
+
+
+@invoiceitems.delete("/v1/invoiceitems/<iid>")
+def delete_invoiceitem(iid: str) -> Response:
+    """Delete a pending invoice item (or one on a draft invoice)."""
+    ns = p.ns()
+    ii = get_invoiceitem(ns, iid)
+    p.params({})
+    engine.invoiceitem_deleted(ns, ii, clock.customer_now(ns, ii.customer))
+    return json_response(deleted_stub(iid, "invoiceitem"))

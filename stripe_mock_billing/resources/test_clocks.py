@@ -1,0 +1,187 @@
+"""Test clocks: `/v1/test_helpers/test_clocks` create, retrieve, list, delete, advance.
+
+A clock is a frozen "now" for its customers and everything hanging off them. `advance` applies
+every effect up to the new `frozen_time` before it answers, in time order across the clock's
+subscriptions (period rollovers, cycle invoices, finalization after the grace, payments,
+cancellations), and answers `status: ready` with the new time; events are stamped with the
+simulated time at which each effect happened. With the account setting `async_clock_advance`
+the answer is `status: advancing` (still showing the old `frozen_time`, as Stripe's example
+does) and the clock turns `ready` on the next retrieve. Stripe's caps (3 customers per clock,
+3 subscriptions per customer, at most two intervals of the shortest subscription per advance,
+two years without subscriptions) apply only with `strict_clock_limits`. Deleting a clock deletes
+its customers, which cancels their subscriptions.
+LIMITATIONS: `deletes_after` is reported (created + 30 days) but clocks are never auto-deleted;
+no `internal_failure`; texts of the advance errors are unverified guesses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, g
+
+from .. import clock, ids
+from ..billing import engine
+from ..errors import InvalidRequest, ResourceMissing, invalid_value
+from ..store import Namespace
+from ..wire import pipeline as p
+from ..wire.params import LIST_PARAMS, Int, Str
+from ..wire.render import RenderContext, deleted_stub, json_response, render_list, render_one
+from .events import emit
+
+test_clocks = Blueprint("test_clocks", __name__)
+
+DELETES_AFTER = 30 * 86400
+
+
+@dataclass(slots=True, kw_only=True)
+class TestClock:
+    """A test clock; `shown_time` is what it reports while `advancing`."""
+
+    __test__ = False  # not a pytest test class
+
+    id: str
+    created: int
+    frozen_time: int
+    name: str | None = None
+    status: str = "ready"
+    shown_time: int | None = None
+
+    def render(self, ctx: RenderContext) -> dict[str, Any]:
+        """Wire shape of a test clock."""
+        advancing = self.status == "advancing"
+        return {
+            "id": self.id,
+            "object": "test_helpers.test_clock",
+            "created": self.created,
+            "deletes_after": self.created + DELETES_AFTER,
+            "frozen_time": self.shown_time if advancing else self.frozen_time,
+            "livemode": False,
+            "name": self.name,
+            "status": self.status,
+            "status_details": (
+                {"advancing": {"target_frozen_time": self.frozen_time}} if advancing else {}
+            ),
+        }
+
+
+CREATE = {"frozen_time": Int(required=True, nullable=False), "name": Str(max_length=300)}
+ADVANCE = {"frozen_time": Int(required=True, nullable=False)}
+
+
+def get_clock(ns: Namespace, cid: str) -> TestClock:
+    """A clock, or Stripe's `No such billingclock` (its internal object name)."""
+    clk = ns.test_clocks.get(cid)
+    if clk is None:
+        raise ResourceMissing("billingclock", cid)
+    return clk
+
+
+def _settle(ns: Namespace, clk: TestClock) -> None:
+    """An `advancing` clock (async mode) turns ready when it is looked at again."""
+    if clk.status == "advancing":
+        clk.status = "ready"
+        clk.shown_time = None
+        emit(ns, "test_helpers.test_clock.ready", clk, created=clk.frozen_time, automatic=True)
+
+
+@test_clocks.post("/v1/test_helpers/test_clocks")
+def create_test_clock() -> Response:
+    """Create a clock frozen at `frozen_time`."""
+    ns = p.ns()
+    prm = p.params(CREATE)
+    clk = TestClock(
+        id=ids.new_id("test_helpers.test_clock"),
+        created=clock.real_time(),
+        frozen_time=prm["frozen_time"],
+        name=prm.get("name"),
+    )
+    ns.test_clocks[clk.id] = clk
+    emit(ns, "test_helpers.test_clock.created", clk, created=clk.frozen_time)
+    return render_one(clk, p.ctx(), prm.get("expand"))
+
+
+@test_clocks.get("/v1/test_helpers/test_clocks/<cid>")
+def retrieve_test_clock(cid: str) -> Response:
+    """Retrieve a clock (an async advance completes here)."""
+    ns = p.ns()
+    prm = p.params({})
+    clk = get_clock(ns, cid)
+    _settle(ns, clk)
+    return render_one(clk, p.ctx(), prm.get("expand"))
+
+
+@test_clocks.get("/v1/test_helpers/test_clocks")
+def list_test_clocks() -> Response:
+    """List clocks, newest first."""
+    ns = p.ns()
+    prm = p.params(LIST_PARAMS)
+    for clk in ns.test_clocks.values():
+        _settle(ns, clk)
+    objs = list(reversed(ns.test_clocks.values()))
+    return render_list(objs, prm, p.ctx(), url="/v1/test_helpers/test_clocks", noun="billingclock")
+
+
+@test_clocks.delete("/v1/test_helpers/test_clocks/<cid>")
+def delete_test_clock(cid: str) -> Response:
+    """Delete a clock with its customers (their subscriptions are canceled)."""
+    ns = p.ns()
+    p.params({})
+    clk = get_clock(ns, cid)
+    body = engine.snapshot(ns, clk)
+    for cust_id in engine.state(ns).clock_customers.get(cid, []):
+        cust = ns.customers.get(cust_id)
+        if cust is not None and not cust.deleted:
+            engine.customer_deleted(ns, cust)
+            cust.deleted = True
+    del ns.test_clocks[cid]
+    emit(ns, "test_helpers.test_clock.deleted", body, created=clk.frozen_time)
+    return json_response(deleted_stub(cid, "test_helpers.test_clock"))
+
+
+def _check_advance(ns: Namespace, clk: TestClock, target: int) -> None:
+    if clk.status == "advancing":
+        # (unverified text)
+        raise InvalidRequest(
+            f"The test clock {clk.id} is currently advancing. Wait until its status is `ready` "
+            "before advancing it again."
+        )
+    if target <= clk.frozen_time:
+        # (unverified text) rule: "Must be after the test clock's current frozen time"
+        raise invalid_value(
+            "frozen_time",
+            "The frozen_time must be after the current frozen_time of the test clock.",
+        )
+    if ns.settings.strict_clock_limits and target > engine.clock_limit(ns, clk.id, clk.frozen_time):
+        # (unverified text) rule from the OpenAPI description of `frozen_time`
+        raise invalid_value(
+            "frozen_time",
+            "Cannot advance the test clock more than two intervals of the shortest subscription "
+            "on it (two years when it has no subscriptions).",
+        )
+
+
+@test_clocks.post("/v1/test_helpers/test_clocks/<cid>/advance")
+def advance_test_clock(cid: str) -> Response:
+    """Advance a clock, applying every billing effect up to the new time before answering."""
+    ns = p.ns()
+    clk = get_clock(ns, cid)
+    prm = p.params(ADVANCE)
+    target = prm["frozen_time"]
+    _check_advance(ns, clk, target)
+    old = clk.frozen_time
+    clk.status, clk.shown_time = "advancing", old
+    clk.frozen_time = target
+    emit(ns, "test_helpers.test_clock.advancing", clk, created=old)
+    engine.advance_clock(ns, clk.id, target)
+    if not ns.settings.async_clock_advance:
+        _settle(ns, clk)
+    return render_one(clk, p.ctx(), prm.get("expand"))
+
+
+def sync_before_request() -> None:
+    """Before-request hook: roll wall-clock subscriptions whose next action is due."""
+    space = g.get("ns")
+    if space is not None and g.get("locked") is not None:
+        engine.sync(space, clock.wall_now(space))
