@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 import stripe
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from stripe_mock_billing.server import ThreadedServer
 from tests.api.meter_helpers import (
@@ -20,7 +23,8 @@ from tests.api.meter_helpers import (
     thin_events,
     total,
 )
-from tests.conftest import err_of
+from tests.conftest import err_of, make_client
+from tests.meter_reference import aggregate
 
 
 @pytest.fixture
@@ -491,3 +495,52 @@ def test_summary_lag_delays_visibility(
     assert total(client, m.id, cus, base, base + H) == 5  # the new event is not visible yet
     settings.clock_offset = 31  # half a minute later
     assert total(client, m.id, cus, base, base + H) == 12
+
+
+# ------------------------------------------------------------- property test over HTTP
+
+_OFFSETS = st.one_of(st.integers(0, 2 * D - 1), st.sampled_from([0, 1, H - 1, H, D - 1, D, D + 1]))
+_IDS = [f"p{n}" for n in range(8)]
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    events=st.lists(
+        st.tuples(_OFFSETS, st.integers(-20, 20), st.sampled_from(_IDS)), min_size=1, max_size=12
+    ),
+    cancel=st.sets(st.sampled_from(_IDS), max_size=3),
+    formula=st.sampled_from(["sum", "count", "last"]),
+    window=st.sampled_from([None, "hour", "day"]),
+    grouping=st.sampled_from([None, "hour", "day"]),
+)
+def test_summaries_match_brute_force_over_http(
+    server: ThreadedServer,
+    schema_violations: list[str],
+    events: list[tuple[int, int, str]],
+    cancel: set[str],
+    formula: str,
+    window: str | None,
+    grouping: str | None,
+) -> None:
+    client = make_client(server.url, "sk_test_" + uuid.uuid4().hex, schema_violations)
+    cus = client.v1.customers.create({}).id
+    extra = {"event_time_window": window} if window else {}
+    m = make_meter(client, "prop", formula, **extra)
+    base = day0()
+    sent: list[tuple[int, int, str]] = []
+    for off, value, ident in events:
+        try:
+            send(client, cus, value, base + off, name="prop", identifier=ident)
+        except stripe.InvalidRequestError as exc:
+            body = exc.json_body or {}
+            assert body["error"]["message"] == f"An event already exists with identifier {ident}."
+        sent.append((base + off, value, ident))
+    stored = {ident for _, _, ident in sent}
+    for ident in cancel & stored:
+        _cancel(client, ident, name="prop")
+    rows = summaries(client, m.id, cus, base, base + 2 * D, grouping)
+    assert rows[0][0] == base and rows[-1][1] == base + 2 * D
+    for low, high, value in rows:
+        assert value == aggregate(sent, cancel & stored, formula, window, low, high)
