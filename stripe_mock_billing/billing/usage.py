@@ -50,6 +50,8 @@ MODES: Final[tuple[str, ...]] = ("sum", "last_during_period", "last_ever", "max"
 ACTIONS: Final[tuple[str, ...]] = ("increment", "set")
 BLOCK: Final = 256
 """Buckets per block of the block-maximum index used by `max`."""
+MERGE_ONE_BY_ONE: Final = 64
+"""Up to this many pending buckets are inserted one by one instead of re-sorting the tail."""
 
 
 class ItemUsage:
@@ -119,16 +121,7 @@ class ItemUsage:
     def _settle(self) -> None:
         """Merge pending buckets into the sorted columns; rebuild stale prefix sums."""
         if self._pending:
-            first = min(self._pending)
-            cut = bisect_left(self._ts, first)
-            merged = sorted(
-                [*zip(self._ts[cut:], self._qty[cut:], strict=True), *self._pending.items()]
-            )
-            del self._ts[cut:]
-            del self._qty[cut:]
-            self._ts.extend(t for t, _ in merged)
-            self._qty.extend(q for _, q in merged)
-            self._pending = {}
+            cut = self._merge_pending()
             self._pvalid = min(self._pvalid, cut)
             self._bvalid = min(self._bvalid, cut // BLOCK)
         n = len(self._qty)
@@ -139,6 +132,27 @@ class ItemUsage:
             next(sums)  # `initial` repeats the already-valid prefix[v]
             self._prefix.extend(sums)
             self._pvalid = n
+
+    def _merge_pending(self) -> int:
+        """Move pending buckets into the sorted columns; return the lowest index that moved."""
+        pending, self._pending = self._pending, {}
+        ts, qty = self._ts, self._qty
+        if len(pending) <= MERGE_ONE_BY_ONE:  # a few late records: memmove inserts
+            keys = sorted(pending)
+            for t in keys:
+                i = bisect_left(ts, t)
+                ts.insert(i, t)
+                qty.insert(i, pending[t])
+            return bisect_left(ts, keys[0])
+        cut = bisect_left(ts, min(pending))
+        values = dict(zip(ts[cut:], qty[cut:], strict=True))
+        values.update(pending)  # pending timestamps are not in the columns
+        merged = sorted(values)  # plain ints: much faster than sorting pairs
+        del ts[cut:]
+        del qty[cut:]
+        ts.extend(merged)
+        qty.extend([values[t] for t in merged])
+        return cut
 
     def _settle_max(self) -> None:
         """Rebuild the stale block maxima (after `_settle`)."""

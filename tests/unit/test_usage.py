@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stripe_mock_billing.billing.usage import BLOCK, MODES, ItemUsage
+from stripe_mock_billing.billing.usage import BLOCK, MERGE_ONE_BY_ONE, MODES, ItemUsage
 
 
 class Model:
@@ -242,3 +242,33 @@ def test_sum_over_consecutive_periods_adds_up_to_the_total(
     bounds = [0, *sorted(set(cuts)), 61]
     parts = sum(u.quantity("sum", a, b) for a, b in pairwise(bounds))
     assert parts == u.quantity("sum", 0, 61)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    stamps=st.lists(
+        st.integers(min_value=0, max_value=5000),
+        min_size=MERGE_ONE_BY_ONE + 2,
+        max_size=MERGE_ONE_BY_ONE * 4,
+    ),
+    extra=st.integers(min_value=1, max_value=MERGE_ONE_BY_ONE),
+    bounds=st.tuples(st.integers(0, 5001), st.integers(0, 5001)),
+)
+def test_bulk_and_one_by_one_merges_of_late_timestamps(
+    stamps: list[int], extra: int, bounds: tuple[int, int]
+) -> None:
+    u, m = ItemUsage(), Model()
+    u.record(5001, 1, "increment")  # everything after this is late: pending until a query
+    m.record(5001, 1, "increment")
+    for k, t in enumerate(stamps):  # more than MERGE_ONE_BY_ONE pending: bulk merge
+        u.record(t, k, "set" if k % 3 == 0 else "increment")
+        m.record(t, k, "set" if k % 3 == 0 else "increment")
+    a, b = bounds
+    for mode in MODES:
+        assert u.quantity(mode, a, b) == m.quantity(mode, a, b)
+    for k, t in enumerate(stamps[:extra]):  # a few late ones: inserted one by one
+        u.record(t - 1 if t > 0 else 0, k + 1, "increment")
+        m.record(t - 1 if t > 0 else 0, k + 1, "increment")
+    for mode in MODES:
+        assert u.quantity(mode, a, b) == m.quantity(mode, a, b)
+    assert u.buckets(0, 6000) == sorted(m.q.items())
