@@ -249,10 +249,11 @@ def get_price(ns: Namespace, pid: str, *, param: str = "id", in_path: bool = Tru
 
 
 def _amount(obj: dict[str, Any], base: str, name: str) -> Decimal | None:
-    """One of `<name>` (int) / `<name>_decimal`, never both."""
+    """One of `<name>` (int) / `<name>_decimal`, never both (`base` is e.g. `tiers[0]`)."""
     whole, dec = obj.get(name), obj.get(f"{name}_decimal")
     if whole is not None and dec is not None:
-        raise exclusive_params([f"{base}{name}", f"{base}{name}_decimal"])
+        names = [name, f"{name}_decimal"]
+        raise exclusive_params([f"{base}[{n}]" if base else n for n in names])
     return Decimal(whole) if whole is not None else dec
 
 
@@ -261,7 +262,7 @@ def _tiers(prm: dict[str, Any]) -> tuple[Tier, ...]:
     last_up_to = 0
     raw = prm["tiers"]
     for i, t in enumerate(raw):
-        base = f"tiers[{i}]["
+        base = f"tiers[{i}]"
         unit = _amount(t, base, "unit_amount")
         flat = _amount(t, base, "flat_amount")
         up_to = t["up_to"]

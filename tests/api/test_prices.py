@@ -1,0 +1,524 @@
+"""Prices through the SDK: every creation rule of usage-records-legacy.md §1, rendering, updates,
+lookup keys and list filters."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import stripe
+
+from tests.conftest import err_of
+
+
+def create(c: stripe.StripeClient, **params: Any) -> stripe.Price:
+    base: dict[str, Any] = {"currency": "usd", "product_data": {"name": "P"}}
+    base.update(params)
+    return c.v1.prices.create(base)  # type: ignore[arg-type]
+
+
+def rejected(c: stripe.StripeClient, **params: Any) -> dict[str, Any]:
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        create(c, **params)
+    assert exc.value.http_status == 400
+    e = err_of(exc)
+    assert e["type"] == "invalid_request_error"
+    # a rejected create writes nothing, not even its product_data product
+    assert c.v1.prices.list().data == []
+    assert c.v1.products.list().data == []
+    return e
+
+
+def add_meter(server: Any, api_key: str, meter_id: str, status: str = "active") -> None:
+    """A stand-in meter in the account (the meters API is another module's)."""
+    ns = server.app.extensions["stripe_mock_billing.store"].namespace(api_key)
+    ns.meters[meter_id] = SimpleNamespace(id=meter_id, status=status)
+
+
+METERED = {"interval": "month", "usage_type": "metered"}
+TIERS = [{"up_to": 10, "unit_amount": 5}, {"up_to": "inf", "unit_amount": 3}]
+
+
+# --- happy paths and rendering -------------------------------------------------------------
+
+
+def test_one_time_price(client: stripe.StripeClient) -> None:
+    p = create(client, unit_amount=1999)
+    d = p.to_dict()
+    assert d["id"].startswith("price_") and d["object"] == "price"
+    assert (d["type"], d["recurring"], d["unit_amount"], str(d["unit_amount_decimal"])) == (
+        "one_time",
+        None,
+        1999,
+        "1999",
+    )
+    assert (d["billing_scheme"], d["tiers_mode"], d["transform_quantity"]) == (
+        "per_unit",
+        None,
+        None,
+    )
+    assert d["active"] is True and d["livemode"] is False and d["lookup_key"] is None
+    assert d["tax_behavior"] == "unspecified"
+
+
+def test_product_data_creates_the_product(client: stripe.StripeClient) -> None:
+    p = create(client, unit_amount=1, product_data={"name": "Made inline", "metadata": {"a": "b"}})
+    prod = client.v1.products.retrieve(p.product)  # type: ignore[arg-type]
+    assert prod.name == "Made inline" and prod.metadata.to_dict() == {"a": "b"}
+
+
+def test_existing_product(client: stripe.StripeClient) -> None:
+    prod = client.v1.products.create({"name": "Existing"})
+    p = client.v1.prices.create({"currency": "eur", "unit_amount": 5, "product": prod.id})
+    assert p.product == prod.id and p.currency == "eur"
+
+
+def test_currency_is_lowercased(client: stripe.StripeClient) -> None:
+    assert create(client, currency="USD", unit_amount=1).currency == "usd"
+
+
+def test_invalid_currency(client: stripe.StripeClient) -> None:
+    e = rejected(client, currency="xyz", unit_amount=1)
+    assert (e["param"], e["message"]) == ("currency", "Invalid currency: xyz.")
+
+
+def test_unit_amount_decimal(client: stripe.StripeClient) -> None:
+    p = create(client, unit_amount_decimal="0.05", recurring={"interval": "month"})
+    # the SDK turns the wire's decimal strings into Decimal (the schema check sees the string)
+    assert (p.unit_amount, str(p.unit_amount_decimal)) == (None, "0.05")
+    whole = create(client, unit_amount_decimal="2000", recurring={"interval": "month"})
+    assert (whole.unit_amount, str(whole.unit_amount_decimal)) == (2000, "2000")
+
+
+def test_recurring_licensed_defaults(client: stripe.StripeClient) -> None:
+    p = create(client, unit_amount=1, recurring={"interval": "year"})
+    assert p.type == "recurring"
+    assert p.recurring is not None
+    r = p.recurring.to_dict()
+    assert r == {
+        "interval": "year",
+        "interval_count": 1,
+        "meter": None,
+        "trial_period_days": None,
+        "usage_type": "licensed",
+    }
+
+
+def test_acacia_metered_without_meter_defaults_to_sum(acacia: stripe.StripeClient) -> None:
+    p = create(acacia, unit_amount=7, recurring=METERED)
+    assert p.recurring is not None
+    assert p.recurring.to_dict()["aggregate_usage"] == "sum"
+    assert p.recurring.usage_type == "metered"
+
+
+@pytest.mark.parametrize("mode", ["sum", "last_during_period", "last_ever", "max"])
+def test_acacia_aggregate_usage_modes(acacia: stripe.StripeClient, mode: str) -> None:
+    p = create(acacia, unit_amount=1, recurring={**METERED, "aggregate_usage": mode})
+    assert p.recurring is not None and p.recurring.to_dict()["aggregate_usage"] == mode
+
+
+def test_metered_with_meter(client: stripe.StripeClient, server: Any, api_key: str) -> None:
+    add_meter(server, api_key, "mtr_test_ok")
+    p = create(client, unit_amount=1, recurring={**METERED, "meter": "mtr_test_ok"})
+    assert p.recurring is not None and p.recurring.meter == "mtr_test_ok"
+
+
+def test_tiered_graduated_with_flat_amounts(client: stripe.StripeClient) -> None:
+    p = create(
+        client,
+        billing_scheme="tiered",
+        tiers_mode="graduated",
+        tiers=[
+            {"up_to": 5, "flat_amount": 100},
+            {"up_to": 10, "unit_amount_decimal": "2.5"},
+            {"up_to": "inf", "unit_amount": 1, "flat_amount_decimal": "10"},
+        ],
+        recurring={"interval": "month"},
+        expand=["tiers"],
+    )
+    assert (p.billing_scheme, p.tiers_mode, p.unit_amount, p.unit_amount_decimal) == (
+        "tiered",
+        "graduated",
+        None,
+        None,
+    )
+    tiers = [
+        {k: str(v) if k.endswith("_decimal") and v is not None else v for k, v in t.items()}
+        for t in p.to_dict()["tiers"]
+    ]
+    assert tiers == [
+        {
+            "flat_amount": 100,
+            "flat_amount_decimal": "100",
+            "unit_amount": None,
+            "unit_amount_decimal": None,
+            "up_to": 5,
+        },
+        {
+            "flat_amount": None,
+            "flat_amount_decimal": None,
+            "unit_amount": None,
+            "unit_amount_decimal": "2.5",
+            "up_to": 10,
+        },
+        {
+            "flat_amount": 10,
+            "flat_amount_decimal": "10",
+            "unit_amount": 1,
+            "unit_amount_decimal": "1",
+            "up_to": None,
+        },
+    ]
+
+
+def test_tiered_volume(client: stripe.StripeClient) -> None:
+    p = create(client, billing_scheme="tiered", tiers_mode="volume", tiers=TIERS)
+    assert p.tiers_mode == "volume"
+    assert "tiers" not in p.to_dict()  # only when expanded
+
+
+def test_transform_quantity(client: stripe.StripeClient) -> None:
+    p = create(client, unit_amount=10, transform_quantity={"divide_by": 1000, "round": "up"})
+    assert p.transform_quantity is not None
+    assert p.transform_quantity.to_dict() == {"divide_by": 1000, "round": "up"}
+
+
+# --- validation rules ------------------------------------------------------------------------
+
+
+def test_aggregate_usage_with_licensed(acacia: stripe.StripeClient) -> None:
+    e = rejected(
+        acacia,
+        unit_amount=1,
+        recurring={"interval": "month", "usage_type": "licensed", "aggregate_usage": "sum"},
+    )
+    assert e["param"] == "recurring[aggregate_usage]"
+    assert e["message"] == (
+        "`recurring[aggregate_usage]` can only be set when `recurring[usage_type]` is `metered`."
+    )
+
+
+def test_meter_with_licensed(client: stripe.StripeClient, server: Any, api_key: str) -> None:
+    add_meter(server, api_key, "mtr_test_lic")
+    e = rejected(client, unit_amount=1, recurring={"interval": "month", "meter": "mtr_test_lic"})
+    assert e["param"] == "recurring[meter]"
+
+
+def test_transform_quantity_with_tiered(client: stripe.StripeClient) -> None:
+    e = rejected(
+        client,
+        billing_scheme="tiered",
+        tiers_mode="graduated",
+        tiers=TIERS,
+        transform_quantity={"divide_by": 10, "round": "down"},
+    )
+    assert e["param"] == "transform_quantity"
+    assert "not compatible with tiered pricing" in e["message"]
+
+
+@pytest.mark.parametrize("name", ["tiers", "tiers_mode"])
+def test_tiers_without_tiered_scheme(client: stripe.StripeClient, name: str) -> None:
+    extra = {"tiers": TIERS} if name == "tiers" else {"tiers_mode": "volume"}
+    e = rejected(client, unit_amount=1, **extra)
+    assert e["param"] == name
+    assert e["message"] == f"You may only specify `{name}` when `billing_scheme` is `tiered`."
+
+
+def test_tiered_needs_tiers_mode_and_tiers(client: stripe.StripeClient) -> None:
+    e = rejected(client, billing_scheme="tiered", tiers=TIERS)
+    assert (e["code"], e["param"], e["message"]) == (
+        "parameter_missing",
+        "tiers_mode",
+        "Missing required param: tiers_mode.",
+    )
+    e = rejected(client, billing_scheme="tiered", tiers_mode="graduated")
+    assert (e["code"], e["param"]) == ("parameter_missing", "tiers")
+
+
+def test_tiered_with_unit_amount(client: stripe.StripeClient) -> None:
+    e = rejected(client, billing_scheme="tiered", tiers_mode="volume", tiers=TIERS, unit_amount=1)
+    assert e["param"] == "unit_amount"
+    assert e["message"] == "You may not specify `unit_amount` when `billing_scheme` is `tiered`."
+
+
+def test_unit_amount_and_decimal_are_exclusive(client: stripe.StripeClient) -> None:
+    e = rejected(client, unit_amount=1, unit_amount_decimal="1.5")
+    assert (e["code"], e["param"], e["message"]) == (
+        "parameters_exclusive",
+        "unit_amount",
+        "You may only specify one of these parameters: unit_amount, unit_amount_decimal.",
+    )
+
+
+def test_tier_amount_and_decimal_are_exclusive(client: stripe.StripeClient) -> None:
+    tiers = [{"up_to": "inf", "unit_amount": 1, "unit_amount_decimal": "1"}]
+    e = rejected(client, billing_scheme="tiered", tiers_mode="volume", tiers=tiers)
+    assert (e["code"], e["param"]) == ("parameters_exclusive", "tiers[0][unit_amount]")
+
+
+def test_per_unit_needs_an_amount(client: stripe.StripeClient) -> None:
+    e = rejected(client)
+    assert (e["code"], e["param"]) == ("parameter_missing", "unit_amount")
+
+
+@pytest.mark.parametrize(
+    ("tiers", "param", "message"),
+    [
+        (
+            [
+                {"up_to": 10, "unit_amount": 1},
+                {"up_to": 5, "unit_amount": 1},
+                {"up_to": "inf", "unit_amount": 1},
+            ],
+            "tiers[1][up_to]",
+            "Tiers must be sorted by `up_to` in ascending order.",
+        ),
+        (
+            [
+                {"up_to": 10, "unit_amount": 1},
+                {"up_to": 10, "unit_amount": 1},
+                {"up_to": "inf", "unit_amount": 1},
+            ],
+            "tiers[1][up_to]",
+            "Tiers must be sorted by `up_to` in ascending order.",
+        ),
+        (
+            [{"up_to": 10, "unit_amount": 1}, {"up_to": 20, "unit_amount": 1}],
+            "tiers[1][up_to]",
+            "The last tier must have `up_to` set to `inf`.",
+        ),
+        (
+            [{"up_to": "inf", "unit_amount": 1}, {"up_to": "inf", "unit_amount": 1}],
+            "tiers[0][up_to]",
+            "Only the last tier may have `up_to=inf`.",
+        ),
+        (
+            [{"up_to": 10}, {"up_to": "inf", "unit_amount": 1}],
+            "tiers[0]",
+            "Each tier must have either a unit amount or a flat amount: tiers[0].",
+        ),
+    ],
+)
+def test_tier_rules(
+    client: stripe.StripeClient, tiers: list[dict[str, Any]], param: str, message: str
+) -> None:
+    e = rejected(client, billing_scheme="tiered", tiers_mode="graduated", tiers=tiers)
+    assert (e["param"], e["message"]) == (param, message)
+
+
+def test_tier_up_to_missing(client: stripe.StripeClient) -> None:
+    e = rejected(client, billing_scheme="tiered", tiers_mode="volume", tiers=[{"unit_amount": 1}])
+    assert (e["code"], e["param"]) == ("parameter_missing", "tiers[0][up_to]")
+
+
+def test_tier_up_to_not_integer(client: stripe.StripeClient) -> None:
+    tiers = [{"up_to": "ten", "unit_amount": 1}]
+    e = rejected(client, billing_scheme="tiered", tiers_mode="volume", tiers=tiers)
+    assert (e["code"], e["param"], e["message"]) == (
+        "parameter_invalid_integer",
+        "tiers[0][up_to]",
+        "Invalid integer: ten",
+    )
+
+
+def test_metered_meter_with_non_sum_aggregate(
+    acacia: stripe.StripeClient, server: Any, api_key: str
+) -> None:
+    add_meter(server, api_key, "mtr_test_agg")
+    e = rejected(
+        acacia,
+        unit_amount=1,
+        recurring={**METERED, "meter": "mtr_test_agg", "aggregate_usage": "max"},
+    )
+    assert e["param"] == "recurring[aggregate_usage]"
+    assert (
+        e["message"] == "`recurring[aggregate_usage]` must be `sum` for prices backed by a meter."
+    )
+
+
+def test_basil_metered_without_meter(client: stripe.StripeClient) -> None:
+    e = rejected(client, unit_amount=1, recurring=METERED)
+    assert e["message"] == (
+        "Starting with Stripe version `2025-03-31.basil`, metered prices must be backed by meters."
+    )
+    assert e["param"] == "recurring[meter]"
+
+
+def test_unknown_meter(client: stripe.StripeClient) -> None:
+    e = rejected(client, unit_amount=1, recurring={**METERED, "meter": "mtr_nope"})
+    assert (e["code"], e["param"], e["message"]) == (
+        "resource_missing",
+        "recurring[meter]",
+        "No such meter: 'mtr_nope'",
+    )
+
+
+def test_inactive_meter(client: stripe.StripeClient, server: Any, api_key: str) -> None:
+    add_meter(server, api_key, "mtr_test_off", status="inactive")
+    e = rejected(client, unit_amount=1, recurring={**METERED, "meter": "mtr_test_off"})
+    assert e["param"] == "recurring[meter]"
+
+
+@pytest.mark.parametrize(
+    ("interval", "ok", "too_many"),
+    [("day", 1095, 1096), ("week", 156, 157), ("month", 36, 37), ("year", 3, 4)],
+)
+def test_interval_count_max_three_years(
+    client: stripe.StripeClient, interval: str, ok: int, too_many: int
+) -> None:
+    e = rejected(
+        client, unit_amount=1, recurring={"interval": interval, "interval_count": too_many}
+    )
+    assert e["param"] == "recurring[interval_count]"
+    assert e["message"] == (
+        "The maximum billing interval is 3 years (3 years, 36 months, 156 weeks or 1095 days)."
+    )
+    p = create(client, unit_amount=1, recurring={"interval": interval, "interval_count": ok})
+    assert p.recurring is not None and p.recurring.interval_count == ok
+
+
+def test_interval_count_zero(client: stripe.StripeClient) -> None:
+    e = rejected(client, unit_amount=1, recurring={"interval": "month", "interval_count": 0})
+    assert e["param"] == "recurring[interval_count]"
+
+
+def test_product_and_product_data_are_exclusive(client: stripe.StripeClient) -> None:
+    prod = client.v1.products.create({"name": "x"})
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        create(client, unit_amount=1, product=prod.id)
+    e = err_of(exc)
+    assert (e["code"], e["param"], e["message"]) == (
+        "parameters_exclusive",
+        "product",
+        "You may only specify one of these parameters: product, product_data.",
+    )
+    assert [p.id for p in client.v1.products.list().data] == [prod.id]
+
+
+def test_product_or_product_data_required(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.prices.create({"currency": "usd", "unit_amount": 1})
+    e = err_of(exc)
+    assert (e["code"], e["param"], e["message"]) == (
+        "parameter_missing",
+        "product",
+        "Missing required param: product.",
+    )
+
+
+def test_product_data_needs_a_name(client: stripe.StripeClient) -> None:
+    e = rejected(client, unit_amount=1, product_data={"unit_label": "x"})
+    assert (e["code"], e["param"]) == ("parameter_missing", "product_data[name]")
+
+
+def test_product_data_custom_id_taken(client: stripe.StripeClient) -> None:
+    client.v1.products.create({"name": "taken", "id": "prod_taken"})
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        create(client, unit_amount=1, product_data={"name": "n", "id": "prod_taken"})
+    e = err_of(exc)
+    assert (e["code"], e["param"]) == ("resource_already_exists", "product_data[id]")
+    assert client.v1.prices.list().data == []
+
+
+# --- lookup keys -----------------------------------------------------------------------------
+
+
+def test_lookup_key_unique_and_transfer(client: stripe.StripeClient) -> None:
+    a = create(client, unit_amount=1, lookup_key="pro_monthly")
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        create(client, unit_amount=2, lookup_key="pro_monthly")
+    e = err_of(exc)
+    assert e["param"] == "lookup_key"
+    assert e["message"] == f"A price (`{a.id}`) already uses that lookup key."
+    assert len(client.v1.prices.list().data) == 1
+    b = create(client, unit_amount=2, lookup_key="pro_monthly", transfer_lookup_key=True)
+    assert b.lookup_key == "pro_monthly"
+    assert client.v1.prices.retrieve(a.id).lookup_key is None
+    found = client.v1.prices.list({"lookup_keys": ["pro_monthly"]})
+    assert [p.id for p in found.data] == [b.id]
+
+
+def test_lookup_key_on_update(client: stripe.StripeClient) -> None:
+    a = create(client, unit_amount=1, lookup_key="k1")
+    b = create(client, unit_amount=1)
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.prices.update(b.id, {"lookup_key": "k1"})
+    assert client.v1.prices.retrieve(b.id).lookup_key is None
+    moved = client.v1.prices.update(b.id, {"lookup_key": "k1", "transfer_lookup_key": True})
+    assert moved.lookup_key == "k1"
+    assert client.v1.prices.retrieve(a.id).lookup_key is None
+    # updating a price to its own key is fine
+    assert client.v1.prices.update(b.id, {"lookup_key": "k1"}).lookup_key == "k1"
+
+
+# --- update, list, no delete ---------------------------------------------------------------
+
+
+def test_update_mutable_fields(client: stripe.StripeClient) -> None:
+    p = create(client, unit_amount=1, metadata={"a": "1"}, nickname="n")
+    u = client.v1.prices.update(
+        p.id,
+        {
+            "active": False,
+            "nickname": "",
+            "metadata": {"a": "", "b": "2"},
+            "tax_behavior": "exclusive",
+        },
+    )
+    assert (u.active, u.nickname, u.tax_behavior) == (False, None, "exclusive")
+    assert u.metadata.to_dict() == {"b": "2"}
+
+
+def test_amount_is_not_updatable(client: stripe.StripeClient) -> None:
+    p = create(client, unit_amount=1)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.prices.update(p.id, {"unit_amount": 5})  # type: ignore[typeddict-unknown-key]
+    e = err_of(exc)
+    assert (e["code"], e["param"]) == ("parameter_unknown", "unit_amount")
+    assert client.v1.prices.retrieve(p.id).unit_amount == 1
+
+
+def test_prices_cannot_be_deleted(client: stripe.StripeClient) -> None:
+    p = create(client, unit_amount=1)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.raw_request("delete", f"/v1/prices/{p.id}")
+    assert exc.value.http_status == 404
+    assert err_of(exc)["message"].startswith(
+        f"Unrecognized request URL (DELETE: /v1/prices/{p.id})."
+    )
+
+
+def test_list_filters(client: stripe.StripeClient, acacia: stripe.StripeClient) -> None:
+    prod = client.v1.products.create({"name": "filters"})
+    one_time = client.v1.prices.create({"currency": "usd", "unit_amount": 1, "product": prod.id})
+    monthly = create(client, unit_amount=1, recurring={"interval": "month"})
+    metered = create(acacia, unit_amount=1, recurring=METERED)
+    eur = create(client, currency="eur", unit_amount=1)
+    client.v1.prices.update(eur.id, {"active": False})
+
+    def ids(params: dict[str, Any]) -> list[str]:
+        return [p.id for p in client.v1.prices.list(params).data]  # type: ignore[arg-type]
+
+    assert ids({}) == [eur.id, metered.id, monthly.id, one_time.id]
+    assert ids({"product": prod.id}) == [one_time.id]
+    assert ids({"type": "one_time"}) == [eur.id, one_time.id]
+    assert ids({"type": "recurring"}) == [metered.id, monthly.id]
+    assert ids({"active": False}) == [eur.id]
+    assert ids({"currency": "eur"}) == [eur.id]
+    assert ids({"recurring": {"usage_type": "metered"}}) == [metered.id]
+    assert ids({"recurring": {"interval": "month", "usage_type": "licensed"}}) == [monthly.id]
+    assert ids({"limit": 2}) == [eur.id, metered.id]
+    assert client.v1.prices.list().url == "/v1/prices"
+
+
+def test_retrieve_unknown(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.prices.retrieve("price_missing")
+    e = err_of(exc)
+    assert exc.value.http_status == 404
+    assert (e["code"], e["param"], e["message"]) == (
+        "resource_missing",
+        "id",
+        "No such price: 'price_missing'",
+    )
