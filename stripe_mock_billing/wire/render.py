@@ -19,6 +19,7 @@ from ..store import Namespace
 # object type -> fields holding an id that `expand[]` may replace with the object
 EXPANDABLE: dict[str, frozenset[str]] = {
     "customer": frozenset({"test_clock"}),
+    "product": frozenset({"default_price"}),
     "price": frozenset({"product"}),
     "plan": frozenset({"product"}),
     "subscription": frozenset({"customer", "latest_invoice", "test_clock"}),
@@ -38,6 +39,7 @@ EXPAND_TARGET: dict[str, str] = {
     "customer": "customer",
     "product": "product",
     "price": "price",
+    "default_price": "price",
     "latest_invoice": "invoice",
     "invoice": "invoice",
     "subscription": "subscription",
