@@ -2,6 +2,8 @@
 
 from . import (  # noqa: F401
     core,
+    subscriptions,
+    usage_records,
 )
 
 

@@ -8,6 +8,12 @@ from typing import Any
 from ..harness import T
 
 DAY = 86400
+# stripe-python 11.x form-encodes Python booleans as "True"/"False"; Stripe's v1 API accepts
+# them (stripe/stripe-python#1499, stripe/stripe-dotnet#3104: "v1 apis would accept these").
+BOOL_BUG = (
+    "the emulator rejects v1 booleans sent as 'True'/'False' (stripe-python 11.x encoding) "
+    "with 400 'Invalid boolean: True'; Stripe's v1 API accepts them"
+)
 
 
 def uid() -> str:
@@ -15,12 +21,14 @@ def uid() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def customer(t: T, clock: str | None = None, **params: Any) -> dict[str, Any]:
+def customer(
+    t: T, clock: str | None = None, api_version: str | None = None, **params: Any
+) -> dict[str, Any]:
     """A customer (deleted after the scenario unless it sits on a test clock)."""
     body: dict[str, Any] = {"email": f"conformance-{uid()}@example.com", **params}
     if clock:
         body["test_clock"] = clock
-    cus: dict[str, Any] = t.call("customers.create", params=body)
+    cus: dict[str, Any] = t.call("customers.create", params=body, api_version=api_version)
     if not clock:
         t.defer("customers.delete", cus["id"])
     return cus
