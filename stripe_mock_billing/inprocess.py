@@ -1,0 +1,417 @@
+"""In-process mode: the stripe SDK talks to the emulator's WSGI app without a socket.
+
+`mock_stripe()` (a context manager and a decorator, like moto's `mock_aws`) routes HTTP
+requests for Stripe's hosts (`api.stripe.com`, `meter-events.stripe.com`, `files.stripe.com`,
+`connect.stripe.com`) and for `INPROCESS_URL` (`http://stripe-mock-billing.invalid`) to one
+app, through the `responses` library for the SDK's sync `RequestsClient` and through patched
+httpx transports for its async `HTTPXClient` (`await client.v1.customers.create_async(...)`).
+Other URLs pass through untouched. The app, its Store and the request pipeline are the same as
+in server mode; only the transport differs.
+
+Unexpected emulator exceptions are rendered as Stripe's 500 `api_error` and journaled first;
+then, when `Settings.propagate_exceptions` is on (the default here), they are re-raised into the
+calling test as `EmulatorCrash` (a BaseException, so neither the SDK's nor the app's `except
+Exception` handlers and retries swallow it), chained to the original exception.
+
+`responses` and `httpx` are optional dependencies (extra `inprocess`), imported when used.
+
+LIMITATIONS: clients other than requests and httpx (urllib, pycurl, aiohttp) are not
+intercepted. If the test itself activates `responses`, pass its mock as
+`mock_stripe(requests_mock=rsps)` so that the emulator's routes are added to it (two
+`responses` mocks do not stack). Latency faults block the caller's thread (the async transport
+runs the app in a worker thread, so the event loop keeps running).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from .config import Settings
+    from .store import Store
+
+INPROCESS_URL = "http://stripe-mock-billing.invalid"
+STRIPE_HOSTS = (
+    "api.stripe.com",
+    "meter-events.stripe.com",
+    "files.stripe.com",
+    "connect.stripe.com",
+)
+METHODS = ("GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS")
+ERRORS_KEY = "stripe_mock_billing.errors"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class EmulatorCrash(BaseException):
+    """An unexpected exception inside the emulator, re-raised into the test (after the 500)."""
+
+
+def url_pattern(urls: Iterable[str], stripe_hosts: bool = True) -> re.Pattern[str]:
+    """A regex matching request URLs under any of `urls` (and Stripe's hosts)."""
+    alts = [re.escape(u.rstrip("/")) for u in urls]
+    if stripe_hosts:
+        alts.append(r"https?://(?:" + "|".join(re.escape(h) for h in STRIPE_HOSTS) + r")(?::\d+)?")
+    return re.compile(r"^(?:" + "|".join(alts) + r")(?=[/?#]|$)")
+
+
+def call_wsgi(
+    app: Flask, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Run one request through `app` in this thread: (status, headers, body)."""
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    parts = urlsplit(url)
+    builder = EnvironBuilder(
+        path=parts.path or "/",
+        base_url=f"{parts.scheme}://{parts.netloc}",
+        query_string=parts.query,
+        method=method.upper(),
+        headers=list(headers.items()),
+        data=body or b"",
+    )
+    try:
+        environ = builder.get_environ()
+    finally:
+        builder.close()
+    app_iter, status, resp_headers = run_wsgi_app(app, environ, buffered=True)
+    try:
+        data = b"".join(app_iter)
+    finally:
+        close = getattr(app_iter, "close", None)
+        if close is not None:
+            close()
+    return int(status.split(" ", 1)[0]), list(resp_headers.items()), data
+
+
+class AppCaller:
+    """Calls one app in-process and re-raises its unexpected exceptions (EmulatorCrash)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.raised: set[int] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def propagate(self) -> bool:
+        """Whether unexpected exceptions are re-raised into the caller."""
+        store: Store = self.app.extensions["stripe_mock_billing.store"]
+        return store.settings.propagate_exceptions
+
+    def __call__(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        errors: list[BaseException] = self.app.extensions[ERRORS_KEY]
+        before = len(errors)
+        result = call_wsgi(self.app, method, url, headers, body)
+        if len(errors) > before and self.propagate:
+            with self._lock:
+                fresh = [e for e in errors[before:] if id(e) not in self.raised]
+                self.raised.update(id(e) for e in fresh)
+            if fresh:
+                raise EmulatorCrash(
+                    f"stripe-mock-billing raised {type(fresh[0]).__name__} on "
+                    f"{method.upper()} {urlsplit(url).path} (the SDK got a 500 api_error)"
+                ) from fresh[0]
+        return result
+
+
+# --- httpx ---------------------------------------------------------------------------------
+
+
+class InProcessTransport:
+    """An httpx sync transport (`httpx.Client(transport=...)`) that calls the app in-process."""
+
+    def __init__(self, app: Flask | AppCaller) -> None:
+        self.caller = app if isinstance(app, AppCaller) else AppCaller(app)
+
+    def handle_request(self, request: Any) -> Any:
+        """Serve one httpx request."""
+        import httpx
+
+        body = request.read()
+        status, headers, data = self.caller(
+            request.method, str(request.url), dict(request.headers), body
+        )
+        return httpx.Response(status, headers=headers, content=data, request=request)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+    def __enter__(self) -> InProcessTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class AsyncInProcessTransport:
+    """An httpx async transport (`httpx.AsyncClient(transport=...)`) calling the app in-process.
+
+    The WSGI call runs in a worker thread so that the event loop keeps running (latency faults,
+    timeouts, `asyncio.gather` of many calls)."""
+
+    def __init__(self, app: Flask | AppCaller) -> None:
+        self.caller = app if isinstance(app, AppCaller) else AppCaller(app)
+
+    async def handle_async_request(self, request: Any) -> Any:
+        """Serve one httpx request."""
+        import httpx
+
+        body = await request.aread()
+        call = functools.partial(
+            self.caller, request.method, str(request.url), dict(request.headers), body
+        )
+        status, headers, data = await _to_thread(call)
+        return httpx.Response(status, headers=headers, content=data, request=request)
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+    async def __aenter__(self) -> AsyncInProcessTransport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+async def _to_thread(call: Callable[[], Any]) -> Any:
+    try:
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(call)
+    except ImportError:  # pragma: no cover - anyio comes with httpx
+        return await asyncio.to_thread(call)
+
+
+def httpx_client(app: Flask, *, allow_sync_methods: bool = False) -> Any:
+    """A `stripe.HTTPXClient` whose httpx clients call `app` in-process (no socket, no patching).
+
+    Relies on stripe-python 11-16's HTTPXClient keeping its clients in `_client_async` and
+    `_client`; checked by tests/api/test_inprocess.py."""
+    import httpx
+    import stripe
+
+    caller = AppCaller(app)
+    client = stripe.HTTPXClient(verify_ssl_certs=False, allow_sync_methods=allow_sync_methods)
+    client._client_async = httpx.AsyncClient(transport=AsyncInProcessTransport(caller))  # type: ignore[arg-type]
+    if allow_sync_methods:
+        client._client = httpx.Client(transport=InProcessTransport(caller))  # type: ignore[arg-type]
+    return client
+
+
+_PATCH_LOCK = threading.Lock()
+_ACTIVE: list[mock_stripe] = []
+_ORIGINALS: dict[str, Any] = {}
+
+
+def _route(url: str) -> mock_stripe | None:
+    for mock in reversed(_ACTIVE):
+        if mock.pattern.match(url):
+            return mock
+    return None
+
+
+def _patch_httpx() -> None:
+    import httpx
+
+    original_sync = httpx.HTTPTransport.handle_request
+    original_async = httpx.AsyncHTTPTransport.handle_async_request
+
+    def handle_request(self: Any, request: Any) -> Any:
+        mock = _route(str(request.url))
+        if mock is None or mock.caller is None:
+            return original_sync(self, request)
+        return InProcessTransport(mock.caller).handle_request(request)
+
+    async def handle_async_request(self: Any, request: Any) -> Any:
+        mock = _route(str(request.url))
+        if mock is None or mock.caller is None:
+            return await original_async(self, request)
+        return await AsyncInProcessTransport(mock.caller).handle_async_request(request)
+
+    _ORIGINALS["sync"], _ORIGINALS["async"] = original_sync, original_async
+    httpx.HTTPTransport.handle_request = handle_request  # type: ignore[method-assign]
+    httpx.AsyncHTTPTransport.handle_async_request = handle_async_request  # type: ignore[method-assign]
+
+
+def _unpatch_httpx() -> None:
+    import httpx
+
+    httpx.HTTPTransport.handle_request = _ORIGINALS.pop("sync")  # type: ignore[method-assign]
+    httpx.AsyncHTTPTransport.handle_async_request = _ORIGINALS.pop("async")  # type: ignore[method-assign]
+
+
+def _httpx_available() -> bool:
+    try:
+        import httpx  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class mock_stripe:
+    """Route the stripe SDK's HTTP traffic to an in-process emulator app.
+
+    `with mock_stripe() as m: StripeClient("sk_test_x").v1.customers.create()` or
+    `@mock_stripe()` on a test (sync or async; a fresh app per call when none is given).
+    `m.url` is `INPROCESS_URL`; Stripe's own hosts are intercepted too unless
+    `stripe_hosts=False`."""
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        settings: Settings | None = None,
+        urls: Iterable[str] = (),
+        stripe_hosts: bool = True,
+        requests_mock: Any = None,
+        patch_httpx: bool = True,
+    ) -> None:
+        self._given_app = app
+        self._settings = settings
+        self.urls = (INPROCESS_URL, *urls)
+        self.url = INPROCESS_URL
+        self.pattern = url_pattern(self.urls, stripe_hosts)
+        self._stripe_hosts = stripe_hosts
+        self._requests_mock = requests_mock
+        self._patch_httpx = patch_httpx
+        self._own_mock: Any = None
+        self._httpx_patched = False
+        self.app: Flask | None = app
+        self.caller: AppCaller | None = None
+
+    @property
+    def store(self) -> Store:
+        """The app's Store (all accounts)."""
+        if self.app is None:
+            raise RuntimeError("mock_stripe is not active")
+        store: Store = self.app.extensions["stripe_mock_billing.store"]
+        return store
+
+    def _make_app(self) -> Flask:
+        from .app import create_app
+        from .config import Settings
+
+        settings = self._settings or Settings.from_env(propagate_exceptions=True)
+        return create_app(settings)
+
+    def _callback(self, request: Any) -> tuple[int, dict[str, str], bytes]:
+        if self.caller is None:
+            raise RuntimeError("mock_stripe is not active")
+        body = request.body
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        elif body is not None and not isinstance(body, bytes):
+            body = b"".join(body)
+        status, headers, data = self.caller(
+            request.method, request.url, dict(request.headers), body
+        )
+        return status, dict(headers), data
+
+    def install(self, rsps: Any) -> None:
+        """Add the emulator's routes to a `responses.RequestsMock`."""
+        for method in METHODS:
+            rsps.add_callback(method, self.pattern, callback=self._callback, content_type=None)
+
+    def start(self) -> mock_stripe:
+        """Start intercepting."""
+        if self.caller is not None:
+            raise RuntimeError("mock_stripe is already active")
+        self.app = self._given_app or self._make_app()
+        self.caller = AppCaller(self.app)
+        if self._requests_mock is not None:
+            self.install(self._requests_mock)
+        else:
+            import responses
+
+            self._own_mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+            self._own_mock.add_passthru(re.compile(".*"))
+            self.install(self._own_mock)
+            self._own_mock.start()
+        if self._patch_httpx and _httpx_available():
+            with _PATCH_LOCK:
+                if not _ACTIVE:
+                    _patch_httpx()
+                _ACTIVE.append(self)
+            self._httpx_patched = True
+        return self
+
+    def stop(self) -> None:
+        """Stop intercepting (the app and its state stay available as `.app`)."""
+        if self._httpx_patched:
+            with _PATCH_LOCK:
+                if self in _ACTIVE:
+                    _ACTIVE.remove(self)
+                if not _ACTIVE:
+                    _unpatch_httpx()
+            self._httpx_patched = False
+        if self._own_mock is not None:
+            self._own_mock.stop()
+            self._own_mock.reset()
+            self._own_mock = None
+        self.caller = None  # `.app` stays, for inspection after the block
+
+    def __enter__(self) -> mock_stripe:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def client(self, api_key: str | None = None, **kwargs: Any) -> Any:
+        """A `stripe.StripeClient` for `api_key` (fresh account if None) with every base address
+        at the emulator and `max_network_retries=0` unless given."""
+        from .handle import make_stripe_client, new_api_key
+
+        return make_stripe_client(self.url, api_key or new_api_key(), **kwargs)
+
+    def handle(self, api_key: str | None = None) -> Any:
+        """A control-API handle (`StripeMock`) for one account of this app."""
+        from .handle import StripeMock, new_api_key
+
+        if self.app is None:
+            raise RuntimeError("mock_stripe is not active")
+        return StripeMock(
+            url=self.url, api_key=api_key or new_api_key(), mode="inprocess", app=self.app
+        )
+
+    def __call__(self, func: F) -> F:
+        """Decorate a sync or async function: a fresh emulator for each call."""
+        make = functools.partial(
+            mock_stripe,
+            self._given_app,
+            settings=self._settings,
+            urls=self.urls[1:],
+            stripe_hosts=self._stripe_hosts,
+            requests_mock=self._requests_mock,
+            patch_httpx=self._patch_httpx,
+        )
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with make():
+                    return await func(*args, **kwargs)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with make():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
