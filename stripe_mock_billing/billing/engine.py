@@ -215,7 +215,7 @@ def reset_anchor(ns: Namespace, sub: Subscription) -> None:
         old = switches.pop(item.id, None)
         if old is not None and old[2] == now and ns.prices[old[0]].metered and old[1] < now:
             inv.lines.append(invoicing.metered_line(ns, sub, item, old[0], old[1], now))
-    lifecycle.metered_lines(ns, sub, inv, now)
+    lifecycle.metered_lines(ns, sub, inv, now, now=True)
     sub.billing_cycle_anchor = sub.current_period_start = now
     sub.current_period_end = add_interval(now, sub.interval, sub.interval_count, 1)
     if sub.status == "trialing":

@@ -117,15 +117,24 @@ def notify_upcoming(ns: Namespace, sub: Subscription, t: int) -> None:
     emit(ns, "invoice.upcoming", inv, created=t, automatic=True)
 
 
-def metered_lines(ns: Namespace, sub: Subscription, inv: Invoice, end: int) -> None:
-    """Bill every metered item's unbilled usage up to `end` on `inv` and move the watermark."""
+def metered_lines(
+    ns: Namespace, sub: Subscription, inv: Invoice, end: int, *, now: bool = False
+) -> None:
+    """Bill every metered item's unbilled usage before `end` on `inv`, moving the watermark.
+
+    `now=True` bills "up to now" for an immediate invoice: usage stamped `end` itself counts
+    (the window is `[from, end + 1)`, shown as ending at `end`; the line is frozen at once).
+    """
+    stop = end + 1 if now else end
     for item in sub.items(ns):
         if not ns.prices[item.price].metered:
             continue
         start = item.metered_from
-        if start < end:
-            inv.lines.append(invoicing.metered_line(ns, sub, item, item.price, start, end))
-            item.metered_from = end
+        if start < stop:
+            line = invoicing.metered_line(ns, sub, item, item.price, start, stop)
+            line.period_end = end
+            inv.lines.append(line)
+            item.metered_from = stop
 
 
 def _finish(ns: Namespace, sub: Subscription, inv: Invoice, *, auto_finalize: bool) -> None:
@@ -208,7 +217,7 @@ def cancel(
             start=sub.current_period_start,
             end=now,
         )
-        metered_lines(ns, sub, inv, now)
+        metered_lines(ns, sub, inv, now, now=True)
         sub.metered_invoices[now] = inv.id
         _finish(ns, sub, inv, auto_finalize=False)
         invoicing.finalize(ns, inv, now, automatic=automatic)
@@ -217,7 +226,7 @@ def cancel(
 
 def _canceled(ns: Namespace, sub: Subscription, now: int, *, automatic: bool) -> None:
     for item in sub.items(ns):
-        item.metered_from = max(item.metered_from, now)
+        item.metered_from = max(item.metered_from, now + 1)
     sub.status = "canceled"
     sub.canceled_at = sub.canceled_at or now
     sub.ended_at = now

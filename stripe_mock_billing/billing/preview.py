@@ -5,7 +5,7 @@ licensed items for the next period and the customer's pending invoice items. Hyp
 changes (`subscription_details`): item price/quantity changes, added and deleted items,
 `billing_cycle_anchor=now` (an invoice now: usage so far plus a new period), `cancel_now` (usage
 so far, no new period) and `cancel_at_period_end` (the last period's usage only). Preview ids:
-`upcoming_in_...` (create_preview; the upcoming endpoint renders `id: null`), lines `il_tmp_...`.
+`upcoming_in_...` (create_preview; the upcoming endpoint omits `id`), lines `il_tmp_...`.
 LIMITATIONS: no prorations (`proration_behavior` / `proration_date` are accepted and ignored);
 `preview_mode=recurring` only leaves out pending invoice items; a changed or added metered item
 shows quantity 0 (classic billing mode bills only usage after the change).
@@ -95,9 +95,12 @@ def _metered(ns: Namespace, sub: Subscription, row: _Row, now: int, end: int) ->
             subscription=sub.id,
             subscription_item=item.id if item else "si_tmp_" + ids.random_tail(14),
         )
-    if item.metered_from >= end:
+    stop = end + 1 if end == now else end  # an immediate bill counts usage stamped now
+    if item.metered_from >= stop:
         return None
-    return invoicing.metered_line(ns, sub, item, item.price, item.metered_from, end)
+    line = invoicing.metered_line(ns, sub, item, item.price, item.metered_from, stop)
+    line.period_end = end
+    return line
 
 
 def _licensed(

@@ -68,7 +68,7 @@ def evaluate(ns: Namespace, sub: Subscription, now: int) -> Invoice | None:
         start=sub.current_period_start,
         end=now,
     )
-    lifecycle.metered_lines(ns, sub, inv, end)
+    lifecycle.metered_lines(ns, sub, inv, now, now=True)
     inv.threshold_amount_gte = sub.amount_gte if amount_hit else None
     inv.threshold_items = [
         ItemReason(

@@ -6,9 +6,10 @@ optionally with hypothetical changes (`subscription_details[items]`, `[billing_c
 `[cancel_now]`, `[cancel_at_period_end]`; the upcoming endpoint's `subscription_items`,
 `subscription_billing_cycle_anchor`, `subscription_cancel_now`,
 `subscription_cancel_at_period_end`). Nothing is stored: `create_preview` ids are
-`upcoming_in_...`, `upcoming` renders `id: null`; line ids are `il_tmp_...`. With only a
-`customer`, the customer's first live subscription is previewed, else its pending invoice items;
-nothing to preview -> 404 `invoice_upcoming_none` `No upcoming invoices for customer: cus_x`.
+`upcoming_in_...`, `upcoming` has no `id` (the legacy schema forbids null); line ids are
+`il_tmp_...`. With only a `customer`, the customer's first live subscription is previewed,
+else its pending invoice items; nothing to preview -> 404 `invoice_upcoming_none`
+`No upcoming invoices for customer: cus_x`.
 LIMITATIONS: see billing/preview.py (no prorations; `proration_*` accepted and ignored).
 """
 
@@ -206,7 +207,7 @@ def upcoming_invoice() -> Response:
     inv, prm = _upcoming(UPCOMING)
     ctx = p.ctx()
     body = inv.render(ctx)
-    body["id"] = None
+    del body["id"]  # Stripe's upcoming invoice has no id (optional in the legacy schema)
     body["lines"]["url"] = "/v1/invoices/upcoming/lines"
     for line in body["lines"]["data"]:
         line["invoice"] = None

@@ -101,11 +101,10 @@ class InvoiceItem:
             body["parent"] = None
             body["pricing"] = {
                 "type": "price_details",
-                "price_details": (
-                    {"price": price.id, "product": price.product} if price is not None else None
-                ),
                 "unit_amount_decimal": decimal_str(unit) if unit is not None else None,
             }
+            if price is not None:
+                body["pricing"]["price_details"] = {"price": price.id, "product": price.product}
             body["quantity_decimal"] = str(self.quantity)
         else:
             body["price"] = price.render(ctx) if price is not None else None
