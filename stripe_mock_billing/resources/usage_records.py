@@ -28,7 +28,9 @@ Emulator choices where Stripe's behaviour is unverified (also listed in README.m
   `aggregate_usage=sum` only. It keeps its own timestamp (so it lands on the previous period's
   invoice) while that invoice is still a draft, else it is stored at the current period start.
 - the response's `quantity` is the value sent and `timestamp` the resolved timestamp (not the
-  period start a grace record was moved to); every call gets a new `mbur_` id.
+  period start a grace record was moved to); every call gets a new `mbur_` id. Neither object
+  has expandable fields (the official schema lists none), and `expand[]` is checked before the
+  usage is stored.
 - summaries: periods `[start, end)` (a record at `end` belongs to the next period), laid out from
   the subscription's current anchor back to the period holding the item's creation or first usage;
   `total_usage` follows the price's `aggregate_usage`; ids `sis_...` are derived from (item,

@@ -14,6 +14,7 @@ import stripe
 from stripe_mock_billing.server import ThreadedServer
 from tests.api.usage_helpers import (
     DAY,
+    DOCS_TAIL,
     metered_item,
     metered_price,
     now,
@@ -227,4 +228,27 @@ def test_no_grace_before_the_first_period(acacia: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as exc:
         report(acacia, si, quantity=1, timestamp=sub["current_period_start"] - 10)
     _assert_period_start_error(exc)
+    assert totals(acacia, si) == [0]
+
+
+# --- version gate ---------------------------------------------------------------------------
+
+
+def test_basil_or_later_sees_an_unknown_route(
+    acacia: stripe.StripeClient, client: stripe.StripeClient
+) -> None:
+    _, si = metered_item(acacia)
+    for method, path in (
+        ("POST", f"/v1/subscription_items/{si}/usage_records"),
+        ("GET", f"/v1/subscription_items/{si}/usage_record_summaries"),
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            client.raw_request(
+                method.lower(), path, **({"quantity": 1} if method == "POST" else {})
+            )
+        assert exc.value.http_status == 404
+        e = err_of(exc)
+        assert e["type"] == "invalid_request_error"
+        assert "code" not in e and "param" not in e
+        assert e["message"] == f"Unrecognized request URL ({method}: {path}). {DOCS_TAIL}"
     assert totals(acacia, si) == [0]

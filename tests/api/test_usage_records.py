@@ -9,7 +9,6 @@ import stripe
 
 from tests.api.usage_helpers import (
     DAY,
-    DOCS_TAIL,
     metered_item,
     metered_price,
     now,
@@ -162,6 +161,22 @@ def test_unknown_item_is_404(acacia: stripe.StripeClient) -> None:
         "resource_missing",
         "subscription_item",
         "No such subscription item: 'si_nope'",
+    )
+
+
+def test_deleted_item_is_404(acacia: stripe.StripeClient) -> None:
+    sub, si = metered_item(acacia)
+    report(acacia, si, quantity=3)
+    other = metered_price(acacia)
+    acacia.v1.subscription_items.create({"subscription": sub.id, "price": other.id})
+    acacia.v1.subscription_items.delete(si, {"clear_usage": True})
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        report(acacia, si, quantity=1)
+    e = _error(exc, 404)
+    assert (e["code"], e["param"], e["message"]) == (
+        "resource_missing",
+        "subscription_item",
+        f"No such subscription item: '{si}'",
     )
 
 
@@ -378,24 +393,3 @@ def test_set_is_refused_with_billing_thresholds(
         "thresholds."
     )
     assert report(acacia, si, quantity=1, action="increment").quantity == 1
-
-
-# --- version gate ---------------------------------------------------------------------------
-
-
-def test_basil_or_later_sees_an_unknown_route(
-    acacia: stripe.StripeClient, client: stripe.StripeClient
-) -> None:
-    _, si = metered_item(acacia)
-    for method, path in (
-        ("POST", f"/v1/subscription_items/{si}/usage_records"),
-        ("GET", f"/v1/subscription_items/{si}/usage_record_summaries"),
-    ):
-        with pytest.raises(stripe.InvalidRequestError) as exc:
-            client.raw_request(
-                method.lower(), path, **({"quantity": 1} if method == "POST" else {})
-            )
-        e = _error(exc, 404)
-        assert "code" not in e and "param" not in e
-        assert e["message"] == f"Unrecognized request URL ({method}: {path}). {DOCS_TAIL}"
-    assert totals(acacia, si) == [0]
