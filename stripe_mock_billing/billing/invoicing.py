@@ -169,9 +169,8 @@ def refresh_line(ns: Namespace, inv: Invoice, line: InvoiceLine) -> None:
     if not line.metered or line.price is None or line.subscription_item is None:
         return
     price = ns.prices[line.price]
-    q = usage_quantity(
-        ns, inv.customer, line.subscription_item, price, line.period_start, line.period_end
-    )
+    end = line.usage_end if line.usage_end is not None else line.period_end
+    q = usage_quantity(ns, inv.customer, line.subscription_item, price, line.period_start, end)
     line.amount, line.quantity, line.quantity_decimal = amount_for(price, q)
     line.description = describe(ns, price, line.quantity)
 

@@ -132,7 +132,7 @@ def metered_lines(
         start = item.metered_from
         if start < stop:
             line = invoicing.metered_line(ns, sub, item, item.price, start, stop)
-            line.period_end = end
+            line.period_end, line.usage_end = end, stop
             inv.lines.append(line)
             item.metered_from = stop
 

@@ -99,7 +99,7 @@ def _metered(ns: Namespace, sub: Subscription, row: _Row, now: int, end: int) ->
     if item.metered_from >= stop:
         return None
     line = invoicing.metered_line(ns, sub, item, item.price, item.metered_from, stop)
-    line.period_end = end
+    line.period_end, line.usage_end = end, stop
     return line
 
 

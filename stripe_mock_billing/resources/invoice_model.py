@@ -43,8 +43,9 @@ class InvoiceLine:
     subscription_item: str | None = None
     invoice_item: str | None = None
     proration: bool = False
-    # metered: the quantity is the usage of the item in [period_start, period_end)
+    # metered: the quantity is the usage of the item in [period_start, usage_end or period_end)
     metered: bool = False
+    usage_end: int | None = None
     metadata: dict[str, str] = field(default_factory=dict)
 
     def render(self, ctx: RenderContext) -> dict[str, Any]:
