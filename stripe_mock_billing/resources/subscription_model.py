@@ -225,11 +225,11 @@ def check_item_price(
             pname, "The price specified is inactive. This field only accepts active prices."
         )
     if price.metered and quantity is not None:
-        where = base or "the request"
+        where = f"`{base}`" if base else "the request"  # item endpoints: wording unverified
         raise invalid_value(
             f"{base}[quantity]" if base else "quantity",
             f"Quantity should not be specified where usage_type is `metered`. Remove quantity "
-            f"from `{where}`.",
+            f"from {where}.",
         )
     if price.metered and price.recurring.meter is None and not versions.has_usage_records(version):
         raise invalid_value(
