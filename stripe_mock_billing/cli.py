@@ -10,8 +10,8 @@ from types import FrameType
 
 from . import __version__
 from .app import create_app
+from .cli_server import make_cli_server
 from .config import DEFAULT_API_VERSION, Settings
-from .server import make_wsgi_server
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env(host=args.host, port=args.port, api_version=args.api_version)
     app = create_app(settings)
-    server = make_wsgi_server(app, settings.host, settings.port, quiet=not args.verbose)
-    host, port = server.server_address[0], server.server_port
+    server = make_cli_server(app, settings.host, settings.port, verbose=args.verbose)
+    host, port = server.address()
     print(f"stripe-mock-billing {__version__} listening on http://{host}:{port}", flush=True)
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -46,9 +46,6 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    server.serve_forever()
     print("stripe-mock-billing stopped", file=sys.stderr, flush=True)
     return 0
