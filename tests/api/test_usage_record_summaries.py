@@ -252,3 +252,29 @@ def test_basil_or_later_sees_an_unknown_route(
         assert "code" not in e and "param" not in e
         assert e["message"] == f"Unrecognized request URL ({method}: {path}). {DOCS_TAIL}"
     assert totals(acacia, si) == [0]
+
+
+# --- billing thresholds ----------------------------------------------------------------------
+
+
+def test_usage_crossing_an_item_threshold_is_invoiced_at_once(acacia: stripe.StripeClient) -> None:
+    price = metered_price(acacia)
+    cust = acacia.v1.customers.create({})
+    sub = acacia.v1.subscriptions.create(
+        {
+            "customer": cust.id,
+            "items": [{"price": price.id, "billing_thresholds": {"usage_gte": 10}}],
+            "collection_method": "send_invoice",
+            "days_until_due": 30,
+        }
+    )
+    si = sub["items"].data[0].id
+    report(acacia, si, quantity=4)
+    reasons = [i.billing_reason for i in acacia.v1.invoices.list({"subscription": sub.id}).data]
+    assert "subscription_threshold" not in reasons
+    report(acacia, si, quantity=8)
+    invoices = acacia.v1.invoices.list({"subscription": sub.id}).data
+    threshold = [i for i in invoices if i.billing_reason == "subscription_threshold"]
+    assert len(threshold) == 1
+    (line,) = [ln for ln in threshold[0].lines.data if ln["subscription_item"] == si]
+    assert line.quantity == 12
