@@ -1,10 +1,11 @@
 """Scenario modules, in table order. Importing this package registers every scenario."""
 
-from . import (  # noqa: F401
-    core,
-    subscriptions,
-    usage_records,
-)
+from importlib import import_module
+
+MODULES = ("core", "subscriptions", "usage_records", "meters")
+
+for _name in MODULES:
+    import_module(f"{__name__}.{_name}")
 
 
 def load() -> None:
