@@ -286,6 +286,7 @@ class mock_stripe:
         self._requests_mock = requests_mock
         self._patch_httpx = patch_httpx
         self._own_mock: Any = None
+        self._routes: list[tuple[Any, Any]] = []
         self._httpx_patched = False
         self.app: Flask | None = app
         self.caller: AppCaller | None = None
@@ -321,7 +322,10 @@ class mock_stripe:
     def install(self, rsps: Any) -> None:
         """Add the emulator's routes to a `responses.RequestsMock`."""
         for method in METHODS:
-            rsps.add_callback(method, self.pattern, callback=self._callback, content_type=None)
+            route = rsps.add_callback(
+                method, self.pattern, callback=self._callback, content_type=None
+            )
+            self._routes.append((rsps, route))
 
     def start(self) -> mock_stripe:
         """Start intercepting."""
@@ -355,6 +359,10 @@ class mock_stripe:
                 if not _ACTIVE:
                     _unpatch_httpx()
             self._httpx_patched = False
+        for rsps, route in self._routes:  # routes added to a caller's mock leave with us
+            if rsps is not self._own_mock:
+                rsps.remove(route)
+        self._routes.clear()
         if self._own_mock is not None:
             self._own_mock.stop()
             self._own_mock.reset()
