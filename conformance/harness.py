@@ -152,7 +152,7 @@ class T:
             self.exchanges.append(ex.summary())
             self._validate(what, ex)
         if "crash" in answer:
-            crash = " | ".join(line.strip() for line in answer["crash"].splitlines()[:3])
+            crash = " | ".join(ln.strip() for ln in answer["crash"].strip().splitlines()[-3:])
             raise SdkCrash(f"{what}: the SDK raised a non-Stripe error: {crash[:500]}")
         return answer
 

@@ -75,7 +75,7 @@ OPS: dict[str, Op] = {
     "invoices.upcoming_lines": Op(
         "GET",
         "/v1/invoices/upcoming/lines",
-        "invoices.upcoming_lines",
+        "invoices.upcoming_lines.list",
         "invoices.listUpcomingLines",
         legacy=True,
     ),

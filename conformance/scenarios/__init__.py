@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-MODULES = ("core", "subscriptions", "usage_records", "meters")
+MODULES = ("core", "subscriptions", "usage_records", "clocks", "meters")
 
 for _name in MODULES:
     import_module(f"{__name__}.{_name}")
