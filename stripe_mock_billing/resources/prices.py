@@ -165,7 +165,7 @@ class Price:
 
 
 MONEY = Int(min=0, max=99_999_999_999)
-MONEY_DECIMAL = DecimalStr(min=Decimal(0))
+MONEY_DECIMAL = DecimalStr(min=Decimal(0), max=Decimal(99_999_999_999))
 TIER = Obj(
     fields={
         "up_to": Int(min=1, allow_inf=True, required=True, nullable=False),

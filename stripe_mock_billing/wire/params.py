@@ -179,6 +179,7 @@ class DecimalStr(Param):
 
     places: int = 12
     min: Decimal | None = None
+    max: Decimal | None = None
 
     def coerce(self, value: Node, name: str) -> Any:
         s = _scalar(value, name, "decimal")
@@ -200,6 +201,8 @@ class DecimalStr(Param):
             raise invalid_value(
                 name, f"Invalid {name}: must be greater than or equal to {self.min}"
             )
+        if self.max is not None and d > self.max:
+            raise invalid_value(name, f"Invalid {name}: must be less than or equal to {self.max}")
         return d
 
 
@@ -306,6 +309,9 @@ class List(Param):
             raise invalid_value(
                 name, f"Invalid array: {name} must have at most {self.max_items} elements."
             )
+        for k, v in entries:
+            if v == "":  # an element cannot be unset (`expand[]=`)
+                raise invalid_empty(f"{name}[{k}]")
         return [self.item.coerce(v, f"{name}[{k}]") for k, v in entries]
 
     def unknown(self, value: Node, name: str) -> list[str]:

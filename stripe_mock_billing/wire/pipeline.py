@@ -255,6 +255,8 @@ def handle_stripe_error(err: StripeError) -> Response:
 def handle_http_exception(err: HTTPException) -> Response:
     """Werkzeug errors (404/405 routing, 413 body too large) in Stripe's envelope."""
     if isinstance(err, RequestEntityTooLarge):
+        # later readers of the body (the journal) must not hit the limit again
+        setattr(request, "_cached_data", b"")  # noqa: B010 (werkzeug's body cache)
         return handle_stripe_error(
             StripeError("Request body is too large.", status=413, code="request_too_large")
         )
