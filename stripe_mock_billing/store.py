@@ -18,6 +18,7 @@ from .config import AccountSettings, Settings
 from .ids import TABLE_BY_PREFIX, prefix_of
 
 if TYPE_CHECKING:
+    from .billing.usage import ItemUsage
     from .resources.customers import Customer
     from .resources.events import Event
     from .resources.invoice_model import Invoice
@@ -66,7 +67,7 @@ class Namespace:
     meters: dict[str, Any] = field(default_factory=dict)
     events: dict[str, Event] = field(default_factory=dict)
     # legacy usage records per subscription item id (billing/usage.py)
-    usage: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, ItemUsage] = field(default_factory=dict)
     # Billing Meter events of this account (billing/meter_usage.py), created on first use
     meter_events: Any = None
     # emulator-only state of the control API (journal, faults)
