@@ -14,7 +14,8 @@ Choices where Stripe's behaviour is unverified (also in README "Billing Meters")
 - deactivating an inactive meter / reactivating an active one: 400 `invalid_request_error`,
   no code, `This meter is already inactive.` / `This meter is already active.`;
 - reactivate resets `status_transitions.deactivated_at` to null.
-LIMITATIONS: no `billing.meter.*` v1 events are emitted (the event log belongs to the engine).
+Each change writes a v1 event to the account's log (`billing.meter.created`, `.updated` with
+`previous_attributes`, `.deactivated`, `.reactivated`; meters.md §2).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..wire import pipeline as p
 from ..wire import versions
 from ..wire.params import LIST_PARAMS, Enum, Obj, Str
 from ..wire.render import RenderContext, render_list, render_one
+from . import events as event_log
 
 billing_meters = Blueprint("billing_meters", __name__)
 
@@ -146,6 +148,7 @@ def create_meter() -> Response:
         meter.value_key = prm["value_settings"]["event_payload_key"]
     ns.meters[meter.id] = meter
     index[name] = meter.id
+    event_log.emit(ns, "billing.meter.created", meter, created=now)
     return render_one(meter, p.ctx(), prm.get("expand"))
 
 
@@ -162,9 +165,13 @@ def update_meter(mid: str) -> Response:
     ns = p.ns()
     meter = get_meter(ns, mid)
     prm = p.params(UPDATE)
-    if prm.get("display_name") is not None:
+    if prm.get("display_name") is not None and prm["display_name"] != meter.display_name:
+        before = event_log.snapshot(ns, meter)
         meter.display_name = prm["display_name"]
         meter.updated = clock.wall_now(ns)
+        after = event_log.snapshot(ns, meter)
+        previous = event_log.diff(before, after)
+        event_log.emit(ns, "billing.meter.updated", after, created=meter.updated, previous=previous)
     return render_one(meter, p.ctx(), prm.get("expand"))
 
 
@@ -187,6 +194,7 @@ def deactivate_meter(mid: str) -> Response:
         raise InvalidRequest("This meter is already inactive.")
     now = clock.wall_now(ns)
     meter.status, meter.deactivated_at, meter.updated = "inactive", now, now
+    event_log.emit(ns, "billing.meter.deactivated", meter, created=now)
     return render_one(meter, p.ctx(), prm.get("expand"))
 
 
@@ -199,4 +207,5 @@ def reactivate_meter(mid: str) -> Response:
     if meter.status == "active":
         raise InvalidRequest("This meter is already active.")
     meter.status, meter.deactivated_at, meter.updated = "active", None, clock.wall_now(ns)
+    event_log.emit(ns, "billing.meter.reactivated", meter, created=meter.updated)
     return render_one(meter, p.ctx(), prm.get("expand"))

@@ -212,3 +212,21 @@ def test_list_status_filter_and_pagination(client: stripe.StripeClient) -> None:
         "status",
         "Invalid status: must be one of active or inactive",
     )
+
+
+def test_meter_changes_write_v1_events(client: stripe.StripeClient) -> None:
+    m = _meter(client)
+    client.v1.billing.meters.update(m.id, {"display_name": "Renamed"})
+    client.v1.billing.meters.deactivate(m.id)
+    client.v1.billing.meters.reactivate(m.id)
+    evs = client.v1.events.list({"limit": 10}).data
+    assert [e.type for e in evs] == [
+        "billing.meter.reactivated",
+        "billing.meter.deactivated",
+        "billing.meter.updated",
+        "billing.meter.created",
+    ]
+    updated = evs[2]
+    assert updated.data.object["id"] == m.id
+    assert updated.data.previous_attributes.to_dict()["display_name"] == "API calls"
+    assert evs[1].data.object["status"] == "inactive"
