@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -12,6 +13,8 @@ from . import __version__
 from .app import create_app
 from .cli_server import make_cli_server
 from .config import DEFAULT_API_VERSION, Settings
+from .errors import StripeError
+from .wire import versions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,10 +37,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run until SIGINT or SIGTERM."""
-    args = build_parser().parse_args(argv)
-    settings = Settings.from_env(host=args.host, port=args.port, api_version=args.api_version)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(host=args.host, port=args.port, api_version=args.api_version)
+    except ValueError:
+        parser.error(
+            "STRIPE_MOCK_BILLING_PORT must be an integer, not "
+            f"{os.environ.get('STRIPE_MOCK_BILLING_PORT')!r}"
+        )
+    try:
+        versions.validate(settings.api_version)
+    except StripeError as err:
+        parser.error(err.message)
     app = create_app(settings)
-    server = make_cli_server(app, settings.host, settings.port, verbose=args.verbose)
+    try:
+        server = make_cli_server(app, settings.host, settings.port, verbose=args.verbose)
+    except OSError as err:
+        print(
+            f"stripe-mock-billing: cannot listen on {settings.host}:{settings.port}: {err}",
+            file=sys.stderr,
+        )
+        return 1
     host, port = server.address()
     print(f"stripe-mock-billing {__version__} listening on http://{host}:{port}", flush=True)
 
