@@ -2,7 +2,15 @@
 
 from importlib import import_module
 
-MODULES = ("core", "subscriptions", "usage_records", "clocks", "meters")
+MODULES = (
+    "core",
+    "subscriptions",
+    "usage_records",
+    "clocks",
+    "meters",
+    "meter_billing",
+    "emulator",
+)
 
 for _name in MODULES:
     import_module(f"{__name__}.{_name}")
