@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from . import openapi_check as oc
@@ -28,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", action="append", default=[], help="scenario name glob (repeatable)")
     r.add_argument("--report", default=str(HERE / "report.json"), help="JSON report path")
     r.add_argument("--include-pending", action="store_true", help="also run pending scenarios")
+    r.add_argument(
+        "--target-kind",
+        choices=("auto", "emulator", "stripe"),
+        default="auto",
+        help="auto: emulator iff GET /healthz answers; `stripe` runs only the public-API checks "
+        "(e.g. to rehearse a real-Stripe run against the emulator with one shared --api-key)",
+    )
     r.add_argument("--jobs", type=int, default=0, help="SDKs run in parallel (default: all)")
     r.add_argument("--python", help="python for the built-in server (default: this one)")
     r.add_argument("-v", "--verbose", action="store_true", help="print each result as it ends")
@@ -79,6 +87,8 @@ def _run(args: argparse.Namespace) -> int:
     server = None
     if args.base:
         base, emulator = args.base.rstrip("/"), is_emulator(args.base)
+        if args.target_kind != "auto":
+            emulator = args.target_kind == "emulator"
         if not emulator and not args.api_key:
             print("--api-key sk_test_... is required for a non-emulator target", file=sys.stderr)
             return 2
@@ -87,7 +97,9 @@ def _run(args: argparse.Namespace) -> int:
             return 2
     else:
         server = LocalServer(python=args.python)
-        base, emulator = server.url, True
+        base, emulator = server.url, args.target_kind != "stripe"
+        if not emulator and not args.api_key:
+            args.api_key = "sk_test_shared_" + uuid.uuid4().hex
     target = Target(base=base, emulator=emulator, shared_key=args.api_key)
     kind = "emulator" if emulator else "NOT the emulator (emulator-only checks are skipped)"
     print(f"target: {base} ({kind})", flush=True)
