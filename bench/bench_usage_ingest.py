@@ -7,7 +7,9 @@ Run from the repo root: `python bench/bench_usage_ingest.py [--http N] [--record
    with the official SDK (stripe.StripeClient, `Stripe-Version: 2025-02-24.acacia`, one
    keep-alive connection) against an emulator started for the run (a subprocess by default, so
    client and server do not share a GIL; `--server thread` runs it in this process). Prints
-   records/s and checks that the summary total equals what was sent.
+   records/s and checks that the summary total equals what was sent. For comparison, the same
+   posts over one raw http.client keep-alive connection (the SDK's own per-call overhead is
+   then excluded).
 2. Direct ingest into one ItemUsage: `--records` records (default 1,000,000) in time order
    (one record per distinct second, every 50th a `set`), then the same count in random order.
 3. Period close over that history: the first `quantity()` of the last month for each
@@ -18,6 +20,7 @@ Run from the repo root: `python bench/bench_usage_ingest.py [--http N] [--record
 from __future__ import annotations
 
 import argparse
+import http.client
 import random
 import statistics
 import subprocess
@@ -63,8 +66,8 @@ def emulator(mode: str) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def bench_http(n: int, server_mode: str) -> float:
-    """Sequential SDK usage-record posts per second."""
+def bench_http(n: int, server_mode: str) -> tuple[float, float]:
+    """Sequential usage-record posts per second: through the SDK, and raw http.client."""
     with emulator(server_mode) as url:
         client = stripe.StripeClient(
             "sk_test_bench_usage",
@@ -89,10 +92,32 @@ def bench_http(n: int, server_mode: str) -> float:
         for _ in range(n):
             client.raw_request("post", path, quantity=1)
         elapsed = time.perf_counter() - start
+        raw_rate = _raw_http_rate(url, path, n)
         resp = client.raw_request("get", path.replace("usage_records", "usage_record_summaries"))
         total = client.deserialize(resp, api_mode="V1").data[0].total_usage
-        if total != n + 20:
-            raise RuntimeError(f"summary total {total} != {n + 20} records sent")
+        if total != 2 * n + 20:
+            raise RuntimeError(f"summary total {total} != {2 * n + 20} records sent")
+    return n / elapsed, raw_rate
+
+
+def _raw_http_rate(url: str, path: str, n: int) -> float:
+    """The same posts over one keep-alive http.client connection (no SDK overhead)."""
+    host, port = url.split("//", 1)[1].rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port))
+    headers = {
+        "Authorization": "Bearer sk_test_bench_usage",
+        "Stripe-Version": ACACIA,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    start = time.perf_counter()
+    for _ in range(n):
+        conn.request("POST", path, body=b"quantity=1", headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"raw post answered {resp.status}")
+    elapsed = time.perf_counter() - start
+    conn.close()
     return n / elapsed
 
 
@@ -151,11 +176,12 @@ def main() -> int:
     args = ap.parse_args()
 
     if args.http > 0:
-        rate = bench_http(args.http, args.server)
+        rate, raw_rate = bench_http(args.http, args.server)
         print(
             f"HTTP ingest (SDK, sequential, keep-alive, {args.server} server): "
             f"{rate:,.0f} records/s"
         )
+        print(f"HTTP ingest (raw http.client, same connection reuse): {raw_rate:,.0f} records/s")
     for shuffled in (False, True):
         usage, rate = ingest(args.records, shuffled)
         order = "random order" if shuffled else "time order"

@@ -14,20 +14,22 @@ Storage is column-wise, never one object per record: parallel columns of distinc
 sorted timestamps (`array('q')`) and the quantity stored at each one, plus
 
 - prefix sums (`_prefix[k]` = sum of the first k buckets), valid up to a watermark;
-- block maxima over fixed blocks of `BLOCK` buckets, valid up to a watermark.
+- block maxima over fixed blocks of `BLOCK` buckets, each either valid or `STALE`.
 
-Writing: a timestamp after the newest one appends (amortised O(1), prefix sums kept
-valid); a timestamp already stored updates its bucket in place (O(log n) to find it)
-and lowers the watermarks to that index; a new timestamp older than the newest one
-goes to a small `pending` dict that is merged into the sorted columns lazily, on the
-next query (sorted lazily, as the meter event store does).
+Writing: a timestamp after the newest one appends (amortised O(1); prefix sums and the
+last block's maximum kept valid); a timestamp already stored updates its bucket in place
+(O(log n) to find it), lowers the prefix watermark to that index and marks its block
+stale only if a `set` lowered the block's maximum; a new timestamp older than the newest
+one goes to a `pending` dict that is merged into the sorted columns lazily, on the next
+query (a few by memmove inserts, many by one sort of the tail; sorted lazily, as the
+meter event store does).
 
-Querying (after settling pending buckets and rebuilding stale prefix sums / block
-maxima from the watermarks): `sum` and both `last_*` modes are two binary searches,
-O(log n); `max` is O(log n + BLOCK + k / BLOCK) for k buckets in the period. The
-rebuild costs O(n - w) for the lowest written index w: the API only accepts usage
-in the current period (plus a 5-minute grace), so w is near the tail and a period
-close never rescans all history.
+Querying: `sum` and both `last_*` modes are two binary searches, O(log n), after the
+prefix sums are rebuilt from the watermark w, O(n - w). `max` is O(log n + BLOCK +
+k / BLOCK) for k buckets in the period, plus O(BLOCK) per stale block inside the period
+(only blocks of the queried range are ever recomputed). The API only accepts usage in
+the current period (plus a 5-minute grace), so w and the stale blocks are near the tail
+and a period close never rescans all history.
 
 LIMITATIONS:
 - Not thread-safe: callers hold the namespace lock.
@@ -50,6 +52,8 @@ MODES: Final[tuple[str, ...]] = ("sum", "last_during_period", "last_ever", "max"
 ACTIONS: Final[tuple[str, ...]] = ("increment", "set")
 BLOCK: Final = 256
 """Buckets per block of the block-maximum index used by `max`."""
+STALE: Final = -1
+"""Block maximum to recompute (quantities are non-negative, so -1 is never a real maximum)."""
 MERGE_ONE_BY_ONE: Final = 64
 """Up to this many pending buckets are inserted one by one instead of re-sorting the tail."""
 
@@ -57,15 +61,15 @@ MERGE_ONE_BY_ONE: Final = 64
 class ItemUsage:
     """The usage of one subscription item: a time-indexed bucket map with range aggregates."""
 
-    __slots__ = ("_bmax", "_bvalid", "_pending", "_prefix", "_pvalid", "_qty", "_ts", "records")
+    __slots__ = ("_bmax", "_pending", "_prefix", "_pvalid", "_qty", "_ts", "records")
 
     def __init__(self) -> None:
         self._ts: array[int] = array("q")  # distinct timestamps, ascending
         self._qty: list[int] = []  # quantity at each timestamp (Python ints: exact)
         self._prefix: list[int] = [0]  # _prefix[k] = sum(_qty[:k]) for k <= _pvalid
         self._pvalid = 0
-        self._bmax: list[int] = []  # max of each block of BLOCK buckets, valid for blocks < _bvalid
-        self._bvalid = 0
+        # max of each block of BLOCK buckets (one entry per started block); STALE = recompute
+        self._bmax: list[int] = []
         self._pending: dict[int, int] = {}  # new timestamps older than the newest stored one
         self.records = 0
 
@@ -86,6 +90,11 @@ class ItemUsage:
             if self._pvalid == n:
                 self._prefix.append(self._prefix[-1] + quantity)
                 self._pvalid = n + 1
+            bmax, b = self._bmax, n // BLOCK
+            if b == len(bmax):
+                bmax.append(quantity)  # a new block holding one bucket
+            elif quantity > (cur := bmax[b]) and cur != STALE:
+                bmax[b] = quantity
             return
         i = n - 1 if timestamp == ts[-1] else bisect_left(ts, timestamp)
         if i < n and ts[i] == timestamp:
@@ -96,7 +105,12 @@ class ItemUsage:
                 self._prefix[n] += new - old  # the common case: more usage at "now"
             else:
                 self._pvalid = min(self._pvalid, i)
-            self._bvalid = min(self._bvalid, i // BLOCK)
+            bmax, b = self._bmax, i // BLOCK
+            cur = bmax[b]
+            if new < old and old == cur:
+                bmax[b] = STALE  # the block's max may have been lowered by a `set`
+            elif new > cur and cur != STALE:
+                bmax[b] = new
             return
         self._bump_pending(timestamp, quantity, action)
 
@@ -113,7 +127,6 @@ class ItemUsage:
         self._prefix = [0]
         self._pvalid = 0
         self._bmax = []
-        self._bvalid = 0
         self._pending = {}
 
     # --- lazy maintenance --------------------------------------------------------------------
@@ -123,7 +136,9 @@ class ItemUsage:
         if self._pending:
             cut = self._merge_pending()
             self._pvalid = min(self._pvalid, cut)
-            self._bvalid = min(self._bvalid, cut // BLOCK)
+            first = cut // BLOCK
+            del self._bmax[first:]
+            self._bmax.extend([STALE] * (-(-len(self._ts) // BLOCK) - first))
         n = len(self._qty)
         if self._pvalid < n:
             v = self._pvalid
@@ -154,17 +169,6 @@ class ItemUsage:
         qty.extend([values[t] for t in merged])
         return cut
 
-    def _settle_max(self) -> None:
-        """Rebuild the stale block maxima (after `_settle`)."""
-        nblocks = -(-len(self._qty) // BLOCK)
-        if self._bvalid < nblocks:
-            qty = self._qty
-            del self._bmax[self._bvalid :]
-            self._bmax.extend(
-                max(qty[b * BLOCK : (b + 1) * BLOCK]) for b in range(self._bvalid, nblocks)
-            )
-            self._bvalid = nblocks
-
     # --- reading -----------------------------------------------------------------------------
 
     def quantity(self, mode: str, start: int, end: int) -> int:
@@ -191,8 +195,11 @@ class ItemUsage:
         bi, bj = -(-i // BLOCK), j // BLOCK  # full blocks: [bi, bj)
         if bi >= bj:
             return max(qty[i:j])
-        self._settle_max()
-        best = max(self._bmax[bi:bj])
+        bmax = self._bmax
+        for b in range(bi, bj):  # only the blocks of this range, and only stale ones
+            if bmax[b] == STALE:
+                bmax[b] = max(qty[b * BLOCK : (b + 1) * BLOCK])
+        best = max(bmax[bi:bj])
         if i < bi * BLOCK:
             best = max(best, max(qty[i : bi * BLOCK]))
         if bj * BLOCK < j:
