@@ -1,0 +1,145 @@
+"""The conformance driver's own plumbing: recording proxy, schema checks, ops table, report."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+import pytest
+
+from conformance.driver import Result
+from conformance.harness import CheckFailed, Scenario, T, Target
+from conformance.openapi_check import find_spec_dir
+from conformance.ops import OPS, runner_request
+from conformance.proxy import Exchange, RecordingProxy
+from conformance.report import summary_lines, table
+from conformance.sdks import ACACIA, SDKS
+from stripe_mock_billing.server import ThreadedServer
+
+
+class FakeRunner:
+    def request(self, req: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "value": None}
+
+
+class FakeProxy:
+    url = "http://127.0.0.1:1"
+
+    def drain(self) -> list[Exchange]:
+        return []
+
+
+def make_t(sdk: str = "python-16.1.0", legacy: bool = False) -> T:
+    sc = Scenario("x", "x", lambda t: None, "core", legacy=legacy)
+    target = Target("http://127.0.0.1:1", emulator=True, shared_key=None)
+    return T(sc, SDKS[sdk], FakeRunner(), FakeProxy(), target, "sk_test_x", True)  # type: ignore[arg-type]
+
+
+def exchange(method: str, path: str, status: int, body: Any, version: str) -> Exchange:
+    return Exchange(
+        method=method,
+        path=path,
+        query="",
+        status=status,
+        req_headers={"Stripe-Version": version},
+        resp_headers={"Stripe-Version": version},
+        req_body="",
+        resp_text=json.dumps(body),
+        elapsed_ms=1.0,
+        body=body,
+        json_ok=True,
+    )
+
+
+def test_proxy_records_exchanges_and_forwards_unchanged() -> None:
+    with ThreadedServer() as srv, RecordingProxy(srv.url) as proxy:
+        req = urllib.request.Request(
+            proxy.url + "/v1/customers",
+            data=b"name=Ada&metadata[k]=v",
+            headers={"Authorization": "Bearer sk_test_proxytest", "Idempotency-Key": "k1"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = json.loads(resp.read())
+            request_id = resp.headers["Request-Id"]
+        (ex,) = proxy.drain()
+    assert body["name"] == "Ada" and body["metadata"] == {"k": "v"}
+    assert (ex.method, ex.path, ex.status) == ("POST", "/v1/customers", 200)
+    assert ex.body == body and ex.header("request-id") == request_id
+    assert ex.req_header("Idempotency-Key") == "k1"
+    assert proxy.drain() == []
+
+
+@pytest.mark.skipif(find_spec_dir() is None, reason="../shared/openapi absent")
+def test_schema_violation_fails_the_step() -> None:
+    t = make_t()
+    good = {
+        "id": "cus_1",
+        "object": "customer",
+        "deleted": True,
+    }
+    t._validate("ok", exchange("DELETE", "/v1/customers/cus_1", 200, good, "2026-10-28.endive"))
+    bad = {"error": {"message": "no type"}}
+    with pytest.raises(CheckFailed, match="schema"):
+        t._validate("bad", exchange("GET", "/v1/customers/cus_1", 404, bad, ACACIA))
+    meter = {"object": "billing.meter", "id": "mtr_1", "status": "paused"}
+    with pytest.raises(CheckFailed, match="schema"):
+        t._validate("bad", exchange("GET", "/v1/billing/meters/mtr_1", 200, meter, ACACIA))
+
+
+@pytest.mark.skipif(find_spec_dir() is None, reason="../shared/openapi absent")
+def test_unknown_route_error_is_checked_against_the_error_envelope() -> None:
+    t = make_t()
+    err = {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}
+    t._validate("x", exchange("POST", "/v1/nope/x", 404, err, "2026-10-28.endive"))
+    with pytest.raises(CheckFailed):
+        t._validate("x", exchange("POST", "/v1/nope/x", 404, {"error": {}}, "2026-10-28.endive"))
+    with pytest.raises(CheckFailed, match="no OpenAPI operation"):
+        t._validate("x", exchange("GET", "/v1/nope", 200, {}, "2026-10-28.endive"))
+
+
+def test_fails_checks_status_and_wire_error() -> None:
+    t = make_t()
+    assert t.version == "2026-10-28.endive"
+    with pytest.raises(CheckFailed, match="expected 'b', got 'a'"):
+        t.eq("a", "b", "what")
+    legacy = make_t("python-16.1.0", legacy=True)
+    assert legacy.version == ACACIA and legacy._options({}) == {"api_version": ACACIA}
+    assert make_t("python-11.6.1", legacy=True)._options({}) == {}
+
+
+def test_ops_map_to_each_sdk() -> None:
+    usage = ("si_1",)
+    py11 = runner_request("py11", "usage_records.create", usage, {"quantity": 1}, {}, None)
+    assert py11["cmd"] == "call" and py11["path"] == "subscription_items.usage_records.create"
+    py16 = runner_request(
+        "py16", "usage_records.create", usage, {"quantity": 1}, {"api_version": ACACIA}, None
+    )
+    assert py16 == {
+        "cmd": "raw",
+        "method": "post",
+        "path": "/v1/subscription_items/si_1/usage_records",
+        "params": {"quantity": 1},
+        "options": {"api_version": ACACIA},
+    }
+    assert runner_request("py16", "customers.list", (), None, {}, "auto")["path"] == (
+        "v1.customers.list"
+    )
+    node17 = runner_request("node17", "v2.meter_event_stream.create", (), {}, {}, None)
+    assert node17["options"] == {"host": "$HOST"}
+    node23 = runner_request("node23", "v2.meter_event_stream.create", (), {}, {}, None)
+    assert node23["options"] == {}
+    assert all(op.path.startswith(("/v1/", "/v2/")) for op in OPS.values())
+
+
+def test_report_table_and_final_line() -> None:
+    results = [
+        Result("a", "A", "core", "python-11.6.1", "pass"),
+        Result("a", "A", "core", "node-23", "fail", "boom"),
+        Result("b", "B", "core", "python-11.6.1", "xfail", "known"),
+        Result("b", "B", "core", "node-23", "pending", "not yet"),
+    ]
+    text = table(results, ["python-11.6.1", "node-23"])
+    assert "FAIL [1]" in text and "[1] fail: boom" in text and "pending [3]" in text
+    assert summary_lines(results)[-1] == "1 passed, 1 failed"
