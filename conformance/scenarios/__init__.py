@@ -7,6 +7,7 @@ MODULES = (
     "subscriptions",
     "usage_records",
     "clocks",
+    "usage_changes",
     "meters",
     "meter_billing",
     "emulator",
