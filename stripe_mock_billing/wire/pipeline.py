@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, cast
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import clock, faults, journal
@@ -31,6 +31,16 @@ log = logging.getLogger("stripe_mock_billing")
 
 # views that authenticate with a v2 meter-event session token instead of an API key
 TOKEN_AUTH_ATTR = "_mock_token_auth"
+
+
+def _req() -> Request:
+    """The current request object itself: one proxy lookup instead of one per attribute use."""
+    return cast(Request, cast(Any, request)._get_current_object())
+
+
+def _g() -> Any:
+    """The current `g` object itself (same reason: the hooks run on every request)."""
+    return cast(Any, g)._get_current_object()
 
 
 def token_auth(view: Any) -> Any:
@@ -107,10 +117,11 @@ def _is_api(path: str) -> bool:
 
 
 def _decode_v1() -> dict[str, Node]:
-    raw = decode(request.query_string)
-    if request.method == "POST":
-        ctype = (request.mimetype or "").lower()
-        body = request.get_data(cache=True)
+    req = _req()
+    raw = decode(req.query_string)
+    if req.method == "POST":
+        ctype = (req.mimetype or "").lower()
+        body = req.get_data(cache=True)
         if ctype in ("application/json", "multipart/form-data") and body:
             raise InvalidRequest(
                 "Invalid request: v1 endpoints take application/x-www-form-urlencoded bodies, "
@@ -121,8 +132,9 @@ def _decode_v1() -> dict[str, Node]:
 
 
 def _decode_v2() -> dict[str, Any]:
-    body = request.get_data(cache=True)
-    if request.method in ("GET", "DELETE") or not body.strip():
+    req = _req()
+    body = req.get_data(cache=True)
+    if req.method in ("GET", "DELETE") or not body.strip():
         return {}
     try:
         data = json.loads(body)
@@ -148,48 +160,50 @@ def _rate_limit(space: Namespace) -> None:
 
 def before_request() -> Response | None:
     """Route, auth, version, rate limit, params, idempotency, lock."""
-    g.request_id = "req_" + random_tail(14)
-    g.v2 = request.path.startswith("/v2/")
-    g.started = False
-    g.idem_key = None
-    g.locked = None
-    if not _is_api(request.path):
-        if request.routing_exception is not None:
-            raise UnrecognizedURL(request.method, request.path)
+    req = _req()
+    gg = _g()
+    gg.request_id = "req_" + random_tail(14)
+    gg.v2 = req.path.startswith("/v2/")
+    gg.started = False
+    gg.idem_key = None
+    gg.locked = None
+    if not _is_api(req.path):
+        if req.routing_exception is not None:
+            raise UnrecognizedURL(req.method, req.path)
         return None
-    if request.routing_exception is not None:
-        raise UnrecognizedURL(request.method, request.path)
-    view = current_app.view_functions.get(request.endpoint or "")
+    if req.routing_exception is not None:
+        raise UnrecognizedURL(req.method, req.path)
+    view = current_app.view_functions.get(req.endpoint or "")
     st = store()
-    g.version = st.settings.api_version  # rendered on errors raised before the check below
+    gg.version = st.settings.api_version  # rendered on errors raised before the check below
     if getattr(view, TOKEN_AUTH_ATTR, False):
-        g.ns = None
+        gg.ns = None
         key = None
     else:
-        key = authenticate(request.headers.get("Authorization"), v2=g.v2)
-    g.version = versions.validate(request.headers.get("Stripe-Version") or st.settings.api_version)
+        key = authenticate(req.headers.get("Authorization"), v2=gg.v2)
+    gg.version = versions.validate(req.headers.get("Stripe-Version") or st.settings.api_version)
     if key is not None:
-        g.ns = st.namespace(key)
-        _rate_limit(g.ns)
-    if g.v2:
-        g.json = _decode_v2()
-        g.raw = {}
+        gg.ns = st.namespace(key)
+        _rate_limit(gg.ns)
+    if gg.v2:
+        gg.json = _decode_v2()
+        gg.raw = {}
     else:
-        g.raw = _decode_v1()
+        gg.raw = _decode_v1()
     faults.inject(journal.request_namespace())  # control API: injected faults
-    space = g.ns
-    idem_key = request.headers.get("Idempotency-Key")
-    if space is not None and idem_key and request.method == "POST":
+    space = gg.ns
+    idem_key = req.headers.get("Idempotency-Key")
+    if space is not None and idem_key and req.method == "POST":
         fp = idempotency.fingerprint(
-            request.method,
-            request.path,
-            flatten(g.raw) if not g.v2 else [("json", json.dumps(g.json, sort_keys=True))],
+            req.method,
+            req.path,
+            flatten(gg.raw) if not gg.v2 else [("json", json.dumps(gg.json, sort_keys=True))],
         )
         replay = idempotency.begin(
             space,
             idem_key,
             fp,
-            g.request_id,
+            gg.request_id,
             clock.real_time_float(),
             ttl=st.settings.idempotency_ttl,
             max_keys=st.settings.idempotency_max_keys,
@@ -202,27 +216,29 @@ def before_request() -> Response | None:
             resp.headers["Idempotent-Replayed"] = "true"
             resp.headers["Original-Request"] = replay.request_id
             return resp
-        g.idem_key = idem_key
+        gg.idem_key = idem_key
     if space is not None:
         space.lock.acquire()
-        g.locked = space
+        gg.locked = space
     return None
 
 
 def after_request(resp: Response) -> Response:
     """Common headers; store the first execution of an idempotency key."""
-    resp.headers["Request-Id"] = g.get("request_id", "req_" + random_tail(14))
-    if _is_api(request.path):
-        resp.headers["Stripe-Version"] = g.get("version") or settings().api_version
+    req = _req()
+    gg = _g()
+    resp.headers["Request-Id"] = gg.get("request_id", "req_" + random_tail(14))
+    if _is_api(req.path):
+        resp.headers["Stripe-Version"] = gg.get("version") or settings().api_version
         resp.headers.setdefault("Cache-Control", "no-cache, no-store")
         resp.headers.setdefault("Access-Control-Allow-Origin", "*")
-    idem_key = g.get("idem_key")
+    idem_key = gg.get("idem_key")
     if idem_key:
         resp.headers["Idempotency-Key"] = idem_key
-        resp.headers.setdefault("Original-Request", g.request_id)
-        space = g.ns
-        v2_failure = g.v2 and resp.status_code >= 400  # v2 re-executes failed first attempts
-        if g.get("store_idem", True) and not v2_failure and (g.started or resp.status_code < 400):
+        resp.headers.setdefault("Original-Request", gg.request_id)
+        space = gg.ns
+        v2_failure = gg.v2 and resp.status_code >= 400  # v2 re-executes failed first attempts
+        if gg.get("store_idem", True) and not v2_failure and (gg.started or resp.status_code < 400):
             stored = {
                 k: v
                 for k, v in resp.headers.items()
@@ -237,13 +253,14 @@ def after_request(resp: Response) -> Response:
 
 def teardown_request(_exc: BaseException | None) -> None:
     """Release the namespace lock; forget an idempotency claim that never finished."""
-    space = g.get("locked")
+    gg = _g()
+    space = gg.get("locked")
     if space is not None:
-        g.locked = None
+        gg.locked = None
         space.lock.release()
-    idem_key = g.get("idem_key")
-    if idem_key and g.get("ns") is not None:
-        idempotency.abandon(g.ns, idem_key)
+    idem_key = gg.get("idem_key")
+    if idem_key and gg.get("ns") is not None:
+        idempotency.abandon(gg.ns, idem_key)
 
 
 def handle_stripe_error(err: StripeError) -> Response:
