@@ -249,12 +249,12 @@ class ClockedCustomer:
 
     @classmethod
     def create(
-        cls, client: Any, frozen_time: int, *, name: str | None = None, **customer: Any
+        cls, client: Any, frozen_time: int, *, clock_name: str | None = None, **customer: Any
     ) -> ClockedCustomer:
-        """Create a test clock at `frozen_time` and a customer attached to it."""
+        """Create a test clock at `frozen_time` and a customer (`**customer` params) on it."""
         params: dict[str, Any] = {"frozen_time": frozen_time}
-        if name:
-            params["name"] = name
+        if clock_name:
+            params["name"] = clock_name
         clk = client.v1.test_helpers.test_clocks.create(params)
         cust = client.v1.customers.create({**customer, "test_clock": clk.id})
         return cls(client=client, clock=clk, customer=cust)
