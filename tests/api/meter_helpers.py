@@ -7,9 +7,6 @@ from typing import Any
 
 import stripe
 
-from stripe_mock_billing.server import ThreadedServer
-from stripe_mock_billing.store import Namespace
-
 H, D = 3600, 86400
 
 
@@ -17,11 +14,6 @@ def day0() -> int:
     """UTC midnight two days ago: a base well inside the 35-day window."""
     now = int(time.time())
     return now - now % D - 2 * D
-
-
-def account(server: ThreadedServer, api_key: str) -> Namespace:
-    """The emulator account of `api_key` (for emulator settings such as the summary lag)."""
-    return server.app.extensions["stripe_mock_billing.store"].namespace(api_key)
 
 
 def make_meter(

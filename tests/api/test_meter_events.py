@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stripe_mock_billing.server import ThreadedServer
+from tests.api.billing_helpers import set_account
 from tests.api.meter_helpers import (
     D,
     H,
-    account,
     day0,
     error_codes,
     make_meter,
@@ -351,7 +351,7 @@ def test_cancel_errors(
     e = _err(exc)
     assert e["message"] == "The meter event with identifier x1 has already been cancelled."
     # 24 hours later (account wall clock moved forward) the event can no longer be cancelled
-    account(server, api_key).settings.clock_offset = D
+    set_account(server, api_key, clock_offset=D)
     with pytest.raises(stripe.InvalidRequestError) as exc:
         _cancel(client, "o1", name="other")
     e = _err(exc)
@@ -486,14 +486,13 @@ def test_summary_lag_delays_visibility(
 ) -> None:
     m = make_meter(client)
     base = day0()
-    settings = account(server, api_key).settings
-    settings.clock_offset = -60  # received a minute ago
+    set_account(server, api_key, clock_offset=-60)  # received a minute ago
     send(client, cus, 5, base)
-    settings.clock_offset = 0
-    settings.summary_lag = 30
+    set_account(server, api_key, clock_offset=0)
+    set_account(server, api_key, summary_lag=30)
     send(client, cus, 7, base + 60)
     assert total(client, m.id, cus, base, base + H) == 5  # the new event is not visible yet
-    settings.clock_offset = 31  # half a minute later
+    set_account(server, api_key, clock_offset=31)  # half a minute later
     assert total(client, m.id, cus, base, base + H) == 12
 
 

@@ -10,7 +10,8 @@ import pytest
 import stripe
 
 from stripe_mock_billing.server import ThreadedServer
-from tests.api.meter_helpers import D, account, day0, error_codes, make_meter, thin_events, total
+from tests.api.billing_helpers import set_account
+from tests.api.meter_helpers import D, day0, error_codes, make_meter, thin_events, total
 from tests.conftest import err_of
 
 
@@ -145,12 +146,11 @@ def test_stream_token_expires_after_15_minutes(
     m = make_meter(client)
     base = day0()
     s = client.v2.billing.meter_event_session.create()
-    settings = account(server, api_key).settings
-    settings.clock_offset = 14 * 60
+    set_account(server, api_key, clock_offset=14 * 60)
     client.v2.billing.meter_event_stream.create(
         {"events": [ev(cus, "1", base)]}, {"api_key": s.authentication_token}
     )
-    settings.clock_offset = 15 * 60
+    set_account(server, api_key, clock_offset=15 * 60)
     with pytest.raises(stripe.TemporarySessionExpiredError) as exc:
         client.v2.billing.meter_event_stream.create(
             {"events": [ev(cus, "1", base)]}, {"api_key": s.authentication_token}
