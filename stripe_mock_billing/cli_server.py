@@ -41,7 +41,7 @@ class _Cheroot:
         self._server.prepare()  # binds now, so a port-0 address is known before serving
 
     def address(self) -> tuple[str, int]:
-        host, port = self._server.bind_addr[:2]  # type: ignore[index]
+        host, port = self._server.bind_addr[:2]
         return str(host), int(port)
 
     def serve_forever(self) -> None:
