@@ -47,10 +47,13 @@ TABLE_BY_PREFIX: dict[str, str] = {
 }
 
 
+# byte -> base62 character (b % 62), for bytes.translate
+_BASE62 = bytes(ord(ALPHABET[b % 62]) for b in range(256))
+
+
 def random_tail(n: int = 24) -> str:
     """`n` random base62 characters."""
-    raw = os.urandom(n)
-    return "".join(ALPHABET[b % 62] for b in raw)
+    return os.urandom(n).translate(_BASE62).decode("ascii")
 
 
 def new_id(obj: str, n: int = 24) -> str:

@@ -88,10 +88,24 @@ def describe(ns: Namespace, price: Price, quantity: int) -> str:
     return f"{quantity} × {name}"
 
 
+def fast_rate(price: Price, quantity: int) -> int:
+    """`rating.rate`, with an exact integer shortcut for plain per-unit prices."""
+    r = price.rating
+    unit = r.unit_amount_decimal
+    if (
+        r.billing_scheme == "per_unit"
+        and r.transform_quantity is None
+        and unit is not None
+        and unit == unit.to_integral_value()
+    ):
+        return int(unit) * max(quantity, 0)
+    return rate(r, quantity)
+
+
 def amount_for(price: Price, quantity: int | float) -> tuple[int, int, str | None]:
     """(amount, integer quantity, quantity_decimal) for a usage total; negatives bill 0."""
     if quantity <= 0:
-        return rate(price.rating, 0), 0, None
+        return fast_rate(price, 0), 0, None
     if isinstance(quantity, float) and not quantity.is_integer():
         whole = int(quantity)
         unit = price.rating.unit_amount_decimal
@@ -100,7 +114,7 @@ def amount_for(price: Price, quantity: int | float) -> tuple[int, int, str | Non
         if plain and unit is not None:
             return round_minor_units(exact * unit), whole, format(exact, "f")
         return rate(price.rating, whole), whole, format(exact, "f")
-    return rate(price.rating, int(quantity)), int(quantity), None
+    return fast_rate(price, int(quantity)), int(quantity), None
 
 
 def metered_line(
@@ -141,7 +155,7 @@ def licensed_line(
     """A licensed line billing the item in advance for `[start, end)` (0 during a trial)."""
     price = ns.prices[item.price]
     qty = 0 if price.metered else (item.quantity if quantity is None else quantity) or 0
-    amount = 0 if trial or price.metered else rate(price.rating, qty)
+    amount = 0 if trial or price.metered else fast_rate(price, qty)
     prod = ns.products.get(price.product)
     desc = (
         f"Trial period for {prod.name if prod else price.product}"

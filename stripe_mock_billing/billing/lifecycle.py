@@ -21,7 +21,8 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING, Any, Final
 
-from ..resources.events import diff, emit, snapshot
+from ..resources.events import emit, snapshot
+from ..wire import versions
 from . import invoicing
 from .periods import add_interval, period_containing
 from .state import NEVER, state
@@ -150,8 +151,8 @@ def _finish(ns: Namespace, sub: Subscription, inv: Invoice, *, auto_finalize: bo
 
 def rollover(ns: Namespace, sub: Subscription, boundary: int) -> None:
     """Period boundary: new period and its cycle invoice (draft until the grace ends)."""
-    before = snapshot(ns, sub)
-    old_start = sub.current_period_start
+    old_start, old_end = sub.current_period_start, sub.current_period_end
+    old_status, old_latest = sub.status, sub.latest_invoice
     was_trial = sub.status == "trialing" and sub.trial_end is not None and sub.trial_end <= boundary
     start, end = period_containing(
         sub.billing_cycle_anchor, sub.interval, sub.interval_count, boundary
@@ -175,13 +176,19 @@ def rollover(ns: Namespace, sub: Subscription, boundary: int) -> None:
             inv.lines.append(invoicing.licensed_line(ns, sub, item, start, end))
     sub.latest_invoice = inv.id
     after = snapshot(ns, sub)
+    prev: dict[str, Any] = {"latest_invoice": old_latest}
+    if old_status != sub.status:
+        prev["status"] = old_status
+    if versions.periods_on_items(ns.settings.api_version):
+        old_items = [
+            {**it, "current_period_start": old_start, "current_period_end": old_end}
+            for it in after["items"]["data"]
+        ]
+        prev["items"] = {**after["items"], "data": old_items}
+    else:
+        prev["current_period_start"], prev["current_period_end"] = old_start, old_end
     emit(
-        ns,
-        "customer.subscription.updated",
-        after,
-        created=boundary,
-        previous=diff(before, after),
-        automatic=True,
+        ns, "customer.subscription.updated", after, created=boundary, previous=prev, automatic=True
     )
     _finish(ns, sub, inv, auto_finalize=True)
 

@@ -21,7 +21,6 @@ from ..resources.invoice_model import Invoice, InvoiceLine
 from ..resources.subscription_model import SubscriptionItem
 from . import invoicing
 from .periods import add_interval, period_containing
-from .rating import rate
 from .state import state
 
 if TYPE_CHECKING:
@@ -119,7 +118,7 @@ def _licensed(
     line = invoicing.licensed_line(ns, sub, item, start, end, quantity=qty)
     price = ns.prices[row.price]
     line.price = price.id
-    line.amount = rate(price.rating, qty)
+    line.amount = invoicing.fast_rate(price, qty)
     line.description = invoicing.describe(ns, price, qty)
     return line
 

@@ -15,6 +15,7 @@ the account (Stripe guarantees 30 days); `delivery_success` is accepted and igno
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,16 +40,28 @@ class Event:
     type: str
     created: int
     api_version: str
-    data_object: dict[str, Any]
+    data_object: dict[str, Any] | None
     previous_attributes: dict[str, Any] | None = None
     request_id: str | None = None
     idempotency_key: str | None = None
+    # a frozen copy of the object, rendered on first read (cheap snapshots of invoices)
+    frozen: Renderable | None = None
+
+    def body(self, ns: Namespace) -> dict[str, Any]:
+        """The `data.object` snapshot (rendered from the frozen copy on first use)."""
+        if self.data_object is None:
+            if self.frozen is None:
+                return {}
+            self.data_object = self.frozen.render(RenderContext(ns=ns, version=self.api_version))
+            self.frozen = None
+        return self.data_object
 
     def render(self, ctx: RenderContext) -> dict[str, Any]:
         """Wire shape of an event (the snapshot is returned as stored, whatever the version)."""
-        data: dict[str, Any] = {"object": self.data_object}
+        # a copy: snapshots may be shared between events and `expand` edits bodies in place
+        data: dict[str, Any] = {"object": copy.deepcopy(self.body(ctx.ns))}
         if self.previous_attributes is not None:
-            data["previous_attributes"] = self.previous_attributes
+            data["previous_attributes"] = copy.deepcopy(self.previous_attributes)
         return {
             "id": self.id,
             "object": "event",
@@ -90,8 +103,19 @@ def emit(
     previous: dict[str, Any] | None = None,
     automatic: bool = False,
 ) -> Event:
-    """Append an event to the account's log; `obj` is rendered now (or given rendered)."""
-    body = obj if isinstance(obj, dict) else snapshot(ns, obj)
+    """Append an event to the account's log; `obj` is rendered now (or given rendered).
+
+    Objects with a `frozen_copy()` method (invoices) are copied now and rendered on first read:
+    the snapshot shows their state at this moment at a fraction of the cost of rendering.
+    """
+    body: dict[str, Any] | None = None
+    frozen: Renderable | None = None
+    if isinstance(obj, dict):
+        body = obj
+    elif hasattr(obj, "frozen_copy"):
+        frozen = obj.frozen_copy()
+    else:
+        body = snapshot(ns, obj)
     req_id = idem = None
     if not automatic and has_request_context():
         req_id = g.get("request_id")
@@ -102,6 +126,7 @@ def emit(
         created=created,
         api_version=ns.settings.api_version,
         data_object=body,
+        frozen=frozen,
         previous_attributes=previous,
         request_id=req_id,
         idempotency_key=idem,

@@ -17,11 +17,13 @@ LIMITATIONS: no taxes, discounts, credit notes, customer balance, payment intent
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..wire import versions
 from ..wire.render import RenderContext, list_body
 from .prices import decimal_str
+
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -122,6 +124,15 @@ class InvoiceLine:
         return body
 
 
+def _clone(obj: _T) -> _T:
+    """A shallow copy of a slots dataclass (much faster than copy.copy for slots classes)."""
+    cls = type(obj)
+    dup = cls.__new__(cls)
+    for name in cls.__slots__:  # type: ignore[attr-defined]
+        object.__setattr__(dup, name, getattr(obj, name))
+    return dup
+
+
 def _unit(price: Any) -> str | None:
     unit = price.rating.unit_amount_decimal if price is not None else None
     return decimal_str(unit) if unit is not None else None
@@ -169,6 +180,15 @@ class Invoice:
     description: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     preview: bool = False
+    frozen: bool = False  # an event's snapshot copy: rendered as is, never refreshed
+
+    def frozen_copy(self) -> Invoice:
+        """A copy for an event snapshot, independent of later changes to this invoice."""
+        dup = _clone(self)
+        dup.lines = [_clone(line) for line in self.lines]
+        dup.metadata = dict(self.metadata)
+        dup.frozen = True
+        return dup
 
     @property
     def total(self) -> int:
@@ -182,14 +202,15 @@ class Invoice:
 
     def render(self, ctx: RenderContext) -> dict[str, Any]:
         """Wire shape of an invoice; a draft's metered lines are refreshed from usage first."""
-        if self.status == "draft" and not self.preview:
+        if self.status == "draft" and not self.preview and not self.frozen:
             from ..billing import invoicing
 
             invoicing.refresh_draft(ctx.ns, self)
         cust = ctx.ns.customers.get(self.customer)
         lines = [line.render(ctx) for line in self.lines]
         lines_url = f"/v1/invoices/{self.id}/lines" if not self.preview else "/v1/invoices/lines"
-        due = self.amount_due
+        total = self.total
+        due = 0 if self.status == "void" else max(total, 0)
         remaining = 0 if self.status in ("paid", "void") else max(due - self.amount_paid, 0)
         body: dict[str, Any] = {
             "id": self.id,
@@ -267,12 +288,12 @@ class Invoice:
                 "paid_at": self.paid_at,
                 "voided_at": self.voided_at,
             },
-            "subtotal": self.total,
-            "subtotal_excluding_tax": self.total,
+            "subtotal": total,
+            "subtotal_excluding_tax": total,
             "test_clock": self.test_clock,
-            "total": self.total,
+            "total": total,
             "total_discount_amounts": [],
-            "total_excluding_tax": self.total,
+            "total_excluding_tax": total,
             "webhooks_delivered_at": self.created,
         }
         if self.threshold_items is not None:
