@@ -3,17 +3,20 @@
 `advance(ns, subs, until)` walks the pending actions of the given subscriptions in time order
 (one heap across subscriptions, so two subscriptions of one clock interleave correctly) up to
 `until`. Per subscription the actions due at one instant run in this order: finalization of
-drafts whose grace ended (-> payment), the `invoice.upcoming` notice, `cancel_at` inside the
+drafts whose grace ended (-> payment), the notices (`customer.subscription.trial_will_end` 3 days
+before a trial ends, `invoice.upcoming` before a renewal), `cancel_at` inside the
 period (final invoice with usage so far), then the period boundary: either the final invoice of a
 `cancel_at_period_end` subscription (last period's usage, then canceled) or the rollover (new
 period, cycle invoice: licensed items in advance for the new period, metered items in arrears
 for the closed one, pending invoice items; a draft finalized after the grace).
 Test clocks call `advance` with the clock's subscriptions; wall-clock subscriptions are advanced
 lazily by `engine.sync` when real time passes the earliest pending action.
-LIMITATIONS: no proration, no smart retries, no trial_will_end for clocks moved past it in one
-step... (it is emitted, stamped at its due time); `invoice.upcoming` is sent `UPCOMING_NOTICE`
-before renewal (Stripe: configurable in the Dashboard, default unverified) and only when the
-period is longer than the notice.
+Every effect is stamped with the simulated time at which it was due, even when one advance
+covers many periods.
+LIMITATIONS: no proration, no smart retries or dunning; `invoice.upcoming` is sent
+`UPCOMING_NOTICE` (7 days) before a renewal (Stripe: configurable in the Dashboard, default
+unverified), only when the period is longer than the notice and not for a subscription that
+ends at the period end.
 """
 
 from __future__ import annotations
@@ -37,15 +40,21 @@ TRIAL_NOTICE: Final = 3 * 86400
 LIVE: Final = ("active", "trialing", "past_due", "unpaid", "incomplete")
 
 
-def _notice_times(ns: Namespace, sub: Subscription) -> list[int]:
-    out: list[int] = []
+def _notices(ns: Namespace, sub: Subscription) -> list[tuple[int, str]]:
+    """Pending notices as (time, event type)."""
+    out: list[tuple[int, str]] = []
     if sub.status not in LIVE:
         return out
+    st = state(ns)
     end = sub.current_period_end
-    if state(ns).upcoming_sent.get(sub.id) != end and not sub.cancel_at_period_end:
+    if st.upcoming_sent.get(sub.id) != end and not sub.cancel_at_period_end:
         t = end - UPCOMING_NOTICE
         if t > sub.current_period_start:
-            out.append(t)
+            out.append((t, "invoice.upcoming"))
+    if sub.status == "trialing" and sub.trial_end is not None and sub.id not in st.trial_notified:
+        t = sub.trial_end - TRIAL_NOTICE
+        if t > sub.current_period_start:
+            out.append((t, "customer.subscription.trial_will_end"))
     return out
 
 
@@ -58,7 +67,7 @@ def next_due(ns: Namespace, sub: Subscription) -> int:
             due = t
     if sub.status not in LIVE:
         return due
-    due = min(due, sub.current_period_end, *_notice_times(ns, sub))
+    due = min(due, sub.current_period_end, *(t for t, _ in _notices(ns, sub)))
     if sub.cancel_at is not None:
         due = min(due, sub.cancel_at)
     return due
@@ -97,8 +106,12 @@ def process_due(ns: Namespace, sub: Subscription, t: int) -> None:
             invoicing.finalize(ns, inv, t, automatic=True)
     if sub.status not in LIVE:
         return
-    if t in _notice_times(ns, sub):
-        notify_upcoming(ns, sub, t)
+    for when, kind in _notices(ns, sub):
+        if when <= t and kind == "invoice.upcoming":
+            notify_upcoming(ns, sub, when)
+        elif when <= t:
+            state(ns).trial_notified.add(sub.id)
+            emit(ns, kind, sub, created=when, automatic=True)
     if sub.cancel_at is not None and sub.cancel_at <= t and sub.cancel_at < sub.current_period_end:
         cancel(ns, sub, sub.cancel_at, invoice_now=True, automatic=True)
         return

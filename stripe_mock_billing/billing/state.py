@@ -31,6 +31,8 @@ class EngineState:
     price_switches: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     # subscription id -> period end whose `invoice.upcoming` notice was sent
     upcoming_sent: dict[str, int] = field(default_factory=dict)
+    # subscription ids whose `customer.subscription.trial_will_end` was sent
+    trial_notified: set[str] = field(default_factory=set)
 
 
 def state(ns: Namespace) -> EngineState:

@@ -7,6 +7,7 @@ import stripe
 
 from stripe_mock_billing.server import ThreadedServer
 from tests.api.billing_helpers import (
+    DAY,
     FEB1,
     HOUR,
     JAN1,
@@ -161,3 +162,12 @@ def test_unknown_event(client: stripe.StripeClient) -> None:
         "id",
         "No such event: 'evt_nope'",
     )
+
+
+def test_trial_will_end_three_days_before(client: stripe.StripeClient) -> None:
+    clk, _, sub = clocked_sub(client, [licensed_price(client).id], trial_period_days=7)
+    advance(client, clk.id, JAN1 + 4 * DAY - 1)
+    assert _types(client, type="customer.subscription.trial_will_end") == []
+    advance(client, clk.id, JAN1 + 4 * DAY)
+    ev = client.v1.events.list({"type": "customer.subscription.trial_will_end"}).data
+    assert [(e.created, e.data.object.id) for e in ev] == [(JAN1 + 4 * DAY, sub.id)]
