@@ -318,9 +318,10 @@ def mark_paid(
     inv.amount_paid = inv.amount_due
     inv.paid_out_of_band = out_of_band
     inv.attempted = True
-    emit(ns, "invoice.paid", inv, created=now, automatic=automatic)
+    frozen = inv.frozen_copy()  # one snapshot for both events (same state)
+    emit(ns, "invoice.paid", frozen, created=now, automatic=automatic)
     if not out_of_band:
-        emit(ns, "invoice.payment_succeeded", inv, created=now, automatic=automatic)
+        emit(ns, "invoice.payment_succeeded", frozen, created=now, automatic=automatic)
     _subscription_after_payment(ns, inv, now, paid=True, automatic=automatic)
 
 

@@ -21,6 +21,7 @@ ends at the period end.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from typing import TYPE_CHECKING, Any, Final
 
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
     from ..resources.invoice_model import Invoice
     from ..resources.subscription_model import Subscription
     from ..store import Namespace
+
+# period math is pure; subscriptions of one test clock usually share their anchor, so renewals
+# of many subscriptions hit the same few periods
+cached_period = functools.lru_cache(maxsize=65_536)(period_containing)
 
 UPCOMING_NOTICE: Final = 7 * 86400
 TRIAL_NOTICE: Final = 3 * 86400
@@ -128,6 +133,7 @@ def notify_upcoming(ns: Namespace, sub: Subscription, t: int) -> None:
 
     state(ns).upcoming_sent[sub.id] = sub.current_period_end
     inv = preview_next(ns, sub, t)
+    inv.frozen = True  # a preview is never changed: the event keeps it as its snapshot
     emit(ns, "invoice.upcoming", inv, created=t, automatic=True)
 
 
@@ -167,9 +173,7 @@ def rollover(ns: Namespace, sub: Subscription, boundary: int) -> None:
     old_start, old_end = sub.current_period_start, sub.current_period_end
     old_status, old_latest = sub.status, sub.latest_invoice
     was_trial = sub.status == "trialing" and sub.trial_end is not None and sub.trial_end <= boundary
-    start, end = period_containing(
-        sub.billing_cycle_anchor, sub.interval, sub.interval_count, boundary
-    )
+    start, end = cached_period(sub.billing_cycle_anchor, sub.interval, sub.interval_count, boundary)
     if start != boundary:  # an anchor in the future (stub period) or odd history: restart there
         sub.billing_cycle_anchor = boundary
         start, end = boundary, add_interval(boundary, sub.interval, sub.interval_count, 1)

@@ -20,7 +20,8 @@ from .. import ids
 from ..resources.invoice_model import Invoice, InvoiceLine
 from ..resources.subscription_model import SubscriptionItem
 from . import invoicing
-from .periods import add_interval, period_containing
+from .lifecycle import cached_period
+from .periods import add_interval
 from .state import state
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ def preview(ns: Namespace, sub: Subscription, now: int, changes: Changes | None 
     if ch.anchor_now:
         n_start, n_end = now, add_interval(now, sub.interval, sub.interval_count, 1)
     else:
-        n_start, n_end = period_containing(
+        n_start, n_end = cached_period(
             sub.billing_cycle_anchor, sub.interval, sub.interval_count, bill_at
         )
     inv = invoicing.new_invoice(

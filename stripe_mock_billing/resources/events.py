@@ -112,6 +112,8 @@ def emit(
     frozen: Renderable | None = None
     if isinstance(obj, dict):
         body = obj
+    elif getattr(obj, "frozen", False):
+        frozen = obj  # already a frozen copy (shared by events of one state) or a preview
     elif hasattr(obj, "frozen_copy"):
         frozen = obj.frozen_copy()
     else:

@@ -185,7 +185,8 @@ class Invoice:
     def frozen_copy(self) -> Invoice:
         """A copy for an event snapshot, independent of later changes to this invoice."""
         dup = _clone(self)
-        dup.lines = [_clone(line) for line in self.lines]
+        # lines change only while the invoice is a draft (metered refresh); later they are frozen
+        dup.lines = [_clone(ln) for ln in self.lines] if self.status == "draft" else self.lines
         dup.metadata = dict(self.metadata)
         dup.frozen = True
         return dup
