@@ -26,6 +26,7 @@ from tests.api.billing_helpers import (
     report,
     set_account,
 )
+from tests.api.meter_helpers import day0, make_meter, send
 from tests.conftest import err_of
 
 
@@ -278,3 +279,36 @@ def test_wall_clock_subscription_rolls_lazily(
         "draft",
         end,
     )
+
+
+def test_meter_backed_price_bills_meter_usage(client: stripe.StripeClient) -> None:
+    start = day0()
+    meter = make_meter(client, "engine_calls")
+    price = client.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 3,
+            "recurring": {"interval": "month", "usage_type": "metered", "meter": meter.id},
+            "product_data": {"name": "Calls"},
+        }
+    )
+    clk, cust, sub = clocked_sub(client, [price.id], at=start)
+    send(client, cust.id, 40, start + 10, name="engine_calls")
+    send(client, cust.id, 2, start + 20, name="engine_calls")
+    prev = client.v1.invoices.create_preview({"subscription": sub.id})
+    assert [(ln.quantity, ln.amount) for ln in prev.lines.data] == [(42, 126)]
+    end = sub["items"].data[0].current_period_end
+    advance(client, clk.id, end + HOUR)
+    cycle = invoices_of(client, sub.id)[-1]
+    assert (cycle.status, cycle.total) == ("paid", 126)
+
+
+def test_cancel_at_inside_the_period(acacia: stripe.StripeClient) -> None:
+    clk, sub, si = _metered_sub(acacia)
+    report(acacia, si, 10, JAN1)
+    acacia.v1.subscriptions.update(sub.id, {"cancel_at": JAN1 + 10 * DAY})
+    advance(acacia, clk.id, JAN1 + 20 * DAY)
+    done = acacia.v1.subscriptions.retrieve(sub.id)
+    assert (done.status, done.ended_at) == ("canceled", JAN1 + 10 * DAY)
+    final = invoices_of(acacia, sub.id)[-1]
+    assert (final.created, final.total) == (JAN1 + 10 * DAY, 70)
