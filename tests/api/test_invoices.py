@@ -349,3 +349,154 @@ def test_upcoming_is_gone_in_basil(client: stripe.StripeClient) -> None:
     assert exc.value.http_status == 404
     msg = err_of(exc)["message"]
     assert msg.startswith("Unrecognized request URL (GET: /v1/invoices/upcoming)")
+
+
+def _err(exc: pytest.ExceptionInfo[stripe.StripeError]) -> tuple[object, ...]:
+    e = err_of(exc)
+    return (exc.value.http_status, e["type"], e.get("code"), e.get("param"), e["message"])
+
+
+def test_invoice_transition_errors(client: stripe.StripeClient) -> None:
+    price = licensed_price(client)
+    paid = clocked_sub(client, [price.id])[2].latest_invoice
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.mark_uncollectible(paid)
+    assert _err(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        None,
+        "You can only mark open invoices as uncollectible; this invoice is paid.",
+    )
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.void_invoice(paid)
+    assert _err(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        None,
+        "You can only void open or uncollectible invoices; this invoice is paid.",
+    )
+    clk, _, sub = clocked_sub(client, [price.id])
+    advance(client, clk.id, FEB1)
+    draft = invoices_of(client, sub.id)[-1].id
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.pay(draft)
+    assert _err(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        None,
+        "You can't pay a draft invoice. Finalize it first.",
+    )
+    client.v1.invoices.finalize_invoice(draft)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.void_invoice(draft)
+    assert _err(exc)[0] == 400
+
+
+def test_void_then_pay_is_refused(client: stripe.StripeClient) -> None:
+    sub = clocked_sub(
+        client, [licensed_price(client).id], collection_method="send_invoice", days_until_due=1
+    )[2]
+    client.v1.invoices.void_invoice(sub.latest_invoice)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.pay(sub.latest_invoice)
+    assert _err(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        None,
+        "This invoice has been voided and can no longer be paid.",
+    )
+
+
+def test_invoiceitem_errors(client: stripe.StripeClient) -> None:
+    cust = client.v1.customers.create({})
+    other = client.v1.customers.create({})
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoice_items.create({"customer": cust.id, "amount": 5})
+    assert _err(exc) == (
+        400,
+        "invalid_request_error",
+        "parameter_missing",
+        "currency",
+        "Missing required param: currency.",
+    )
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoice_items.create(
+            {"customer": cust.id, "amount": 5, "currency": "usd", "invoice": "in_nope"}
+        )
+    assert _err(exc) == (
+        400,
+        "invalid_request_error",
+        "resource_missing",
+        "invoice",
+        "No such invoice: 'in_nope'",
+    )
+    sub = clocked_sub(client, [licensed_price(client).id])[2]
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoice_items.create(
+            {"customer": other.id, "amount": 5, "currency": "usd", "subscription": sub.id}
+        )
+    assert _err(exc) == (
+        400,
+        "invalid_request_error",
+        "resource_missing",
+        "subscription",
+        f"No such subscription: '{sub.id}'",
+    )
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoice_items.create(
+            {"customer": other.id, "amount": 5, "currency": "usd", "invoice": sub.latest_invoice}
+        )
+    assert _err(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        "invoice",
+        "Invoice items can only be added to draft invoices of the same customer.",
+    )
+
+
+def test_invoiceitem_on_draft_and_delete_after_finalization(client: stripe.StripeClient) -> None:
+    clk, cust, sub = clocked_sub(client, [licensed_price(client).id])
+    advance(client, clk.id, FEB1)
+    draft = invoices_of(client, sub.id)[-1]
+    ii = client.v1.invoice_items.create(
+        {"customer": cust.id, "amount": 300, "currency": "usd", "invoice": draft.id}
+    )
+    assert client.v1.invoices.retrieve(draft.id).total == 5300
+    client.v1.invoices.finalize_invoice(draft.id)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoice_items.delete(ii.id)
+    assert _err(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        None,
+        "You can't delete an invoice item that is attached to a finalized invoice.",
+    )
+
+
+def test_preview_bad_anchor_value(client: stripe.StripeClient) -> None:
+    sub = clocked_sub(client, [licensed_price(client).id])[2]
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.create_preview(
+            {"subscription": sub.id, "subscription_details": {"billing_cycle_anchor": "soon"}}
+        )
+    assert _err(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        "subscription_details[billing_cycle_anchor]",
+        "Invalid subscription_details[billing_cycle_anchor]: must be `now` or `unchanged`.",
+    )
+
+
+def test_expand_latest_invoice_and_line_subscription(client: stripe.StripeClient) -> None:
+    sub = clocked_sub(client, [licensed_price(client).id])[2]
+    got = client.v1.subscriptions.retrieve(sub.id, {"expand": ["latest_invoice"]})
+    assert got.latest_invoice.object == "invoice"
+    inv = client.v1.invoices.retrieve(sub.latest_invoice, {"expand": ["customer"]})
+    assert inv.customer.object == "customer"

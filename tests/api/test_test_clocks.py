@@ -68,7 +68,7 @@ def test_advance_backwards_or_same_time_fails(client: stripe.StripeClient) -> No
             advance(client, clk.id, target)
         e = err_of(exc)
         assert exc.value.http_status == 400
-        assert e["param"] == "frozen_time"
+        assert (e["type"], e["param"]) == ("invalid_request_error", "frozen_time")
         assert "code" not in e
         assert e["message"] == (
             "The frozen_time must be after the current frozen_time of the test clock."
@@ -102,7 +102,11 @@ def test_async_advance_reports_advancing_then_ready(
         advance(client, clk.id, MAR1)
     e = err_of(exc)
     assert exc.value.http_status == 400
-    assert "currently advancing" in e["message"]
+    assert (e["type"], e.get("code"), e.get("param")) == ("invalid_request_error", None, None)
+    assert e["message"] == (
+        f"The test clock {clk.id} is currently advancing. Wait until its status is `ready` "
+        "before advancing it again."
+    )
     ready = client.v1.test_helpers.test_clocks.retrieve(clk.id)
     assert (ready.status, ready.frozen_time) == ("ready", FEB1)
 
@@ -146,8 +150,8 @@ def test_strict_customer_cap(
         client.v1.customers.create({"test_clock": clk.id})
     e = err_of(exc)
     assert exc.value.http_status == 400
-    assert e["param"] == "test_clock"
-    assert "maximum of 3 customers" in e["message"]
+    assert (e["type"], e.get("code"), e["param"]) == ("invalid_request_error", None, "test_clock")
+    assert e["message"] == f"The test clock {clk.id} has reached its maximum of 3 customers."
 
 
 def test_strict_subscription_cap(
@@ -162,8 +166,11 @@ def test_strict_subscription_cap(
         client.v1.subscriptions.create({"customer": cust.id, "items": [{"price": prices[3].id}]})
     e = err_of(exc)
     assert exc.value.http_status == 400
-    assert e["param"] == "customer"
-    assert "maximum of 3 subscriptions" in e["message"]
+    assert (e["type"], e.get("code"), e["param"]) == ("invalid_request_error", None, "customer")
+    assert e["message"] == (
+        f"The customer {cust.id} on test clock {cust.test_clock} has reached its maximum of 3 "
+        "subscriptions."
+    )
 
 
 def test_strict_two_interval_advance_cap(
@@ -176,8 +183,11 @@ def test_strict_two_interval_advance_cap(
         advance(client, clk.id, MAR1 + 62 * DAY)
     e = err_of(exc)
     assert exc.value.http_status == 400
-    assert e["param"] == "frozen_time"
-    assert "two intervals" in e["message"]
+    assert (e["type"], e.get("code"), e["param"]) == ("invalid_request_error", None, "frozen_time")
+    assert e["message"] == (
+        "Cannot advance the test clock more than two intervals of the shortest subscription on "
+        "it (two years when it has no subscriptions)."
+    )
 
 
 def test_strict_two_years_without_subscriptions(
