@@ -186,7 +186,7 @@ class StripeMock:
         if since:
             query["since"] = since
         body = self._control("GET", "/_mock/journal", query=query)
-        names = {f.name for f in fields(JournalEntry)}
+        names = {f.name for f in fields(JournalEntry)} - {"body", "size"}
         return [JournalEntry(**{k: v for k, v in e.items() if k in names}) for e in body["data"]]
 
     def clear_journal(self) -> None:

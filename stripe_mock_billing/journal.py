@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -54,12 +54,19 @@ class JournalEntry:
     fault: str | None = None
     response_truncated: bool = False
     size: int = 0
+    # the raw response body, decoded into `response` only when the journal is read
+    body: bytes = b""
 
     def to_json(self) -> dict[str, Any]:
         """Wire shape of an entry (`object: "_mock.journal_entry"`)."""
-        body = asdict(self)
-        del body["size"]
-        return {"object": "_mock.journal_entry", **body}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        del out["size"], out["body"]
+        if self.body and self.response is None:
+            try:
+                out["response"] = json.loads(self.body)
+            except ValueError:
+                out["response"] = self.body.decode("utf-8", "replace")
+        return {"object": "_mock.journal_entry", **out}
 
 
 def has_glob(pattern: str) -> bool:
@@ -110,12 +117,6 @@ def record(resp: Response) -> None:
         return
     body_bytes = resp.get_data() if not resp.is_streamed else b""
     truncated = len(body_bytes) > MAX_BODY
-    response: Any = None
-    if not truncated:
-        try:
-            response = json.loads(body_bytes) if body_bytes else None
-        except ValueError:
-            response = body_bytes.decode("utf-8", "replace")
     params = _request_params()
     size = (0 if truncated else len(body_bytes)) + len(request.get_data(cache=True)) + 200
     entry = JournalEntry(
@@ -124,9 +125,10 @@ def record(resp: Response) -> None:
         method=request.method,
         path=request.path,
         params=params,
-        idempotency_key=request.headers.get("Idempotency-Key"),
+        idempotency_key=request.environ.get("HTTP_IDEMPOTENCY_KEY"),  # no KeyError on absence
         status=resp.status_code,
-        response=response,
+        response=None,
+        body=b"" if truncated else body_bytes,
         request_id=resp.headers.get("Request-Id", ""),
         api_version=g.get("version"),
         replayed=resp.headers.get("Idempotent-Replayed") == "true",

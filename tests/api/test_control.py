@@ -556,3 +556,56 @@ def test_bad_snapshot_is_400_and_changes_nothing(
     assert exc.value.status == 400
     assert _control_error(exc)["message"].startswith(message)
     assert [c.id for c in client.v1.customers.list().data] == [cus.id]
+
+
+def test_snapshot_keeps_usage_records_clocks_and_invoices(
+    server: ThreadedServer,
+    acacia: stripe.StripeClient,
+    mock: StripeMock,
+    schema_violations: list[str],
+) -> None:
+    t0 = 1767225600  # 2026-01-01
+    clk = acacia.v1.test_helpers.test_clocks.create({"frozen_time": t0})
+    cus = acacia.v1.customers.create({"test_clock": clk.id})
+    prod = acacia.v1.products.create({"name": "legacy"})
+    price = acacia.v1.prices.create(
+        {
+            "product": prod.id,
+            "currency": "usd",
+            "unit_amount": 3,
+            "recurring": {"interval": "month", "usage_type": "metered", "aggregate_usage": "sum"},
+        }
+    )
+    sub = acacia.v1.subscriptions.create({"customer": cus.id, "items": [{"price": price.id}]})
+    item = sub["items"].data[0].id
+    for qty in (5, 6):
+        acacia.raw_request(
+            "post", f"/v1/subscription_items/{item}/usage_records", quantity=qty, timestamp=t0
+        )
+    acacia.v1.test_helpers.test_clocks.advance(clk.id, {"frozen_time": t0 + 31 * 86400 + 7200})
+    other = StripeMock.connect(server.url)
+    other.import_state(mock.export_state())
+    twin = make_client(server.url, other.api_key, schema_violations, ACACIA)
+
+    def view(c: stripe.StripeClient) -> Any:
+        invoices = [i.to_dict() for i in c.v1.invoices.list({"customer": cus.id}).data]
+        summaries = c.raw_request("get", f"/v1/subscription_items/{item}/usage_record_summaries")
+        clock = c.v1.test_helpers.test_clocks.retrieve(clk.id).to_dict()
+        return invoices, c.deserialize(summaries, api_mode="V1").to_dict(), clock
+
+    assert view(twin) == view(acacia)
+    assert [i["amount_due"] for i in view(twin)[0]] == [33, 0]
+    # both accounts go on billing the same way
+    for c in (acacia, twin):
+        c.raw_request(
+            "post",
+            f"/v1/subscription_items/{item}/usage_records",
+            quantity=10,
+            timestamp=t0 + 31 * 86400 + 3600,
+        )
+        c.v1.test_helpers.test_clocks.advance(clk.id, {"frozen_time": t0 + 60 * 86400})
+    amounts = [
+        [i.amount_due for i in c.v1.invoices.list({"customer": cus.id}).data]
+        for c in (acacia, twin)
+    ]
+    assert amounts[0] == amounts[1] == [30, 33, 0]
