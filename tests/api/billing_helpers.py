@@ -105,3 +105,9 @@ def invoices_of(client: stripe.StripeClient, sub_id: str) -> list[Any]:
 def metered_line(inv: Any) -> Any:
     """The metered (usage) line of an acacia invoice."""
     return next(ln for ln in inv.lines.data if ln.price.recurring.usage_type == "metered")
+
+
+def err_tuple(exc: Any) -> tuple[object, ...]:
+    """(HTTP status, type, code, param, message) of a raised SDK error."""
+    e = dict((exc.value.json_body or {}).get("error") or {})
+    return (exc.value.http_status, e["type"], e.get("code"), e.get("param"), e["message"])

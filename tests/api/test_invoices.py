@@ -1,5 +1,4 @@
-"""Invoices through the SDK: fields, shapes per version, lists, lines, transitions, payment,
-invoice items, previews and their errors."""
+"""Invoices through the SDK: fields, shapes per version, lists, lines, transitions, payment."""
 
 from __future__ import annotations
 
@@ -15,10 +14,9 @@ from tests.api.billing_helpers import (
     MAR1,
     advance,
     clocked_sub,
+    err_tuple,
     invoices_of,
-    legacy_metered_price,
     licensed_price,
-    report,
     set_account,
 )
 from tests.conftest import err_of
@@ -212,156 +210,12 @@ def test_lines_endpoint_paginates(client: stripe.StripeClient) -> None:
     assert sorted([page.data[0].amount, rest.data[0].amount]) == [100, 200]
 
 
-def test_pending_invoice_items_go_on_next_invoice(client: stripe.StripeClient) -> None:
-    clk, cust, sub = clocked_sub(client, [licensed_price(client).id])
-    ii = client.v1.invoice_items.create(
-        {"customer": cust.id, "amount": 250, "currency": "usd", "description": "setup"}
-    )
-    assert ii.invoice is None
-    pending = client.v1.invoice_items.list({"customer": cust.id, "pending": True})
-    assert [x.id for x in pending.data] == [ii.id]
-    advance(client, clk.id, FEB1)
-    inv = invoices_of(client, sub.id)[-1]
-    assert inv.total == 5250
-    assert any(ln.parent.type == "invoice_item_details" for ln in inv.lines.data)
-    assert client.v1.invoice_items.retrieve(ii.id).invoice == inv.id
-
-
-def test_invoiceitem_delete_and_errors(client: stripe.StripeClient) -> None:
-    cust = client.v1.customers.create({})
-    ii = client.v1.invoice_items.create({"customer": cust.id, "amount": 99, "currency": "usd"})
-    assert client.v1.invoice_items.delete(ii.id).deleted is True
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoice_items.retrieve(ii.id)
-    assert exc.value.http_status == 404
-    assert err_of(exc)["message"] == f"No such invoiceitem: '{ii.id}'"
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoice_items.create({"customer": cust.id, "currency": "usd"})
-    e = err_of(exc)
-    assert (e["code"], e["param"]) == ("parameter_missing", "amount")
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoice_items.create({"customer": "cus_nope", "amount": 1, "currency": "usd"})
-    e = err_of(exc)
-    assert exc.value.http_status == 400
-    assert (e["code"], e["param"]) == ("resource_missing", "customer")
-
-
-def test_create_preview_shows_usage_so_far(acacia: stripe.StripeClient) -> None:
-    lic, met = licensed_price(acacia, 1000), legacy_metered_price(acacia, 7)
-    _, _, sub = clocked_sub(acacia, [lic.id, met.id])
-    si = next(i.id for i in sub["items"].data if i.price.id == met.id)
-    report(acacia, si, 100, JAN1 + 10)
-    prev = acacia.v1.invoices.create_preview({"subscription": sub.id})
-    assert prev.id.startswith("upcoming_in_")
-    assert all(ln.id.startswith("il_tmp_") for ln in prev.lines.data)
-    metered = next(ln for ln in prev.lines.data if ln.price.id == met.id)
-    assert (metered.quantity, metered.amount) == (100, 700)
-    assert prev.total == 1700
-    assert acacia.v1.invoices.list({"subscription": sub.id}).data[0].id == sub.latest_invoice
-
-
-def test_preview_cancel_now_and_anchor_now(acacia: stripe.StripeClient) -> None:
-    lic, met = licensed_price(acacia, 1000), legacy_metered_price(acacia, 7)
-    _, _, sub = clocked_sub(acacia, [lic.id, met.id])
-    si = next(i.id for i in sub["items"].data if i.price.id == met.id)
-    report(acacia, si, 10, JAN1)
-    gone = acacia.v1.invoices.create_preview(
-        {"subscription": sub.id, "subscription_details": {"cancel_now": True}}
-    )
-    assert gone.total == 70
-    reset = acacia.v1.invoices.create_preview(
-        {"subscription": sub.id, "subscription_details": {"billing_cycle_anchor": "now"}}
-    )
-    assert reset.total == 1070
-
-
-def test_preview_with_item_change(client: stripe.StripeClient) -> None:
-    a, b = licensed_price(client, 1000), licensed_price(client, 3000)
-    _, _, sub = clocked_sub(client, [a.id])
-    si = sub["items"].data[0].id
-    prev = client.v1.invoices.create_preview(
-        {"subscription": sub.id, "subscription_details": {"items": [{"id": si, "price": b.id}]}}
-    )
-    assert prev.total == 3000
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoices.create_preview(
-            {
-                "subscription": sub.id,
-                "subscription_details": {"items": [{"id": "si_nope", "price": b.id}]},
-            }
-        )
-    e = err_of(exc)
-    assert exc.value.http_status == 400
-    assert e["param"] == "subscription_details[items][0][id]"
-
-
-def test_preview_nothing_upcoming(client: stripe.StripeClient) -> None:
-    cust = client.v1.customers.create({})
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoices.create_preview({"customer": cust.id})
-    assert exc.value.http_status == 404
-    e = err_of(exc)
-    assert e["code"] == "invoice_upcoming_none"
-    assert e["message"] == f"No upcoming invoices for customer: {cust.id}"
-
-
-def test_preview_of_pending_items_only(client: stripe.StripeClient) -> None:
-    cust = client.v1.customers.create({})
-    client.v1.invoice_items.create({"customer": cust.id, "amount": 400, "currency": "usd"})
-    prev = client.v1.invoices.create_preview({"customer": cust.id})
-    assert prev.total == 400
-
-
-def test_preview_errors(client: stripe.StripeClient) -> None:
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoices.create_preview({})
-    e = err_of(exc)
-    assert (e["code"], e["param"]) == ("parameter_missing", "customer")
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoices.create_preview({"subscription": "sub_nope"})
-    e = err_of(exc)
-    assert exc.value.http_status == 400
-    assert (e["code"], e["param"]) == ("resource_missing", "subscription")
-
-
-def test_upcoming_endpoint_on_acacia(acacia: stripe.StripeClient) -> None:
-    lic, met = licensed_price(acacia, 1000), legacy_metered_price(acacia, 7)
-    _, cust, sub = clocked_sub(acacia, [lic.id, met.id])
-    si = next(i.id for i in sub["items"].data if i.price.id == met.id)
-    report(acacia, si, 3, JAN1 + 5)
-    up = acacia.deserialize(
-        acacia.raw_request("get", "/v1/invoices/upcoming", customer=cust.id), api_mode="V1"
-    )
-    assert "id" not in up.to_dict()  # no id: the legacy schema types `id` as a string
-    assert up.total == 1021
-    assert up.lines.url == "/v1/invoices/upcoming/lines"
-    lines = acacia.deserialize(
-        acacia.raw_request("get", "/v1/invoices/upcoming/lines", subscription=sub.id, limit=1),
-        api_mode="V1",
-    )
-    assert len(lines.data) == 1 and lines.has_more is True
-
-
-def test_upcoming_is_gone_in_basil(client: stripe.StripeClient) -> None:
-    cust = client.v1.customers.create({})
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.raw_request("get", "/v1/invoices/upcoming", customer=cust.id)
-    assert exc.value.http_status == 404
-    msg = err_of(exc)["message"]
-    assert msg.startswith("Unrecognized request URL (GET: /v1/invoices/upcoming)")
-
-
-def _err(exc: pytest.ExceptionInfo[stripe.StripeError]) -> tuple[object, ...]:
-    e = err_of(exc)
-    return (exc.value.http_status, e["type"], e.get("code"), e.get("param"), e["message"])
-
-
 def test_invoice_transition_errors(client: stripe.StripeClient) -> None:
     price = licensed_price(client)
     paid = clocked_sub(client, [price.id])[2].latest_invoice
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.invoices.mark_uncollectible(paid)
-    assert _err(exc) == (
+    assert err_tuple(exc) == (
         400,
         "invalid_request_error",
         None,
@@ -370,7 +224,7 @@ def test_invoice_transition_errors(client: stripe.StripeClient) -> None:
     )
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.invoices.void_invoice(paid)
-    assert _err(exc) == (
+    assert err_tuple(exc) == (
         400,
         "invalid_request_error",
         None,
@@ -382,7 +236,7 @@ def test_invoice_transition_errors(client: stripe.StripeClient) -> None:
     draft = invoices_of(client, sub.id)[-1].id
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.invoices.pay(draft)
-    assert _err(exc) == (
+    assert err_tuple(exc) == (
         400,
         "invalid_request_error",
         None,
@@ -392,7 +246,7 @@ def test_invoice_transition_errors(client: stripe.StripeClient) -> None:
     client.v1.invoices.finalize_invoice(draft)
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.invoices.void_invoice(draft)
-    assert _err(exc)[0] == 400
+    assert err_tuple(exc)[0] == 400
 
 
 def test_void_then_pay_is_refused(client: stripe.StripeClient) -> None:
@@ -402,95 +256,12 @@ def test_void_then_pay_is_refused(client: stripe.StripeClient) -> None:
     client.v1.invoices.void_invoice(sub.latest_invoice)
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.invoices.pay(sub.latest_invoice)
-    assert _err(exc) == (
+    assert err_tuple(exc) == (
         400,
         "invalid_request_error",
         None,
         None,
         "This invoice has been voided and can no longer be paid.",
-    )
-
-
-def test_invoiceitem_errors(client: stripe.StripeClient) -> None:
-    cust = client.v1.customers.create({})
-    other = client.v1.customers.create({})
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoice_items.create({"customer": cust.id, "amount": 5})
-    assert _err(exc) == (
-        400,
-        "invalid_request_error",
-        "parameter_missing",
-        "currency",
-        "Missing required param: currency.",
-    )
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoice_items.create(
-            {"customer": cust.id, "amount": 5, "currency": "usd", "invoice": "in_nope"}
-        )
-    assert _err(exc) == (
-        400,
-        "invalid_request_error",
-        "resource_missing",
-        "invoice",
-        "No such invoice: 'in_nope'",
-    )
-    sub = clocked_sub(client, [licensed_price(client).id])[2]
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoice_items.create(
-            {"customer": other.id, "amount": 5, "currency": "usd", "subscription": sub.id}
-        )
-    assert _err(exc) == (
-        400,
-        "invalid_request_error",
-        "resource_missing",
-        "subscription",
-        f"No such subscription: '{sub.id}'",
-    )
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoice_items.create(
-            {"customer": other.id, "amount": 5, "currency": "usd", "invoice": sub.latest_invoice}
-        )
-    assert _err(exc) == (
-        400,
-        "invalid_request_error",
-        None,
-        "invoice",
-        "Invoice items can only be added to draft invoices of the same customer.",
-    )
-
-
-def test_invoiceitem_on_draft_and_delete_after_finalization(client: stripe.StripeClient) -> None:
-    clk, cust, sub = clocked_sub(client, [licensed_price(client).id])
-    advance(client, clk.id, FEB1)
-    draft = invoices_of(client, sub.id)[-1]
-    ii = client.v1.invoice_items.create(
-        {"customer": cust.id, "amount": 300, "currency": "usd", "invoice": draft.id}
-    )
-    assert client.v1.invoices.retrieve(draft.id).total == 5300
-    client.v1.invoices.finalize_invoice(draft.id)
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoice_items.delete(ii.id)
-    assert _err(exc) == (
-        400,
-        "invalid_request_error",
-        None,
-        None,
-        "You can't delete an invoice item that is attached to a finalized invoice.",
-    )
-
-
-def test_preview_bad_anchor_value(client: stripe.StripeClient) -> None:
-    sub = clocked_sub(client, [licensed_price(client).id])[2]
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.invoices.create_preview(
-            {"subscription": sub.id, "subscription_details": {"billing_cycle_anchor": "soon"}}
-        )
-    assert _err(exc) == (
-        400,
-        "invalid_request_error",
-        None,
-        "subscription_details[billing_cycle_anchor]",
-        "Invalid subscription_details[billing_cycle_anchor]: must be `now` or `unchanged`.",
     )
 
 
