@@ -349,12 +349,12 @@ def _subscription_after_payment(
         )
 
 
-def void(ns: Namespace, inv: Invoice, now: int) -> None:
+def void(ns: Namespace, inv: Invoice, now: int, *, automatic: bool = False) -> None:
     """open -> void."""
     inv.status = "void"
     inv.voided_at = now
     inv.auto_advance = False
-    emit(ns, "invoice.voided", inv, created=now)
+    emit(ns, "invoice.voided", inv, created=now, automatic=automatic)
 
 
 def mark_uncollectible(ns: Namespace, inv: Invoice, now: int) -> None:

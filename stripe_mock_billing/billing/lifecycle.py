@@ -42,6 +42,7 @@ cached_period = functools.lru_cache(maxsize=65_536)(period_containing)
 
 UPCOMING_NOTICE: Final = 7 * 86400
 TRIAL_NOTICE: Final = 3 * 86400
+INCOMPLETE_EXPIRES: Final = 23 * 3600  # an unpaid first invoice expires the subscription
 LIVE: Final = ("active", "trialing", "past_due", "unpaid", "incomplete")
 
 
@@ -75,6 +76,8 @@ def next_due(ns: Namespace, sub: Subscription) -> int:
     due = min(due, sub.current_period_end, *(t for t, _ in _notices(ns, sub)))
     if sub.cancel_at is not None:
         due = min(due, sub.cancel_at)
+    if sub.status == "incomplete":
+        due = min(due, sub.created + INCOMPLETE_EXPIRES)
     return due
 
 
@@ -109,6 +112,8 @@ def process_due(ns: Namespace, sub: Subscription, t: int) -> None:
         inv = ns.invoices[inv_id]
         if inv.finalizes_at is not None and inv.finalizes_at <= t:
             invoicing.finalize(ns, inv, t, automatic=True)
+    if sub.status == "incomplete" and t >= sub.created + INCOMPLETE_EXPIRES:
+        expire(ns, sub, sub.created + INCOMPLETE_EXPIRES)
     if sub.status not in LIVE:
         return
     for when, kind in _notices(ns, sub):
@@ -125,6 +130,24 @@ def process_due(ns: Namespace, sub: Subscription, t: int) -> None:
             end_at_period_end(ns, sub)
         else:
             rollover(ns, sub, sub.current_period_end)
+
+
+def expire(ns: Namespace, sub: Subscription, t: int) -> None:
+    """First invoice unpaid for 23 hours: `incomplete_expired` (terminal), its invoice voided."""
+    for inv_id in sub.invoice_ids:
+        inv = ns.invoices[inv_id]
+        if inv.status == "open":
+            invoicing.void(ns, inv, t, automatic=True)
+    sub.status = "incomplete_expired"
+    sub.ended_at = t
+    emit(
+        ns,
+        "customer.subscription.updated",
+        sub,
+        created=t,
+        previous={"status": "incomplete"},
+        automatic=True,
+    )
 
 
 def notify_upcoming(ns: Namespace, sub: Subscription, t: int) -> None:

@@ -312,3 +312,18 @@ def test_cancel_at_inside_the_period(acacia: stripe.StripeClient) -> None:
     assert (done.status, done.ended_at) == ("canceled", JAN1 + 10 * DAY)
     final = invoices_of(acacia, sub.id)[-1]
     assert (final.created, final.total) == (JAN1 + 10 * DAY, 70)
+
+
+def test_unpaid_first_invoice_expires_after_23_hours(client: stripe.StripeClient) -> None:
+    clk, _, sub = clocked_sub(
+        client, [licensed_price(client).id], customer={"metadata": {"_mock_payment": "fail"}}
+    )
+    assert sub.status == "incomplete"
+    advance(client, clk.id, JAN1 + 23 * HOUR - 1)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "incomplete"
+    advance(client, clk.id, JAN1 + 23 * HOUR)
+    gone = client.v1.subscriptions.retrieve(sub.id)
+    assert (gone.status, gone.ended_at) == ("incomplete_expired", JAN1 + 23 * HOUR)
+    assert client.v1.invoices.retrieve(sub.latest_invoice).status == "void"
+    advance(client, clk.id, FEB1 + HOUR)
+    assert len(invoices_of(client, sub.id)) == 1  # no further invoices
