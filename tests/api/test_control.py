@@ -609,3 +609,50 @@ def test_snapshot_keeps_usage_records_clocks_and_invoices(
         for c in (acacia, twin)
     ]
     assert amounts[0] == amounts[1] == [30, 33, 0]
+
+
+def test_journal_query_errors(server: ThreadedServer, api_key: str) -> None:
+    resp = _raw(server, "GET", "/_mock/journal?since=abc", api_key)
+    assert resp.status_code == 400
+    err = resp.json()["error"]
+    assert (err["code"], err["param"], err["message"]) == (
+        "parameter_invalid_integer",
+        "since",
+        "Invalid integer: abc",
+    )
+    resp = _raw(server, "GET", "/_mock/journal?verb=POST", api_key)
+    assert resp.status_code == 400
+    assert resp.json()["error"]["message"] == "Received unknown parameter: verb"
+
+
+def test_fault_on_a_v2_path_uses_the_v2_envelope(mock: StripeMock) -> None:
+    mock.fail_next("api_error", path="/v2/billing/meter_event_session")
+    with pytest.raises(stripe.APIError) as exc:
+        mock.client().v2.billing.meter_event_session.create()
+    assert exc.value.http_status == 500
+    assert err_of(exc) == {
+        "type": "api_error",
+        "code": "api_error",
+        "message": "An unknown error occurred",
+    }
+
+
+def test_faults_and_journal_reach_the_session_token_stream(
+    client: stripe.StripeClient, mock: StripeMock
+) -> None:
+    client.v1.billing.meters.create(
+        {"display_name": "T", "event_name": "t", "default_aggregation": {"formula": "sum"}}
+    )
+    cus = client.v1.customers.create({})
+    session = client.v2.billing.meter_event_session.create()
+    mock.fail_next("rate_limit", path="/v2/billing/meter_event_stream")
+    events = {
+        "events": [{"event_name": "t", "payload": {"stripe_customer_id": cus.id, "value": "1"}}]
+    }
+    opts = {"api_key": session.authentication_token}
+    with pytest.raises(stripe.RateLimitError):
+        client.v2.billing.meter_event_stream.create(events, opts)  # type: ignore[arg-type]
+    client.v2.billing.meter_event_stream.create(events, opts)  # type: ignore[arg-type]
+    sent = mock.journal(path="/v2/billing/meter_event_stream")
+    assert [(e.status, e.fault) for e in sent] == [(429, "rate_limit"), (200, None)]
+    assert sent[1].params == events
