@@ -75,8 +75,18 @@ def legacy_metered_price(
 
 
 def subscribe(t: T, cus: str, *prices: str, **params: Any) -> dict[str, Any]:
-    """A subscription with one item per price (no quantity: metered-safe)."""
-    body: dict[str, Any] = {"customer": cus, "items": [{"price": p} for p in prices], **params}
+    """A subscription with one item per price (no quantity: metered-safe).
+
+    Invoices are sent (`send_invoice`, due in 30 days) unless the caller says otherwise: at real
+    Stripe a `charge_automatically` subscription without a payment method starts `incomplete`.
+    """
+    body: dict[str, Any] = {
+        "customer": cus,
+        "items": [{"price": p} for p in prices],
+        "collection_method": "send_invoice",
+        "days_until_due": 30,
+        **params,
+    }
     sub: dict[str, Any] = t.call("subscriptions.create", params=body)
     return sub
 

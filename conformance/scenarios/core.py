@@ -109,9 +109,10 @@ def errors_params(t: T) -> None:
         param="unit_amount",
         message="Invalid integer: 12.5",
     )
+    valid = licensed_price(t, prod["id"])
     t.fails(
         "subscriptions.create",
-        params={"customer": "cus_doesnotexist", "items": [{"price": "price_x"}]},
+        params={"customer": "cus_doesnotexist", "items": [{"price": valid["id"]}]},
         status=400,
         code="resource_missing",
         param="customer",
