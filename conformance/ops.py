@@ -93,6 +93,9 @@ OPS: dict[str, Op] = {
         "invoices.finalize_invoice",
         "invoices.finalizeInvoice",
     ),
+    # events
+    "events.list": Op("GET", "/v1/events", "events.list", "events.list"),
+    "events.retrieve": Op("GET", "/v1/events/{0}", "events.retrieve", "events.retrieve"),
     # test clocks
     "test_clocks.create": Op(
         "POST",

@@ -10,6 +10,7 @@ MODULES = (
     "usage_changes",
     "meters",
     "meter_billing",
+    "events",
     "emulator",
 )
 
