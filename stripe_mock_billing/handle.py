@@ -130,7 +130,7 @@ class StripeMock:
     def client(self, **kwargs: Any) -> Any:
         """A StripeClient for this account (`stripe_version=`, `max_network_retries=`, ...)."""
         if self.mode == "inprocess" and self.app is not None and "http_client" not in kwargs:
-            from .inprocess import httpx_client
+            from .inprocess_httpx import httpx_client
 
             with contextlib.suppress(ImportError):
                 kwargs.setdefault("async_client", httpx_client(self.app))

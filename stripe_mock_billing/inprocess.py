@@ -13,7 +13,8 @@ then, when `Settings.propagate_exceptions` is on (the default here), they are re
 calling test as `EmulatorCrash` (a BaseException, so neither the SDK's nor the app's `except
 Exception` handlers and retries swallow it), chained to the original exception.
 
-`responses` and `httpx` are optional dependencies (extra `inprocess`), imported when used.
+The httpx transports and patching live in inprocess_httpx.py (re-exported here). `responses`
+and `httpx` are optional dependencies (extra `inprocess`), imported when used.
 
 LIMITATIONS: clients other than requests and httpx (urllib, pycurl, aiohttp) are not
 intercepted. If the test itself activates `responses`, pass its mock as
@@ -24,7 +25,6 @@ runs the app in a worker thread, so the event loop keeps running).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import re
@@ -125,138 +125,16 @@ class AppCaller:
         return result
 
 
-# --- httpx ---------------------------------------------------------------------------------
+_HTTPX_NAMES = ("InProcessTransport", "AsyncInProcessTransport", "httpx_client")
 
 
-class InProcessTransport:
-    """An httpx sync transport (`httpx.Client(transport=...)`) that calls the app in-process."""
+def __getattr__(name: str) -> Any:
+    """The httpx transports live in inprocess_httpx.py (imported when first used)."""
+    if name in _HTTPX_NAMES:
+        from . import inprocess_httpx
 
-    def __init__(self, app: Flask | AppCaller) -> None:
-        self.caller = app if isinstance(app, AppCaller) else AppCaller(app)
-
-    def handle_request(self, request: Any) -> Any:
-        """Serve one httpx request."""
-        import httpx
-
-        body = request.read()
-        status, headers, data = self.caller(
-            request.method, str(request.url), dict(request.headers), body
-        )
-        return httpx.Response(status, headers=headers, content=data, request=request)
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-    def __enter__(self) -> InProcessTransport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-class AsyncInProcessTransport:
-    """An httpx async transport (`httpx.AsyncClient(transport=...)`) calling the app in-process.
-
-    The WSGI call runs in a worker thread so that the event loop keeps running (latency faults,
-    timeouts, `asyncio.gather` of many calls)."""
-
-    def __init__(self, app: Flask | AppCaller) -> None:
-        self.caller = app if isinstance(app, AppCaller) else AppCaller(app)
-
-    async def handle_async_request(self, request: Any) -> Any:
-        """Serve one httpx request."""
-        import httpx
-
-        body = await request.aread()
-        call = functools.partial(
-            self.caller, request.method, str(request.url), dict(request.headers), body
-        )
-        status, headers, data = await _to_thread(call)
-        return httpx.Response(status, headers=headers, content=data, request=request)
-
-    async def aclose(self) -> None:
-        """Nothing to close."""
-
-    async def __aenter__(self) -> AsyncInProcessTransport:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
-async def _to_thread(call: Callable[[], Any]) -> Any:
-    try:
-        import anyio.to_thread
-
-        return await anyio.to_thread.run_sync(call)
-    except ImportError:  # pragma: no cover - anyio comes with httpx
-        return await asyncio.to_thread(call)
-
-
-def httpx_client(app: Flask, *, allow_sync_methods: bool = False) -> Any:
-    """A `stripe.HTTPXClient` whose httpx clients call `app` in-process (no socket, no patching).
-
-    Relies on stripe-python 11-16's HTTPXClient keeping its clients in `_client_async` and
-    `_client`; checked by tests/api/test_inprocess.py."""
-    import httpx
-    import stripe
-
-    caller = AppCaller(app)
-    client = stripe.HTTPXClient(verify_ssl_certs=False, allow_sync_methods=allow_sync_methods)
-    client._client_async = httpx.AsyncClient(transport=AsyncInProcessTransport(caller))  # type: ignore[arg-type]
-    if allow_sync_methods:
-        client._client = httpx.Client(transport=InProcessTransport(caller))  # type: ignore[arg-type]
-    return client
-
-
-_PATCH_LOCK = threading.Lock()
-_ACTIVE: list[mock_stripe] = []
-_ORIGINALS: dict[str, Any] = {}
-
-
-def _route(url: str) -> mock_stripe | None:
-    for mock in reversed(_ACTIVE):
-        if mock.pattern.match(url):
-            return mock
-    return None
-
-
-def _patch_httpx() -> None:
-    import httpx
-
-    original_sync = httpx.HTTPTransport.handle_request
-    original_async = httpx.AsyncHTTPTransport.handle_async_request
-
-    def handle_request(self: Any, request: Any) -> Any:
-        mock = _route(str(request.url))
-        if mock is None or mock.caller is None:
-            return original_sync(self, request)
-        return InProcessTransport(mock.caller).handle_request(request)
-
-    async def handle_async_request(self: Any, request: Any) -> Any:
-        mock = _route(str(request.url))
-        if mock is None or mock.caller is None:
-            return await original_async(self, request)
-        return await AsyncInProcessTransport(mock.caller).handle_async_request(request)
-
-    _ORIGINALS["sync"], _ORIGINALS["async"] = original_sync, original_async
-    httpx.HTTPTransport.handle_request = handle_request  # type: ignore[method-assign]
-    httpx.AsyncHTTPTransport.handle_async_request = handle_async_request  # type: ignore[method-assign]
-
-
-def _unpatch_httpx() -> None:
-    import httpx
-
-    httpx.HTTPTransport.handle_request = _ORIGINALS.pop("sync")  # type: ignore[method-assign]
-    httpx.AsyncHTTPTransport.handle_async_request = _ORIGINALS.pop("async")  # type: ignore[method-assign]
-
-
-def _httpx_available() -> bool:
-    try:
-        import httpx  # noqa: F401
-    except ImportError:
-        return False
-    return True
+        return getattr(inprocess_httpx, name)
+    raise AttributeError(name)
 
 
 class mock_stripe:
@@ -342,22 +220,18 @@ class mock_stripe:
             self._own_mock.add_passthru(re.compile(".*"))
             self.install(self._own_mock)
             self._own_mock.start()
-        if self._patch_httpx and _httpx_available():
-            with _PATCH_LOCK:
-                if not _ACTIVE:
-                    _patch_httpx()
-                _ACTIVE.append(self)
-            self._httpx_patched = True
+        if self._patch_httpx:
+            from .inprocess_httpx import activate
+
+            self._httpx_patched = activate(self)
         return self
 
     def stop(self) -> None:
         """Stop intercepting (the app and its state stay available as `.app`)."""
         if self._httpx_patched:
-            with _PATCH_LOCK:
-                if self in _ACTIVE:
-                    _ACTIVE.remove(self)
-                if not _ACTIVE:
-                    _unpatch_httpx()
+            from .inprocess_httpx import deactivate
+
+            deactivate(self)
             self._httpx_patched = False
         for rsps, route in self._routes:  # routes added to a caller's mock leave with us
             if rsps is not self._own_mock:
