@@ -32,7 +32,7 @@ from flask import Blueprint, Response, request
 from .. import clock, ids
 from ..billing.meter_billing import event_store
 from ..billing.meter_usage import DuplicateIdentifier
-from ..errors import ResourceMissing, V2Error
+from ..errors import ResourceMissing, StripeError, V2Error
 from ..store import Namespace
 from ..wire import pipeline as p
 from ..wire.auth import key_from_header
@@ -150,7 +150,7 @@ def _session_namespace() -> Namespace:
     """The account of the stream request's session token, or 401."""
     try:
         token = key_from_header(request.headers.get("Authorization"))
-    except Exception:
+    except StripeError:  # no or malformed Authorization header
         raise session_expired() from None
     st = p.store()
     entry = st.session_tokens.get(token)
