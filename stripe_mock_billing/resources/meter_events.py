@@ -101,11 +101,14 @@ def create_meter_event() -> Response:
             raise InvalidRequest(problem[1], param="timestamp")
     identifier = prm.get("identifier") or new_identifier()
     received = clock.wall_now(ns)
-    store = event_store(ns)
-    if store.has_identifier(identifier, received):
-        raise duplicate(DuplicateIdentifier(identifier))
-    err = check_and_store(ns, meter, payload, identifier, timestamp, received)
+    try:
+        err = check_and_store(ns, meter, payload, identifier, timestamp, received)
+    except DuplicateIdentifier as dup:
+        raise duplicate(dup) from None
     if err is not None:
+        # the synchronous duplicate check wins over the asynchronous problems
+        if event_store(ns).has_identifier(identifier, received):
+            raise duplicate(DuplicateIdentifier(identifier))
         report(ns, [(meter, err)])
     body = {
         "object": "billing.meter_event",

@@ -147,6 +147,17 @@ def test_duplicate_identifier(client: stripe.StripeClient, cus: str) -> None:
     assert total(client, m.id, cus, base, base + 60) == 5
 
 
+def test_duplicate_wins_over_async_problems(client: stripe.StripeClient, cus: str) -> None:
+    make_meter(client)
+    send(client, cus, 1, identifier="d1")
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.billing.meter_events.create(
+            {"event_name": "api_calls", "identifier": "d1", "payload": {"value": "x"}}
+        )
+    assert _err(exc)["message"] == "An event already exists with identifier d1."
+    assert error_codes(client) == []
+
+
 def test_identifier_unique_across_meters(client: stripe.StripeClient, cus: str) -> None:
     make_meter(client)
     make_meter(client, "other")
