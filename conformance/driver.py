@@ -38,6 +38,7 @@ class Result:
     schema_checked: int = 0
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    extra_fields: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -94,6 +95,7 @@ def _run_one(
             res.notes.extend(t.cleanup())
             res.steps, res.schema_checked = t.steps, t.schema_checked
             res.exchanges, res.notes = t.exchanges, t.notes + res.notes
+            res.extra_fields = sorted(t.extra_fields)
         res.duration_s = round(time.monotonic() - started, 3)
     # known bugs are the emulator's: against another target a failure is a plain failure
     known = (sc.xfail.get(sdk.name) or sc.xfail.get("*")) if opts.target.emulator else None

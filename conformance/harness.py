@@ -117,7 +117,7 @@ class T:
         self.last: list[Exchange] = []
         self.exchanges: list[dict[str, Any]] = []
         self.schema_checked = 0
-        self.schema_unvalidated: list[str] = []
+        self.extra_fields: set[str] = set()
         self.notes: list[str] = []
         self.steps = 0
         self._cleanups: list[tuple[str, tuple[Any, ...]]] = []
@@ -168,7 +168,12 @@ class T:
         if validator is None:
             return
         try:
-            problems = validator.validate(ex.method, ex.path, ex.status, ex.body)
+            found = validator.validate(ex.method, ex.path, ex.status, ex.body, strict_extra=True)
+            # fields the schema does not declare are allowed by the spec (no
+            # additionalProperties: false) and newer versions add fields: reported, not failed
+            extra = [f for f in found if ": unexpected field " in f]
+            self.extra_fields.update(f"{validator.name}: {f.split(': ', 1)[1]}" for f in extra)
+            problems = [f for f in found if f not in extra]
         except oc.UnknownOperation as exc:
             if ex.status < 400:
                 raise CheckFailed(f"{what}: no OpenAPI operation for the exchange: {exc}") from exc
@@ -202,6 +207,11 @@ class T:
             raise CheckFailed(
                 f"{op}: unexpected {err.get('class')} {err.get('status')}: "
                 f"{err.get('code')} {err.get('param')} {err.get('message')!r}"
+            )
+        if answer.get("unrecognized"):
+            raise CheckFailed(
+                f"{op}: the SDK did not recognize object type(s) {answer['unrecognized']} "
+                "(parsed into a plain StripeObject)"
             )
         return answer.get("value")
 

@@ -67,15 +67,22 @@ def summary_lines(results: list[Result]) -> list[str]:
         f"{c['skipped']} skipped; {sum(r.schema_checked for r in results)} responses "
         f"schema-validated"
     )
+    extra = {f for r in results for f in r.extra_fields}
+    if extra:
+        detail += f"; {len(extra)} response fields not in the schema (see the JSON report)"
     return [detail, f"{c['pass']} passed, {c['fail']} failed"]
 
 
 def write_json(path: Path, results: list[Result], meta: dict[str, Any]) -> None:
     """The machine-readable report."""
     c = counts(results)
+    extra = Counter(f for r in results for f in r.extra_fields)
     doc = {
         **meta,
         "summary": {k: c.get(k, 0) for k in CELL},
+        # response fields the OpenAPI subset does not declare (allowed; newer API versions add
+        # fields): "<subset>: <where>: unexpected field ..." -> number of cells that saw it
+        "fields_not_in_schema": dict(sorted(extra.items())),
         "results": [
             {
                 "scenario": r.scenario,

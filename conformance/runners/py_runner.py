@@ -46,6 +46,21 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def unrecognized(value: Any, out: set[str]) -> set[str]:
+    """`object` types the SDK parsed into a plain StripeObject (types it does not know)."""
+    if isinstance(value, stripe.StripeObject):
+        data = value if isinstance(value, dict) else value._data
+        kind = data.get("object")
+        if type(value) is stripe.StripeObject and isinstance(kind, str):
+            out.add(kind)
+        for v in data.values():
+            unrecognized(v, out)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            unrecognized(v, out)
+    return out
+
+
 def options(generic: dict[str, Any] | None) -> dict[str, Any]:
     """Generic option names -> stripe-python RequestOptions."""
     out = {}
@@ -87,8 +102,9 @@ def call(req: dict[str, Any]) -> Any:
         args.append(options(req["options"]))
     result = fn(*args)
     if req.get("paging") == "auto":
-        return [plain(x) for x in result.auto_paging_iter()], type(result).__name__
-    return result
+        items = list(result.auto_paging_iter())
+        return [plain(x) for x in items], type(result).__name__, sorted(unrecognized(items, set()))
+    return result, type(result).__name__, sorted(unrecognized(result, set()))
 
 
 def raw(req: dict[str, Any]) -> Any:
@@ -135,8 +151,9 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
             return {"ok": False, "crash": f"unknown cmd {cmd!r}"}
     except stripe.StripeError as exc:
         return {"ok": False, "error": error_of(exc)}
-    if isinstance(result, tuple):
-        return {"ok": True, "value": result[0], "class": result[1]}
+    if isinstance(result, tuple):  # SDK method: report object types the SDK did not know
+        value, cls, unknown = result
+        return {"ok": True, "value": plain(value), "class": cls, "unrecognized": unknown}
     return {"ok": True, "value": plain(result), "class": type(result).__name__}
 
 
