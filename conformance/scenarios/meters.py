@@ -346,3 +346,20 @@ def meters_formula_last(t: T) -> None:
     for i, v in enumerate((3, 9, 4)):
         event(t, meter, cus, v, base + 60 * (i + 1))
     expect_total(t, meter["id"], cus, base, base + HOUR, 4, "last value")
+
+
+@scenario(
+    "meters.event_time_window",
+    "event_time_window=hour: the last event received in each UTC hour counts",
+    area="meters",
+)
+def meters_event_time_window(t: T) -> None:
+    meter = new_meter(t, event_time_window="hour")
+    t.eq(meter["event_time_window"], "hour", "event_time_window")
+    cus = customer(t)["id"]
+    now = t.wall_now()
+    base = now - now % HOUR - 2 * HOUR
+    event(t, meter, cus, 5, base + 60)
+    event(t, meter, cus, 7, base + 30)  # received later, same hour: replaces the 5
+    event(t, meter, cus, 3, base + HOUR + 10)
+    expect_total(t, meter["id"], cus, base, base + 2 * HOUR, 10, "7 (hour 1) + 3 (hour 2)")
