@@ -80,17 +80,20 @@ def snapshot(ns: Namespace, obj: Renderable) -> dict[str, Any]:
     return obj.render(RenderContext(ns=ns, version=ns.settings.api_version))
 
 
-def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Stripe's `previous_attributes`: old values of changed fields (nested: changed sub-fields)."""
+def diff(before: dict[str, Any], after: dict[str, Any], *, nested: bool = False) -> dict[str, Any]:
+    """Stripe's `previous_attributes`: old values of changed fields (nested: changed sub-fields;
+    a key a nested object did not have before, such as a new metadata key, is shown as null)."""
     out: dict[str, Any] = {}
     for key, old in before.items():
         new = after.get(key)
         if old == new:
             continue
         if isinstance(old, dict) and isinstance(new, dict) and old.get("object") != "list":
-            out[key] = diff(old, new)
+            out[key] = diff(old, new, nested=True)
         else:
             out[key] = old
+    if nested:
+        out.update((key, None) for key in after if key not in before)
     return out
 
 

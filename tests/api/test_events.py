@@ -33,7 +33,7 @@ def test_customer_events(client: stripe.StripeClient) -> None:
     assert _types(client) == ["customer.created", "customer.updated", "customer.deleted"]
     updated = client.v1.events.list({"type": "customer.updated"}).data[0]
     assert updated.data.object.name == "Grace"
-    assert updated.data.previous_attributes.to_dict() == {"name": "Ada", "metadata": {}}
+    assert updated.data.previous_attributes.to_dict() == {"name": "Ada", "metadata": {"k": None}}
     assert updated.request.id is not None
 
 

@@ -84,6 +84,10 @@ def test_diff_keeps_old_values_of_changed_fields_only() -> None:
         "items": {"object": "list", "data": [1]},
     }
     assert diff(before, before) == {}
+    assert diff({"metadata": {"a": "1"}}, {"metadata": {"a": "1", "b": "2"}}) == {
+        "metadata": {"b": None}
+    }
+    assert diff({"metadata": {"a": "1"}}, {"metadata": {}}) == {"metadata": {"a": "1"}}
 
 
 @pytest.mark.parametrize(
