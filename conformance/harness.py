@@ -333,7 +333,9 @@ class T:
         """The target's current time: the `Date` header of the last exchange, else local time."""
         return int(time.time())
 
-    def advance_clock(self, clock_id: str, frozen_time: int, timeout: float = 180.0) -> dict:
+    def advance_clock(
+        self, clock_id: str, frozen_time: int, timeout: float = 180.0
+    ) -> dict[str, Any]:
         """Advance a test clock and poll until it is `ready` at `frozen_time`."""
         clk = self.call("test_clocks.advance", clock_id, params={"frozen_time": frozen_time})
         deadline = time.monotonic() + timeout

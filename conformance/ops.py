@@ -25,7 +25,7 @@ class Op:
     node17_options: tuple[tuple[str, str], ...] = ()  # extra per-request options on node 17
 
 
-def _crud(name: str, node: str, *, delete: str | None = "delete", extra: str = "") -> dict:
+def _crud(name: str, node: str, *, delete: str | None = "delete", extra: str = "") -> dict[str, Op]:
     base = f"/v1/{extra or name}"
     ops = {
         f"{name}.create": Op("POST", base, f"{name}.create", f"{node}.create"),

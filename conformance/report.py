@@ -33,10 +33,11 @@ def table(results: list[Result], sdk_names: list[str]) -> str:
     for name, cells in rows.items():
         parts = []
         for sdk in sdk_names:
-            r = cells.get(sdk)
-            if r is None:
+            cell = cells.get(sdk)
+            if cell is None:
                 parts.append("-".ljust(colw))
                 continue
+            r = cell
             text = CELL[r.status]
             if r.status != "pass" and r.reason:
                 key = f"{r.status}: {r.reason}"

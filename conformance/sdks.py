@@ -111,8 +111,8 @@ def setup_one(sdk: Sdk, *, force: bool = False) -> str:
         pip = str(sdk.env / "bin" / "pip")
         _run([pip, "install", "-q", "--disable-pip-version-check", sdk.requirement])
     else:
-        manifest = {"name": f"conformance-{sdk.name}", "private": True}
-        manifest["dependencies"] = {"stripe": sdk.requirement}  # type: ignore[assignment]
+        manifest: dict[str, object] = {"name": f"conformance-{sdk.name}", "private": True}
+        manifest["dependencies"] = {"stripe": sdk.requirement}
         (sdk.env / "package.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         npm = shutil.which("npm") or "npm"
         _run(

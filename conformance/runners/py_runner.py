@@ -122,7 +122,8 @@ def raw(req: dict[str, Any]) -> Any:
 def error_of(exc: stripe.StripeError) -> dict[str, Any]:
     """The SDK exception, as the SDK classified it."""
     body = exc.json_body if isinstance(exc.json_body, dict) else {}
-    err = body.get("error") if isinstance(body.get("error"), dict) else {}
+    raw_err = body.get("error")
+    err: dict[str, Any] = raw_err if isinstance(raw_err, dict) else {}
     return {
         "class": type(exc).__name__,
         "status": exc.http_status,

@@ -28,7 +28,9 @@ def new_meter(t: T, formula: str = "sum", **extra: Any) -> dict[str, Any]:
     return meter
 
 
-def event(t: T, meter: dict, cus: str, value: Any, ts: int, ident: str | None = None) -> dict:
+def event(
+    t: T, meter: dict[str, Any], cus: str, value: Any, ts: int, ident: str | None = None
+) -> dict[str, Any]:
     """A v1 meter event."""
     params: dict[str, Any] = {
         "event_name": meter["event_name"],
@@ -41,7 +43,9 @@ def event(t: T, meter: dict, cus: str, value: Any, ts: int, ident: str | None = 
     return ev
 
 
-def summary(t: T, meter: str, cus: str, start: int, end: int, **params: Any) -> list[dict]:
+def summary(
+    t: T, meter: str, cus: str, start: int, end: int, **params: Any
+) -> list[dict[str, Any]]:
     """Event summaries for [start, end), sorted by start_time."""
     got = t.call(
         "meters.event_summaries",

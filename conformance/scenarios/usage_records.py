@@ -21,13 +21,14 @@ from .common import (
     subscribe,
 )
 
+Obj = dict[str, Any]
 PERIOD_START_ERROR = (
     "Cannot create the usage record with this timestamp because timestamps must be after the "
     "subscription's last invoice period (or current period start time)."
 )
 
 
-def legacy_setup(t: T, mode: str = "sum", **sub_params: Any) -> tuple[dict, dict, dict]:
+def legacy_setup(t: T, mode: str = "sum", **sub_params: Any) -> tuple[Obj, Obj, Obj]:
     """Customer, legacy metered price (7 cents/unit) and a subscription on it."""
     cus = customer(t)
     price = legacy_metered_price(t, product(t)["id"], 7, mode)
