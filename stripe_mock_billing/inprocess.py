@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import io
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -64,33 +66,67 @@ def url_pattern(urls: Iterable[str], stripe_hosts: bool = True) -> re.Pattern[st
     return re.compile(r"^(?:" + "|".join(alts) + r")(?=[/?#]|$)")
 
 
+def wsgi_environ(
+    method: str, url: str, headers: Mapping[str, str], body: bytes | None
+) -> dict[str, Any]:
+    """A WSGI environ for one request (PEP 3333), built directly: werkzeug's EnvironBuilder
+    costs ~80 us per request, a tenth of an in-process SDK call."""
+    parts = urlsplit(url)
+    scheme = parts.scheme or "http"
+    data = body or b""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method.upper(),
+        "SCRIPT_NAME": "",
+        # PATH_INFO is the percent-decoded path, bytes carried as latin-1 (PEP 3333)
+        "PATH_INFO": unquote_to_bytes(parts.path or "/").decode("latin-1"),
+        "QUERY_STRING": parts.query,
+        "RAW_URI": (parts.path or "/") + ("?" + parts.query if parts.query else ""),
+        "SERVER_NAME": parts.hostname or "localhost",
+        "SERVER_PORT": str(parts.port or (443 if scheme == "https" else 80)),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": parts.netloc,
+        "CONTENT_LENGTH": str(len(data)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": io.BytesIO(data),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_LENGTH":
+            continue  # computed from the body
+        if key != "CONTENT_TYPE":
+            key = "HTTP_" + key
+        value = str(value)
+        environ[key] = f"{environ[key]},{value}" if key in environ and key != "HTTP_HOST" else value
+    return environ
+
+
 def call_wsgi(
     app: Flask, method: str, url: str, headers: Mapping[str, str], body: bytes | None
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Run one request through `app` in this thread: (status, headers, body)."""
-    from werkzeug.test import EnvironBuilder, run_wsgi_app
+    started: list[Any] = []
 
-    parts = urlsplit(url)
-    builder = EnvironBuilder(
-        path=parts.path or "/",
-        base_url=f"{parts.scheme}://{parts.netloc}",
-        query_string=parts.query,
-        method=method.upper(),
-        headers=list(headers.items()),
-        data=body or b"",
-    )
-    try:
-        environ = builder.get_environ()
-    finally:
-        builder.close()
-    app_iter, status, resp_headers = run_wsgi_app(app, environ, buffered=True)
+    def start_response(
+        status: str, resp_headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Any:
+        started[:] = [status, resp_headers]
+        return lambda chunk: None
+
+    app_iter = app(wsgi_environ(method, url, headers, body), start_response)
     try:
         data = b"".join(app_iter)
     finally:
         close = getattr(app_iter, "close", None)
         if close is not None:
             close()
-    return int(status.split(" ", 1)[0]), list(resp_headers.items()), data
+    status, resp_headers = started
+    return int(status.split(" ", 1)[0]), list(resp_headers), data
 
 
 class AppCaller:

@@ -17,7 +17,7 @@ import time_machine
 
 from stripe_mock_billing.app import create_app
 from stripe_mock_billing.config import Settings
-from stripe_mock_billing.handle import new_api_key
+from stripe_mock_billing.handle import make_stripe_client, new_api_key
 from stripe_mock_billing.inprocess import (
     INPROCESS_URL,
     AsyncInProcessTransport,
@@ -214,3 +214,29 @@ def test_test_clocks_stay_independent_of_frozen_time() -> None:
             assert cus.created == 1700000000
             again = sdk.v1.test_helpers.test_clocks.retrieve(clk.id)
             assert again.frozen_time == 1700000000
+
+
+def test_environ_matches_the_server_for_odd_paths_and_queries(server: ThreadedServer) -> None:
+    key = new_api_key()
+    remote = make_stripe_client(server.url, key)
+    with mock_stripe() as m:
+        local = m.client(key)
+        for sdk in (remote, local):
+            sdk.v1.customers.create({"email": "a+b@example.com", "metadata": {"k": "v w"}})
+        for call in (
+            lambda c: c.v1.customers.retrieve("cus_a b/ü"),
+            lambda c: c.v1.customers.list({"email": "a+b@example.com", "limit": 1}),
+        ):
+            results = []
+            for sdk in (remote, local):
+                try:
+                    results.append(_strip(call(sdk).to_dict()))
+                except stripe.StripeError as exc:
+                    results.append((exc.http_status, exc.json_body["error"]["message"]))
+            assert results[0] == results[1]
+        assert len(local.v1.customers.list({"email": "a+b@example.com"}).data) == 1
+
+
+def _strip(body: Any) -> Any:
+    """A list body without ids and timestamps (they differ between the two accounts)."""
+    return [(c["email"], c["metadata"]) for c in body["data"]]
