@@ -84,6 +84,19 @@ def customer_created(ns: Namespace, cust: Customer) -> None:
     emit(ns, "customer.created", cust, created=clock.customer_now(ns, cust.id))
 
 
+def attach_customer(ns: Namespace, clock_id: str, cust: Customer) -> None:
+    """Attach an existing customer (and its subscriptions and pending items) to a clock."""
+    st = state(ns)
+    before = snapshot(ns, cust)
+    cust.test_clock = clock_id
+    st.clock_customers.setdefault(clock_id, []).append(cust.id)
+    for sid in st.customer_subs.get(cust.id, []):
+        ns.subscriptions[sid].test_clock = clock_id
+    for ii_id in st.pending_items.get(cust.id, []):
+        ns.invoiceitems[ii_id].test_clock = clock_id
+    customer_updated(ns, cust, before)
+
+
 def customer_updated(ns: Namespace, cust: Customer, before: dict[str, Any]) -> None:
     """`customer.updated` with the changed fields, when something changed."""
     after = snapshot(ns, cust)

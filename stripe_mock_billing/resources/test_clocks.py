@@ -10,6 +10,8 @@ does) and the clock turns `ready` on the next retrieve. Stripe's caps (3 custome
 3 subscriptions per customer, at most two intervals of the shortest subscription per advance,
 two years without subscriptions) apply only with `strict_clock_limits`. Deleting a clock deletes
 its customers, which cancels their subscriptions.
+`customer` on create (newer API versions) attaches an existing customer for good: its
+subscriptions and pending invoice items follow the clock from then on (accepted on every version).
 LIMITATIONS: `deletes_after` is reported (created + 30 days) but clocks are never auto-deleted;
 no `internal_failure`; texts of the advance errors are unverified guesses.
 """
@@ -28,6 +30,7 @@ from ..store import Namespace
 from ..wire import pipeline as p
 from ..wire.params import LIST_PARAMS, Int, Str
 from ..wire.render import RenderContext, deleted_stub, json_response, render_list, render_one
+from .customers import get_customer
 from .events import emit
 
 test_clocks = Blueprint("test_clocks", __name__)
@@ -66,7 +69,11 @@ class TestClock:
         }
 
 
-CREATE = {"frozen_time": Int(required=True, nullable=False), "name": Str(max_length=300)}
+CREATE = {
+    "frozen_time": Int(required=True, nullable=False),
+    "name": Str(max_length=300),
+    "customer": Str(),
+}
 ADVANCE = {"frozen_time": Int(required=True, nullable=False)}
 
 
@@ -91,6 +98,14 @@ def create_test_clock() -> Response:
     """Create a clock frozen at `frozen_time`."""
     ns = p.ns()
     prm = p.params(CREATE)
+    cust = None
+    if prm.get("customer") is not None:
+        cust = get_customer(ns, prm["customer"], param="customer", in_path=False)
+        if cust.test_clock is not None:
+            # (unverified text) "Once attached, customers can't be removed from a test clock"
+            raise invalid_value(
+                "customer", f"The customer {cust.id} is already attached to a test clock."
+            )
     clk = TestClock(
         id=ids.new_id("test_helpers.test_clock"),
         created=clock.real_time(),
@@ -99,6 +114,8 @@ def create_test_clock() -> Response:
     )
     ns.test_clocks[clk.id] = clk
     emit(ns, "test_helpers.test_clock.created", clk, created=clk.frozen_time)
+    if cust is not None:
+        engine.attach_customer(ns, clk.id, cust)
     return render_one(clk, p.ctx(), prm.get("expand"))
 
 

@@ -199,3 +199,31 @@ def test_strict_two_years_without_subscriptions(
         advance(client, clk.id, JAN1 + 3 * 365 * DAY)
     assert err_of(exc)["param"] == "frozen_time"
     assert advance(client, clk.id, JAN1 + 365 * DAY).status == "ready"
+
+
+def test_create_with_existing_customer_attaches_it(client: stripe.StripeClient) -> None:
+    cust = client.v1.customers.create({})
+    sub = client.v1.subscriptions.create(
+        {"customer": cust.id, "items": [{"price": licensed_price(client).id}]}
+    )
+    end = sub["items"].data[0].current_period_end
+    clk = client.v1.test_helpers.test_clocks.create({"frozen_time": end - DAY, "customer": cust.id})
+    assert client.v1.customers.retrieve(cust.id).test_clock == clk.id
+    assert client.v1.subscriptions.retrieve(sub.id).test_clock == clk.id
+    advance(client, clk.id, end + HOUR)
+    renewed = client.v1.subscriptions.retrieve(sub.id)
+    assert renewed["items"].data[0].current_period_start == end
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.test_helpers.test_clocks.create({"frozen_time": JAN1, "customer": cust.id})
+    e = err_of(exc)
+    assert exc.value.http_status == 400
+    assert (e["type"], e.get("code"), e["param"]) == ("invalid_request_error", None, "customer")
+    assert e["message"] == f"The customer {cust.id} is already attached to a test clock."
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.test_helpers.test_clocks.create({"frozen_time": JAN1, "customer": "cus_nope"})
+    e = err_of(exc)
+    assert (e["code"], e["param"], e["message"]) == (
+        "resource_missing",
+        "customer",
+        "No such customer: 'cus_nope'",
+    )
