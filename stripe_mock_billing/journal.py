@@ -118,7 +118,8 @@ def record(resp: Response) -> None:
     body_bytes = resp.get_data() if not resp.is_streamed else b""
     truncated = len(body_bytes) > MAX_BODY
     params = _request_params()
-    size = (0 if truncated else len(body_bytes)) + len(request.get_data(cache=True)) + 200
+    # the request body's length without reading the stream (a GET has none to read)
+    size = (0 if truncated else len(body_bytes)) + (request.content_length or 0) + 200
     entry = JournalEntry(
         seq=0,
         time=clock.real_time_float(),
@@ -131,7 +132,7 @@ def record(resp: Response) -> None:
         body=b"" if truncated else body_bytes,
         request_id=resp.headers.get("Request-Id", ""),
         api_version=g.get("version"),
-        replayed=resp.headers.get("Idempotent-Replayed") == "true",
+        replayed=bool(g.get("replayed")),  # set by the pipeline on an idempotent replay
         fault=g.get("fault"),
         response_truncated=truncated,
         size=size,

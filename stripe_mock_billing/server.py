@@ -57,7 +57,8 @@ class ThreadedServer:
     @property
     def url(self) -> str:
         """Base URL, e.g. `http://127.0.0.1:54321`."""
-        return f"http://{self._server.server_address[0]}:{self.port}"
+        host = self._server.server_address[0]
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{self.port}"
 
     def start(self) -> ThreadedServer:
         """Serve in a daemon thread."""

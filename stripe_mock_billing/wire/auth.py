@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+from functools import lru_cache
 
 from ..errors import AuthenticationError, PermissionDenied
 
@@ -65,12 +67,16 @@ def key_from_header(header: str | None) -> str:
     raise AuthenticationError(NO_KEY)
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
+@lru_cache(maxsize=4096)
 def authenticate(header: str | None, *, v2: bool) -> str:
-    """The secret test key of the request, or Stripe's 401/403."""
+    """The secret test key of the request, or Stripe's 401/403 (accepted headers are cached)."""
     key = key_from_header(header)
     if key.startswith(("pk_test_", "pk_live_")):
         raise PermissionDenied(PUBLISHABLE, code="secret_key_required")
     ok = key.startswith("sk_test_") or (key.startswith("rk_test_") and not v2)
-    if not ok or len(key) <= len("sk_test_") or any(c.isspace() for c in key):
+    if not ok or len(key) <= len("sk_test_") or _WHITESPACE.search(key):
         raise AuthenticationError(f"Invalid API Key provided: {mask_key(key)}")
     return key

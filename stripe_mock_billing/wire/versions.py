@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from ..errors import InvalidRequest
 
@@ -18,6 +19,7 @@ THRESHOLDS_BACK = "2025-05-28"  # billing_thresholds reintroduced
 V2_METERS = "2024-09-30"  # v2 meter event endpoints
 
 
+@lru_cache(maxsize=256)
 def validate(version: str) -> str:
     """Return `version` if well-formed, else Stripe's 400 `Invalid Stripe API version`."""
     m = _VERSION_RE.fullmatch(version)
