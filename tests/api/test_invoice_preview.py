@@ -134,3 +134,17 @@ def test_preview_bad_anchor_value(client: stripe.StripeClient) -> None:
         "subscription_details[billing_cycle_anchor]",
         "Invalid subscription_details[billing_cycle_anchor]: must be `now` or `unchanged`.",
     )
+
+
+def test_preview_of_canceled_subscription_has_nothing_upcoming(client: stripe.StripeClient) -> None:
+    _, cust, sub = clocked_sub(client, [licensed_price(client).id])
+    client.v1.subscriptions.cancel(sub.id)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.create_preview({"subscription": sub.id})
+    assert err_tuple(exc) == (
+        404,
+        "invalid_request_error",
+        "invoice_upcoming_none",
+        None,
+        f"No upcoming invoices for customer: {cust.id}",
+    )
