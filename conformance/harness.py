@@ -29,6 +29,7 @@ from .runner_client import RunnerProcess
 from .sdks import ACACIA, Sdk
 
 UNSET: Any = object()
+METER_EVENT_STREAM = "/v2/billing/meter_event_stream"
 
 
 class CheckFailed(Exception):
@@ -161,6 +162,7 @@ class T:
             return
         if not ex.json_ok:
             raise CheckFailed(f"{what}: {ex.method} {ex.path} {ex.status}: body is not JSON")
+        self._check_headers(what, ex)
         if not self.validate:
             return
         version = ex.api_version or self.version
@@ -187,6 +189,23 @@ class T:
             raise CheckFailed(
                 f"schema ({validator.name}, {version}): {ex.method} {ex.path} {ex.status}: "
                 + "; ".join(problems[:3])
+            )
+
+    def _check_headers(self, what: str, ex: Exchange) -> None:
+        """Every response carries a `req_` Request-Id and echoes the request's Stripe-Version
+        (wire-format.md §5.2). At real Stripe, 401s and the meter-events host are exempt (not
+        documented there); a 401 need not echo the version anywhere (the key, hence the account
+        and its default version, is unknown)."""
+        exempt = not self.emulator and (ex.status == 401 or ex.path == METER_EVENT_STREAM)
+        if exempt:
+            return
+        where = f"{what}: {ex.method} {ex.path} {ex.status}"
+        if not (ex.header("Request-Id") or "").startswith("req_"):
+            raise CheckFailed(f"{where}: no req_ Request-Id header")
+        sent = ex.req_header("Stripe-Version")
+        if sent and ex.status != 401 and ex.header("Stripe-Version") != sent:
+            raise CheckFailed(
+                f"{where}: Stripe-Version {ex.header('Stripe-Version')!r} answered to {sent!r}"
             )
 
     # ----------------------------------------------------------------- SDK calls

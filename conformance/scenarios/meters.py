@@ -311,7 +311,17 @@ def meters_v2_stream(t: T) -> None:
     t.eq(sync["payload"], {"stripe_customer_id": cus, "value": "10"}, "v2 payload")
     t.eq(_parse(sync["timestamp"]), base + 600, "v2 timestamp (RFC 3339)")
     t.check(bool(sync.get("identifier")), "an identifier is generated")
-    expect_total(t, meter["id"], cus, base, base + HOUR, 19, "stream + sync events")
+    key = f"conformance-v2-{uuid.uuid4()}"
+    v2_params = {
+        "event_name": meter["event_name"],
+        "payload": {"stripe_customer_id": cus, "value": "1"},
+        "identifier": f"conf-v2-{uuid.uuid4().hex}",
+        "timestamp": _utc(base + 900),
+    }
+    once = t.call("v2.meter_events.create", params=v2_params, idempotency_key=key)
+    twice = t.call("v2.meter_events.create", params=v2_params, idempotency_key=key)
+    t.eq(twice, once, "v2 POST with the same Idempotency-Key replays (not a duplicate error)")
+    expect_total(t, meter["id"], cus, base, base + HOUR, 20, "stream + sync events, once")
     err = t.fails(
         "v2.meter_events.create",
         params={
