@@ -70,12 +70,13 @@ INCLUDABLE = frozenset({"tiers"})
 
 def ctx() -> RenderContext:
     """The render context of the current request."""
-    raw_expand = g.raw.get("expand") if not g.v2 else None
+    gg = _g()
+    raw_expand = gg.raw.get("expand") if not gg.v2 else None
     includes: frozenset[str] = frozenset()
     if isinstance(raw_expand, dict):
         last = {v.rsplit(".", 1)[-1] for v in raw_expand.values() if isinstance(v, str)}
         includes = frozenset(last & INCLUDABLE)
-    return RenderContext(ns=ns(), version=g.version, includes=includes)
+    return RenderContext(ns=gg.ns, version=gg.version, includes=includes)
 
 
 def api_version() -> str:
@@ -90,10 +91,11 @@ def raw_params() -> dict[str, Node]:
 
 def params(spec: Mapping[str, Param]) -> dict[str, Any]:
     """Validate the request's v1 parameters against `spec`; execution starts after this."""
-    out = parse(spec, g.raw)
+    gg = _g()
+    out = parse(spec, gg.raw)
     if out.get("expand"):
         _check_expand(out["expand"])
-    g.started = True
+    gg.started = True
     return out
 
 
