@@ -349,7 +349,7 @@ class T:
     # ----------------------------------------------------------------- time & controls
 
     def wall_now(self) -> int:
-        """The target's current time: the `Date` header of the last exchange, else local time."""
+        """Real time (the emulator and Stripe both run on it outside test clocks)."""
         return int(time.time())
 
     def advance_clock(

@@ -169,6 +169,9 @@ def usage_rollover_grace(t: T) -> None:
         param="timestamp",
         message=PERIOD_START_ERROR,
     )
+    if t.sdk.legacy:  # the current SDKs reach summaries through raw requests: no auto-paging
+        every = t.call("usage_record_summaries.list", s_item, params={"limit": 1}, paging="auto")
+        t.eq([s["total_usage"] for s in every], [0, 18], "auto-paged summaries, newest first")
     sums = t.call("usage_record_summaries.list", s_item)
     t.eq(
         [(s["period"]["start"], s["total_usage"], s["invoice"]) for s in sums["data"][:2]],

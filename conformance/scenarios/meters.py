@@ -205,6 +205,23 @@ def meters_events(t: T) -> None:
         t.eq({s["meter"] for s in data}, {meter["id"]}, "summary meter")
 
     t.eventually(hourly)
+    paged = t.call(
+        "meters.event_summaries",
+        meter["id"],
+        params={
+            "customer": cus,
+            "start_time": base,
+            "end_time": base + 3 * HOUR,
+            "value_grouping_window": "hour",
+            "limit": 1,
+        },
+        paging="auto",
+    )
+    t.eq(
+        sorted((s["start_time"], s["aggregated_value"]) for s in paged),
+        [(base, 5), (base + HOUR, 7), (base + 2 * HOUR, 11)],
+        "auto-paging summaries one per page (filters re-sent with starting_after)",
+    )
     missing = f"conformance_missing_{uuid.uuid4().hex[:8]}"
     err = t.fails(
         "meter_events.create",
