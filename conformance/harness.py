@@ -290,7 +290,9 @@ class T:
 
     def cleanup(self) -> list[str]:
         """Run the cleanups; returns the problems (never raises)."""
-        problems = []
+        problems: list[str] = []
+        if self._cleanups:
+            self._configure(self.api_key)  # the scenario may have ended on another key
         for op, args in reversed(self._cleanups):
             try:
                 req = runner_request(self.flavor, op, args, None, self._options({}), None)
