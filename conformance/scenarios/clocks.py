@@ -58,6 +58,16 @@ def clocks_basics(t: T) -> None:
         param="frozen_time",
         message="Missing required param: frozen_time.",
     )
+    t.fails(
+        "test_clocks.advance",
+        clk["id"],
+        params={"frozen_time": "tomorrow"},
+        status=400,
+        code="parameter_invalid_integer",
+        param="frozen_time",
+        message="Invalid integer: tomorrow",
+        only_emulator=("code", "message"),  # Stripe's wording for timestamps is unverified
+    )
     gone = t.call("test_clocks.delete", clk["id"])
     t.eq(gone, {"id": clk["id"], "object": "test_helpers.test_clock", "deleted": True}, "stub")
     t.fails(

@@ -222,6 +222,22 @@ def meters_events(t: T) -> None:
         [(base, 5), (base + HOUR, 7), (base + 2 * HOUR, 11)],
         "auto-paging summaries one per page (filters re-sent with starting_after)",
     )
+    t.fails(
+        "meters.event_summaries",
+        meter["id"],
+        params={"start_time": base, "end_time": base + HOUR},
+        status=400,
+        code="parameter_missing",
+        param="customer",
+        message="Missing required param: customer.",
+    )
+    t.fails(
+        "meters.event_summaries",
+        meter["id"],
+        params={"customer": cus, "start_time": base + 30, "end_time": base + HOUR},
+        status=400,
+        param="start_time",  # must be minute-aligned (OpenAPI 2026-05-27.dahlia); text unverified
+    )
     missing = f"conformance_missing_{uuid.uuid4().hex[:8]}"
     err = t.fails(
         "meter_events.create",
