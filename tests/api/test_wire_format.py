@@ -358,14 +358,15 @@ def test_deleted_stubs(client: stripe.StripeClient) -> None:
 
 def test_expand_customer_and_latest_invoice_on_subscription(client: stripe.StripeClient) -> None:
     sub = make_sub(client)
-    got = client.v1.subscriptions.retrieve(sub.id, {"expand": ["customer", "latest_invoice"]})
+    assert isinstance(sub.latest_invoice, str) and sub.latest_invoice.startswith("in_")
+    got = client.v1.subscriptions.retrieve(
+        sub.id, {"expand": ["customer", "latest_invoice", "latest_invoice.customer"]}
+    )
     assert got.customer.object == "customer"  # type: ignore[union-attr]
     assert got.customer.id == sub.customer  # type: ignore[union-attr]
-    latest = sub.latest_invoice
-    if latest is None:
-        assert got.latest_invoice is None
-    else:
-        assert got.latest_invoice.object == "invoice"  # type: ignore[union-attr]
+    assert got.latest_invoice.object == "invoice"  # type: ignore[union-attr]
+    assert got.latest_invoice.id == sub.latest_invoice  # type: ignore[union-attr]
+    assert got.latest_invoice.customer.id == sub.customer  # type: ignore[union-attr]
 
 
 def test_expand_nested_items_price_product(client: stripe.StripeClient) -> None:
