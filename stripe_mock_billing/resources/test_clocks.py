@@ -28,6 +28,7 @@ from ..billing import engine
 from ..errors import InvalidRequest, ResourceMissing, invalid_value
 from ..store import Namespace
 from ..wire import pipeline as p
+from ..wire import versions
 from ..wire.params import LIST_PARAMS, Int, Str
 from ..wire.render import RenderContext, deleted_stub, json_response, render_list, render_one
 from .customers import get_customer
@@ -54,7 +55,7 @@ class TestClock:
     def render(self, ctx: RenderContext) -> dict[str, Any]:
         """Wire shape of a test clock."""
         advancing = self.status == "advancing"
-        return {
+        body = {
             "id": self.id,
             "object": "test_helpers.test_clock",
             "created": self.created,
@@ -67,6 +68,9 @@ class TestClock:
                 {"advancing": {"target_frozen_time": self.frozen_time}} if advancing else {}
             ),
         }
+        if not versions.has_clock_status_details(ctx.version):
+            del body["status_details"]
+        return body
 
 
 CREATE = {

@@ -80,3 +80,8 @@ FINALIZES_AT = "2024-09-30"  # invoice.automatically_finalizes_at
 def has_finalizes_at(version: str) -> bool:
     """`invoice.automatically_finalizes_at` exists from `2024-09-30.acacia`."""
     return _day(version) >= FINALIZES_AT
+
+
+def has_clock_status_details(version: str) -> bool:
+    """`test_helpers.test_clock.status_details` exists (required) from `2024-09-30.acacia`."""
+    return _day(version) >= FINALIZES_AT

@@ -18,7 +18,7 @@ from tests.api.billing_helpers import (
     new_clock,
     set_account,
 )
-from tests.conftest import err_of
+from tests.conftest import err_of, make_client
 
 
 def test_create_retrieve_list(client: stripe.StripeClient) -> None:
@@ -227,3 +227,11 @@ def test_create_with_existing_customer_attaches_it(client: stripe.StripeClient) 
         "customer",
         "No such customer: 'cus_nope'",
     )
+
+
+def test_status_details_only_from_2024_09_30(
+    server: ThreadedServer, api_key: str, schema_violations: list[str]
+) -> None:
+    old = make_client(server.url, api_key, schema_violations, "2024-06-20")
+    clk = old.v1.test_helpers.test_clocks.create({"frozen_time": JAN1})
+    assert "status_details" not in clk.to_dict()
