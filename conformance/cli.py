@@ -44,11 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _list() -> int:
-    from .harness import REGISTRY
-    from .scenarios import load
+    from .driver import select
 
-    load()
-    for sc in REGISTRY.values():
+    for sc in select([]):
         flags = []
         if sc.legacy:
             flags.append("acacia")

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import scenarios  # noqa: F401  (registers every scenario)
+from . import scenarios  # registers every scenario
 from .harness import REGISTRY, CheckFailed, Scenario, Skip, T, Target, set_pinned
 from .proxy import RecordingProxy
 from .runner_client import RunnerDied, RunnerProcess
@@ -55,10 +55,19 @@ class RunOptions:
 
 
 def select(only: list[str]) -> list[Scenario]:
-    """The scenarios matching any of the glob patterns (all when none)."""
-    if not only:
-        return list(REGISTRY.values())
-    return [s for s in REGISTRY.values() if any(fnmatch.fnmatch(s.name, p) for p in only)]
+    """The scenarios matching any of the glob patterns (all when none), in table order."""
+    chosen = [
+        s for s in REGISTRY.values() if not only or any(fnmatch.fnmatch(s.name, p) for p in only)
+    ]
+    return sorted(chosen, key=lambda s: table_rank(s))
+
+
+def table_rank(sc: Scenario) -> int:
+    """Position of the scenario's module in `scenarios.MODULES` (table order)."""
+    module = sc.fn.__module__.rsplit(".", 1)[-1]
+    return (
+        scenarios.MODULES.index(module) if module in scenarios.MODULES else len(scenarios.MODULES)
+    )
 
 
 def _key(opts: RunOptions) -> str:

@@ -16,7 +16,3 @@ MODULES = (
 
 for _name in MODULES:
     import_module(f"{__name__}.{_name}")
-
-
-def load() -> None:
-    """Nothing to do: importing the package registered the scenarios."""

@@ -178,3 +178,32 @@ def meters_cancel(t: T) -> None:
     t.advance_clock(clk["id"], end + 2 * HOUR)
     ended = t.call("subscriptions.retrieve", later["id"])
     t.eq([ended["status"], ended["ended_at"]], ["canceled", end], "canceled at the period end")
+
+
+@scenario(
+    "meters.anchor_reset",
+    "billing_cycle_anchor=now bills the meter usage so far and starts a new period",
+    area="meter-billing",
+)
+def meters_anchor_reset(t: T) -> None:
+    t0 = clock_start(t)
+    clk, cus = clocked_customer(t, t0)
+    meter = new_meter(t)
+    price = meter_price(t, product(t)["id"], meter["id"], 3)
+    sub = subscribe(t, cus["id"], price["id"], **SEND_INVOICE)
+    t.advance_clock(clk["id"], t0 + 6 * DAY)
+    event(t, meter, cus["id"], 9, t0 + 2 * DAY)
+    reset = t.call(
+        "subscriptions.update",
+        sub["id"],
+        params={
+            "billing_cycle_anchor": "now",
+            "proration_behavior": "none",
+            "expand": ["latest_invoice"],
+        },
+    )
+    start, _ = period(t, reset)
+    t.eq(start, t0 + 6 * DAY, "a new period starts now")
+    t.eq(reset["billing_cycle_anchor"], t0 + 6 * DAY, "billing_cycle_anchor = now")
+    inv = reset["latest_invoice"]
+    t.eq(metered_total(t, inv, {price["id"]}), (9, 27), "usage so far billed at the reset")

@@ -1,13 +1,11 @@
-"""Legacy usage records under subscription changes: mid-cycle price change, usage thresholds,
-and meter usage captured by a `billing_cycle_anchor=now` reset."""
+"""Legacy usage records under subscription changes: mid-cycle price change, usage thresholds."""
 
 from __future__ import annotations
 
 from ..harness import T, scenario
-from .billing import HOUR, SEND_INVOICE, clock_start, clocked_customer, cycle_invoice, meter_price
+from .billing import HOUR, SEND_INVOICE, clock_start, clocked_customer, cycle_invoice
 from .common import DAY, customer, legacy_metered_price, only_item, period, product, subscribe
 from .meter_billing import metered_total
-from .meters import event, new_meter
 from .usage_records import record
 
 
@@ -74,32 +72,3 @@ def usage_threshold(t: T) -> None:
 
     t.eventually(threshold_invoice)
     t.call("subscriptions.cancel", sub["id"])
-
-
-@scenario(
-    "meters.anchor_reset",
-    "billing_cycle_anchor=now bills the meter usage so far and starts a new period",
-    area="meter-billing",
-)
-def meters_anchor_reset(t: T) -> None:
-    t0 = clock_start(t)
-    clk, cus = clocked_customer(t, t0)
-    meter = new_meter(t)
-    price = meter_price(t, product(t)["id"], meter["id"], 3)
-    sub = subscribe(t, cus["id"], price["id"], **SEND_INVOICE)
-    t.advance_clock(clk["id"], t0 + 6 * DAY)
-    event(t, meter, cus["id"], 9, t0 + 2 * DAY)
-    reset = t.call(
-        "subscriptions.update",
-        sub["id"],
-        params={
-            "billing_cycle_anchor": "now",
-            "proration_behavior": "none",
-            "expand": ["latest_invoice"],
-        },
-    )
-    start, _ = period(t, reset)
-    t.eq(start, t0 + 6 * DAY, "a new period starts now")
-    t.eq(reset["billing_cycle_anchor"], t0 + 6 * DAY, "billing_cycle_anchor = now")
-    inv = reset["latest_invoice"]
-    t.eq(metered_total(t, inv, {price["id"]}), (9, 27), "usage so far billed at the reset")
