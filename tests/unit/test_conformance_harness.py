@@ -36,14 +36,14 @@ def make_t(sdk: str = "python-16.1.0", legacy: bool = False) -> T:
     return T(sc, SDKS[sdk], FakeRunner(), FakeProxy(), target, "sk_test_x", True)  # type: ignore[arg-type]
 
 
-def exchange(method: str, path: str, status: int, body: Any, version: str) -> Exchange:
+def exchange(method: str, path: str, status: int, body: Any, version: str, **resp: str) -> Exchange:
     return Exchange(
         method=method,
         path=path,
         query="",
         status=status,
         req_headers={"Stripe-Version": version},
-        resp_headers={"Stripe-Version": version},
+        resp_headers={"Stripe-Version": version, "Request-Id": "req_test", **resp},
         req_body="",
         resp_text=json.dumps(body),
         elapsed_ms=1.0,
@@ -97,6 +97,19 @@ def test_unknown_route_error_is_checked_against_the_error_envelope() -> None:
         t._validate("x", exchange("POST", "/v1/nope/x", 404, {"error": {}}, "2026-10-28.endive"))
     with pytest.raises(CheckFailed, match="no OpenAPI operation"):
         t._validate("x", exchange("GET", "/v1/nope", 200, {}, "2026-10-28.endive"))
+
+
+def test_every_response_needs_request_id_and_version_echo() -> None:
+    t = make_t()
+    body = {"id": "cus_1", "object": "customer", "deleted": True}
+    ex = exchange("DELETE", "/v1/customers/cus_1", 200, body, "2026-10-28.endive")
+    ex.resp_headers = {"Stripe-Version": "2026-10-28.endive"}
+    with pytest.raises(CheckFailed, match="Request-Id"):
+        t._validate("x", ex)
+    ex = exchange("DELETE", "/v1/customers/cus_1", 200, body, "2026-10-28.endive")
+    ex.resp_headers["Stripe-Version"] = ACACIA
+    with pytest.raises(CheckFailed, match="Stripe-Version"):
+        t._validate("x", ex)
 
 
 def test_fails_checks_status_and_wire_error() -> None:
