@@ -7,7 +7,8 @@ Run from the repo root: `/work/venv/bin/python bench/bench_foundation.py [--stri
      from spawn to the first 200, median of several runs (target < 300 ms);
   2. sequential keep-alive round trips per second through the SDK: one `stripe.StripeClient`
      retrieving one customer in a loop against that CLI server, compared with the same SDK
-     loop against a trivial WSGI app served by the same kind of server (no target: context);
+     loop against a trivial WSGI app returning the same bytes, served by the same kind of
+     server in its own process (no target: context);
   3. server-side time added per request: the Flask app called directly as a WSGI callable
      (no sockets, no HTTP parsing) for `GET /v1/customers/<id>` and for an idempotent-key
      `POST /v1/customers`, minus the same call on an empty WSGI app (target < 0.1 ms for the
@@ -25,6 +26,7 @@ import io
 import os
 import pstats
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -133,14 +135,26 @@ def bench_startup(runs: int) -> None:
 # --- 2. SDK round trips -----------------------------------------------------------------------
 
 
-def trivial_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """A WSGI app that answers every request with a fixed tiny customer JSON."""
-    environ["wsgi.input"].read()
-    body = b'{"id":"cus_x","object":"customer"}'
-    start_response(
-        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-    )
-    return [body]
+def trivial_app_for(body: bytes) -> Callable[..., Iterable[bytes]]:
+    """A WSGI app that answers every request with the fixed `body` (JSON)."""
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        environ["wsgi.input"].read()
+        start_response("200 OK", headers)
+        return [body]
+
+    return app
+
+
+trivial_app = trivial_app_for(b'{"id":"cus_x","object":"customer"}')
+
+
+def serve_trivial(port: int, body: bytes) -> None:
+    """`--serve-trivial`: the trivial app on the CLI's kind of server, in its own process."""
+    server = make_cli_server(trivial_app_for(body), "127.0.0.1", port)  # type: ignore[arg-type]
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever()
 
 
 def sdk_loop(url: str, key: str, cid: str, seconds: float) -> float:
@@ -163,19 +177,33 @@ def bench_sdk(seconds: float) -> None:
         key = "sk_test_bench_" + uuid.uuid4().hex
         client = stripe.StripeClient(key, base_addresses={"api": url}, max_network_retries=0)
         cid = client.v1.customers.create({"name": "bench"}).id
+        body = requests.get(
+            f"{url}/v1/customers/{cid}", headers={"Authorization": f"Bearer {key}"}, timeout=5
+        ).content
         emulator = sdk_loop(url, key, cid, seconds)
     finally:
         stop(proc)
-    trivial = make_cli_server(trivial_app, "127.0.0.1", 0)  # type: ignore[arg-type]
-    host, port = trivial.address()
-    t = threading.Thread(target=trivial.serve_forever, daemon=True)
-    t.start()
+    # the same response bytes from a trivial app in its own process on the same kind of server,
+    # so the SDK's own parsing and the HTTP stack cancel out
+    port = free_port()
+    trivial = subprocess.Popen(
+        [sys.executable, __file__, "--serve-trivial", str(port)],
+        env={**os.environ, "BENCH_TRIVIAL_BODY": body.hex()},
+    )
     try:
-        baseline = sdk_loop(f"http://{host}:{port}", "sk_test_x", "cus_x", seconds)
+        t_url = f"http://127.0.0.1:{port}"
+        for _ in range(3000):
+            try:
+                requests.get(t_url, timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.005)
+        baseline = sdk_loop(t_url, key, cid, seconds)
     finally:
-        trivial.shutdown()
+        trivial.terminate()
+        trivial.wait(10)
     report("SDK -> emulator (CLI server), round trips/s", emulator, "/s")
-    report("SDK -> trivial WSGI app (same server), round trips/s", baseline, "/s")
+    report("SDK -> trivial app, same body (same server), round trips/s", baseline, "/s")
     added = (1 / emulator - 1 / baseline) * 1000
     report("  => emulator time per round trip beyond trivial app", added, "ms")
 
@@ -280,7 +308,11 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=4000, help="WSGI calls per round")
     parser.add_argument("--profile", action="store_true", help="cProfile the retrieve path")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--serve-trivial", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_trivial is not None:
+        serve_trivial(args.serve_trivial, bytes.fromhex(os.environ["BENCH_TRIVIAL_BODY"]))
+        return 0
     bench_startup(args.startup_runs)
     bench_sdk(args.seconds)
     bench_server_time(args.calls, args.profile)
