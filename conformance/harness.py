@@ -234,6 +234,26 @@ class T:
             )
         return answer.get("value")
 
+    def resource(self, path: str, *args: Any, params: dict[str, Any] | None = None) -> Any:
+        """stripe-python only: a resource-style call (`stripe.<Class>.<method>`) that uses the
+        module globals (`stripe.api_key`, `stripe.api_base`); returns (value, python class)."""
+        if not self.python:
+            raise Skip("resource-style calls are stripe-python's")
+        req = {
+            "cmd": "resource",
+            "path": path,
+            "args": list(args),
+            "params": params or {},
+            "options": self._options({}),
+        }
+        answer = self._step(path, req)
+        if not answer.get("ok"):
+            err = answer.get("error") or {}
+            raise CheckFailed(f"{path}: unexpected {err.get('class')} {err.get('status')}: {err}")
+        if answer.get("unrecognized"):
+            raise CheckFailed(f"{path}: the SDK did not recognize {answer['unrecognized']}")
+        return answer.get("value"), answer.get("class")
+
     def fails(
         self,
         op: str,

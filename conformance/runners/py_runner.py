@@ -72,9 +72,15 @@ def options(generic: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def make_client(req: dict[str, Any]) -> None:
-    """A StripeClient pointed at the proxy for every base address, without retries."""
+    """A StripeClient pointed at the proxy for every base address, without retries; the module
+    globals (resource-style calls such as `stripe.SubscriptionItem.create_usage_record`) too."""
     global CLIENT
     base = req["base"]
+    stripe.api_key = req["api_key"]
+    stripe.api_base = base
+    stripe.meter_events_api_base = base
+    stripe.max_network_retries = 0
+    stripe.api_version = req.get("api_version") or _pinned()
     kwargs: dict[str, Any] = {
         "base_addresses": {"api": base, "meter_events": base, "files": base, "connect": base},
         "max_network_retries": 0,
@@ -104,6 +110,18 @@ def call(req: dict[str, Any]) -> Any:
     if req.get("paging") == "auto":
         items = list(result.auto_paging_iter())
         return [plain(x) for x in items], type(result).__name__, sorted(unrecognized(items, set()))
+    return result, type(result).__name__, sorted(unrecognized(result, set()))
+
+
+def resource(req: dict[str, Any]) -> Any:
+    """A resource-style call on the module: `stripe.<Class>.<method>(*args, **params)`."""
+    owner: Any = stripe
+    *parts, name = req["path"].split(".")
+    for part in parts:
+        owner = getattr(owner, part)
+    params = dict(req.get("params") or {})
+    params.update(options(req.get("options")))
+    result = getattr(owner, name)(*(req.get("args") or []), **params)
     return result, type(result).__name__, sorted(unrecognized(result, set()))
 
 
@@ -148,6 +166,8 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
             result = call(req)
         elif cmd == "raw":
             result = raw(req)
+        elif cmd == "resource":
+            result = resource(req)
         else:
             return {"ok": False, "crash": f"unknown cmd {cmd!r}"}
     except stripe.StripeError as exc:

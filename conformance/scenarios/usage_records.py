@@ -271,3 +271,31 @@ def usage_meter_backed(t: T) -> None:
         "metered billing system. Call /v1/billing/meters/:id/event_summaries instead.",
     )
     t.call("subscriptions.cancel", sub["id"])
+
+
+@scenario(
+    "usage.resource_style",
+    "stripe-python 11.6.1 resource-style calls: SubscriptionItem.create_usage_record, "
+    "list_usage_record_summaries, Invoice.upcoming (module-level api_base)",
+    area="usage",
+    legacy=True,
+)
+def usage_resource_style(t: T) -> None:
+    if t.sdk.name != "python-11.6.1":
+        t.skip("resource-style usage-record methods exist in stripe-python 11.x only")
+    cus, price, sub = legacy_setup(t)
+    si = only_item(sub)["id"]
+    start, _ = period(t, sub)
+    rec, cls = t.resource(
+        "SubscriptionItem.create_usage_record", si, params={"quantity": 9, "timestamp": start}
+    )
+    t.eq(cls, "UsageRecord", "the SDK's UsageRecord class")
+    t.eq([rec["quantity"], rec["subscription_item"]], [9, si], "usage record")
+    page, cls = t.resource("SubscriptionItem.list_usage_record_summaries", si)
+    t.eq(cls, "ListObject", "a ListObject")
+    t.eq(page["data"][0]["total_usage"], 9, "total_usage")
+    up, cls = t.resource("Invoice.upcoming", params={"customer": cus["id"]})
+    t.eq(cls, "Invoice", "Invoice.upcoming gives an Invoice")
+    lines = [ln for ln in up["lines"]["data"] if ln["price"]["id"] == price["id"]]
+    t.eq([(ln["quantity"], ln["amount"]) for ln in lines], [(9, 63)], "upcoming metered line")
+    t.call("subscriptions.cancel", sub["id"])

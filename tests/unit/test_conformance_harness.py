@@ -112,7 +112,7 @@ def test_every_response_needs_request_id_and_version_echo() -> None:
         t._validate("x", ex)
 
 
-def test_fails_checks_status_and_wire_error() -> None:
+def test_checks_and_per_request_versions() -> None:
     t = make_t()
     assert t.version == "2026-10-28.endive"
     with pytest.raises(CheckFailed, match="expected 'b', got 'a'"):
