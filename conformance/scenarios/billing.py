@@ -33,8 +33,10 @@ def clocked_customer(t: T, t0: int) -> tuple[dict[str, Any], dict[str, Any]]:
 def line_price(t: T, line: dict[str, Any]) -> str | None:
     """The price id of an invoice line, in the acacia or the basil+ shape."""
     if t.legacy_rendering:
+        t.check("pricing" not in line, "acacia invoice lines have no `pricing`")
         price = line.get("price")
         return price.get("id") if isinstance(price, dict) else price
+    t.check("price" not in line, "basil+ invoice lines carry `pricing`, not `price`")
     details = (line.get("pricing") or {}).get("price_details") or {}
     price = details.get("price")
     return price.get("id") if isinstance(price, dict) else price
@@ -85,4 +87,7 @@ def meter_price(t: T, prod: str, meter: str, amount: int) -> dict[str, Any]:
             "recurring": {"interval": "month", "usage_type": "metered", "meter": meter},
         },
     )
+    t.eq(price["recurring"]["meter"], meter, "recurring.meter")
+    if not t.legacy_rendering:
+        t.check("aggregate_usage" not in price["recurring"], "basil+: no aggregate_usage")
     return price

@@ -92,10 +92,13 @@ def subscribe(t: T, cus: str, *prices: str, **params: Any) -> dict[str, Any]:
 
 
 def period(t: T, sub: dict[str, Any]) -> tuple[int, int]:
-    """The current period: on the subscription (acacia) or on its first item (basil+)."""
-    if t.legacy_rendering:
-        return int(sub["current_period_start"]), int(sub["current_period_end"])
+    """The current period: on the subscription (acacia) or on its items (basil+: the 2025-03-31
+    changelog moved `current_period_*` from the subscription to its items)."""
     item = sub["items"]["data"][0]
+    if t.legacy_rendering:
+        t.check("current_period_end" not in item, "acacia: no current_period_end on items")
+        return int(sub["current_period_start"]), int(sub["current_period_end"])
+    t.check("current_period_end" not in sub, "basil+: no current_period_end on the subscription")
     return int(item["current_period_start"]), int(item["current_period_end"])
 
 
