@@ -13,6 +13,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import stripe
+from hypothesis import HealthCheck, settings
+
+# CI machines are small and shared: no per-example deadline (timing is for bench/, not tests)
+settings.register_profile(
+    "default_no_deadline", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("default_no_deadline")
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
