@@ -85,14 +85,19 @@ class Renderable(Protocol):
     def render(self, ctx: RenderContext) -> dict[str, Any]: ...
 
 
+# one encoder for every response: `json.dumps` with non-default options builds a new one per call
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_JSON_HEADERS = (("Content-Type", "application/json"),)
+
+
 def dumps(body: Mapping[str, Any]) -> bytes:
     """Compact JSON bytes."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(body).encode("utf-8")
 
 
 def json_response(body: Mapping[str, Any], status: int = 200) -> Response:
     """A JSON response with Stripe's content type."""
-    return Response(dumps(body), status=status, content_type="application/json")
+    return Response(dumps(body), status=status, headers=_JSON_HEADERS)
 
 
 # --- expand ------------------------------------------------------------------------------
