@@ -27,7 +27,9 @@ def clocked_customer(t: T, t0: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """A test clock frozen at t0 and a customer on it."""
     clk = clock(t, t0)
     t.eq([clk["frozen_time"], clk["status"]], [t0, "ready"], "new clock is ready at frozen_time")
-    return clk, customer(t, clk["id"])
+    cus = customer(t, clk["id"])
+    t.eq(cus["test_clock"], clk["id"], "the customer is on the clock")
+    return clk, cus
 
 
 def line_price(t: T, line: dict[str, Any]) -> str | None:

@@ -41,6 +41,16 @@ def meters_invoice_grace(t: T) -> None:
     sub = subscribe(t, cus["id"], price["id"], **SEND_INVOICE)
     start, end = period(t, sub)
     t.eq(start, t0, "the subscription starts at the clock's time")
+    t.eq(sub["test_clock"], clk["id"], "the subscription inherits the clock")
+    first = t.call("invoices.retrieve", sub["latest_invoice"])
+    t.eq([first["billing_reason"], first["total"]], ["subscription_create", 0], "first invoice")
+    # "list all" requests omit test-clock objects; filtered lists include them (test clock docs)
+    everything = t.call("subscriptions.list", params={"limit": 100})
+    t.check(sub["id"] not in [s["id"] for s in everything["data"]], "unfiltered list omits it")
+    on_clock = t.call("subscriptions.list", params={"test_clock": clk["id"]})
+    t.eq([s["id"] for s in on_clock["data"]], [sub["id"]], "subscriptions.list(test_clock=...)")
+    invoices = t.call("invoices.list", params={"limit": 100})
+    t.check(first["id"] not in [i["id"] for i in invoices["data"]], "unfiltered invoices omit it")
     t.advance_clock(clk["id"], t0 + 10 * DAY)
     event(t, meter, cus["id"], 5, t0 + DAY)
     event(t, meter, cus["id"], 7, t0 + 2 * DAY)
@@ -55,6 +65,14 @@ def meters_invoice_grace(t: T) -> None:
     t.advance_clock(clk["id"], end + 30 * 60)  # the draft exists, its grace runs until end + 1 h
     draft = cycle_invoice(t, sub["id"], end)
     t.eq(draft["status"], "draft", "cycle invoice is a draft during the grace")
+    t.eq(draft["auto_advance"], True, "the draft finalizes automatically")
+    if t.legacy_rendering or "automatically_finalizes_at" in draft:
+        t.eq(
+            draft["automatically_finalizes_at"],
+            end + HOUR,
+            "finalizes 1 h after the period end",
+            emulator_only=True,
+        )
     event(t, meter, cus["id"], 4, end - 600)  # late, but timestamped inside the period
     event(t, meter, cus["id"], 100, end + 60)  # next period
     t.advance_clock(clk["id"], end + 2 * HOUR)
