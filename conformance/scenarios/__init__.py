@@ -11,6 +11,7 @@ MODULES = (
     "meters",
     "meter_billing",
     "events",
+    "lifecycle",
     "emulator",
 )
 
