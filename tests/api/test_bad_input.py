@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stripe._encode import _api_encode
 
 from stripe_mock_billing.server import ThreadedServer
 from stripe_mock_billing.store import Namespace
@@ -651,10 +653,6 @@ def test_fuzz_structured_params_never_500(
     case: tuple[str, dict[str, Any]],
     acacia: bool,
 ) -> None:
-    from urllib.parse import urlencode
-
-    from stripe._encode import _api_encode
-
     path, params = case
     path = path.format(**rich)
     body = urlencode(list(_api_encode(_fill(params, rich))))
