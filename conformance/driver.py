@@ -18,7 +18,7 @@ from typing import Any
 
 from . import scenarios  # registers every scenario
 from .harness import REGISTRY, CheckFailed, Scenario, Skip, T, Target, set_pinned
-from .proxy import RecordingProxy
+from .proxy import Exchange, RecordingProxy
 from .runner_client import RunnerDied, RunnerProcess
 from .sdks import Sdk
 
@@ -39,6 +39,8 @@ class Result:
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra_fields: list[str] = field(default_factory=list)
+    # the last step's exchanges in full (bodies truncated) when the cell did not pass
+    last_step: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -105,6 +107,8 @@ def _run_one(
             res.steps, res.schema_checked = t.steps, t.schema_checked
             res.exchanges, res.notes = t.exchanges, t.notes + res.notes
             res.extra_fields = sorted(t.extra_fields)
+            if res.status == "fail":
+                res.last_step = [_full(ex) for ex in t.failed_step]
         res.duration_s = round(time.monotonic() - started, 3)
     # known bugs are the emulator's: against another target a failure is a plain failure
     known = (sc.xfail.get(sdk.name) or sc.xfail.get("*")) if opts.target.emulator else None
@@ -113,6 +117,15 @@ def _run_one(
     elif known and res.status == "pass":
         res.status, res.reason = "xpass", f"marked as known bug but passed: {known}"
     return res
+
+
+def _full(ex: Exchange) -> dict[str, Any]:
+    """An exchange with its bodies (truncated) for the report of a failed cell."""
+    out = ex.summary()
+    out["query"] = ex.query
+    out["request_body"] = ex.req_body[:4000]
+    out["response_body"] = ex.resp_text[:4000]
+    return out
 
 
 def _run_sdk(sdk: Sdk, chosen: list[Scenario], opts: RunOptions, out: list[Result]) -> None:

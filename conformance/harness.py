@@ -116,6 +116,7 @@ class T:
         self.version = ACACIA if sc.legacy or sdk.legacy else pinned_version(sdk)
         self.legacy_rendering = oc.is_legacy_version(self.version)
         self.last: list[Exchange] = []
+        self.failed_step: list[Exchange] = []  # the scenario's last step (kept for the report)
         self.exchanges: list[dict[str, Any]] = []
         self.schema_checked = 0
         self.extra_fields: set[str] = set()
@@ -148,7 +149,7 @@ class T:
         self.proxy.drain()
         answer = self.runner.request(req)
         self.steps += 1
-        self.last = self.proxy.drain()
+        self.last = self.failed_step = self.proxy.drain()
         for ex in self.last:
             self.exchanges.append(ex.summary())
             self._validate(what, ex)
@@ -311,6 +312,7 @@ class T:
     def cleanup(self) -> list[str]:
         """Run the cleanups; returns the problems (never raises)."""
         problems: list[str] = []
+        failed_step = self.failed_step
         if self._cleanups:
             self._configure(self.api_key)  # the scenario may have ended on another key
         for op, args in reversed(self._cleanups):
@@ -322,6 +324,7 @@ class T:
             except CheckFailed as exc:
                 problems.append(f"cleanup {op}: {exc}")
         self._cleanups.clear()
+        self.failed_step = failed_step
         return problems
 
     # ----------------------------------------------------------------- checks

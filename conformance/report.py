@@ -97,6 +97,7 @@ def write_json(path: Path, results: list[Result], meta: dict[str, Any]) -> None:
                 "schema_checked": r.schema_checked,
                 "notes": r.notes,
                 "exchanges": r.exchanges,
+                "last_step": r.last_step,
             }
             for r in results
         ],
