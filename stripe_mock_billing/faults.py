@@ -8,6 +8,9 @@ request. Kinds, with Stripe's statuses, bodies and headers (wire-format.md §5.2
   `Stripe-Should-Retry` by default, so stripe-python does not retry it (a 429 is retried only
   when the header says so).
 - `lock_timeout`: 429 `lock_timeout` with `Stripe-Should-Retry: true` (SDKs retry lock timeouts).
+  Stripe's SDKs retry lock timeouts but not real rate limits ("retrying would just cause even
+  more requests": stripe/stripe-dotnet#1886, stripe/stripe-go#935); stripe-python decides from
+  the header, so the header carries that difference here.
 - `api_error`: 500 (or 502/503/504) `api_error` with `Stripe-Should-Retry: true`.
 - `idempotency_key_in_use`: 409 `idempotency_key_in_use` (SDKs retry a 409).
 - `latency`: waits `latency_ms`, then the request executes normally.
