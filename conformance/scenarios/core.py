@@ -151,7 +151,11 @@ def errors_params(t: T) -> None:
     )
 
 
-@scenario("auth.401", "invalid API key: 401 with a masked key", area="errors")
+@scenario(
+    "auth.401",
+    "invalid API key: 401 with a masked key; publishable key 403; bad Stripe-Version",
+    area="errors",
+)
 def auth_401(t: T) -> None:
     bad = "sk_live_" + uuid.uuid4().hex  # invalid on the emulator and at Stripe alike
     t.as_key(bad)
@@ -163,8 +167,26 @@ def auth_401(t: T) -> None:
         code=None,
         message=f"Invalid API Key provided: sk_live_{'*' * (len(bad) - 12)}{bad[-4:]}",
     )
+    if t.emulator:  # at Stripe a made-up pk_ key is simply invalid (401)
+        t.as_key("pk_test_" + uuid.uuid4().hex)
+        t.fails(
+            "customers.list",
+            status=403,
+            cls="PermissionError",
+            code="secret_key_required",
+            message="This API call cannot be made with a publishable API key. Please use a secret "
+            "API key. You can find a list of your API keys at "
+            "https://dashboard.stripe.com/account/apikeys.",
+        )
     t.restore_key()
     t.call("customers.list", params={"limit": 1})
+    t.fails(
+        "customers.list",
+        api_version="2019-13-45",
+        status=400,
+        cls="InvalidRequestError",
+        message="Invalid Stripe API version: 2019-13-45",
+    )
 
 
 @scenario("idempotency", "Idempotency-Key replay, Idempotent-Replayed, mismatch", area="core")
