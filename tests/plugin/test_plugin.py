@@ -271,3 +271,22 @@ def test_external_mode_under_xdist_shares_one_server(
         "no:cacheprovider",
     )
     result.assert_outcomes(passed=N_USAGE)
+
+
+def test_listing_the_plugin_in_a_conftest_does_not_register_it_twice(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest('pytest_plugins = ["stripe_mock_billing.pytest_plugin"]\n')
+    pytester.makepyfile(
+        "def test_x(stripe_client):\n    assert stripe_client.v1.customers.create({}).id\n"
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(stripe_client):\n    pass\n")
+    result = pytester.runpytest(
+        "-p", "no:stripe_mock_billing.pytest_plugin", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'stripe_client' not found*"])
