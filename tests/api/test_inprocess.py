@@ -240,3 +240,14 @@ def test_environ_matches_the_server_for_odd_paths_and_queries(server: ThreadedSe
 def _strip(body: Any) -> Any:
     """A list body without ids and timestamps (they differ between the two accounts)."""
     return [(c["email"], c["metadata"]) for c in body["data"]]
+
+
+def test_module_level_resource_calls_are_served_in_process(
+    no_sockets: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stripe, "api_key", "sk_test_globals")
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    with mock_stripe() as m:
+        cus = stripe.Customer.create(name="Global")
+        assert stripe.Customer.retrieve(cus.id).name == "Global"
+        assert list(m.store.namespace("sk_test_globals").customers) == [cus.id]
