@@ -288,7 +288,27 @@ class T:
             if want is UNSET or name in skip:
                 continue
             self.eq(wire.get(name), want, f"{op}: error.{name}")
+        self._check_error_links(op, wire)
         return wire
+
+    def _check_error_links(self, op: str, wire: dict[str, Any]) -> None:
+        """v1: `doc_url` is the code's page; `request_log_url` names this response's request."""
+        ex = self.last[-1]
+        if ex.path.startswith("/v2/"):
+            return
+        code = wire.get("code")
+        if code and "doc_url" in wire:
+            want = "https://stripe.com/docs/error-codes/" + str(code).replace("_", "-")
+            self.eq(wire["doc_url"], want, f"{op}: error.doc_url")
+        self.check(
+            bool(not code or "doc_url" in wire), f"{op}: error.doc_url missing", emulator_only=True
+        )
+        log_url = wire.get("request_log_url")
+        if log_url and ex.header("Request-Id"):
+            self.check(
+                str(ex.header("Request-Id")) in log_url,
+                f"{op}: request_log_url {log_url!r} does not name {ex.header('Request-Id')}",
+            )
 
     def _wire_error(self) -> dict[str, Any]:
         for ex in reversed(self.last):
