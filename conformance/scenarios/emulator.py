@@ -43,8 +43,8 @@ def emulator_async_advance(t: T) -> None:
 
 
 @scenario(
-    "emulator.fault_api_error",
-    "an injected 500 reaches the SDK as APIError; the next request succeeds",
+    "emulator.faults",
+    "injected 500 / 429 / 409 reach the SDK as APIError / RateLimitError / 409 errors",
     area="emulator",
     emulator_only=True,
 )
@@ -58,6 +58,31 @@ def emulator_fault(t: T) -> None:
     t.eq(t.header("Stripe-Should-Retry"), "true", "Stripe-Should-Retry: true on a 500")
     t.check((t.header("Request-Id") or "").startswith("req_"), "Request-Id on errors too")
     t.call("customers.list", params={"limit": 1})
+    t.mock(
+        "POST",
+        "/_mock/faults",
+        {"kind": "rate_limit", "method": "POST", "path": "/v1/customers", "times": 1},
+    )
+    t.fails("customers.create", params={}, status=429, cls="RateLimitError", code="rate_limit")
+    t.check(bool(t.header("Stripe-Rate-Limited-Reason")), "Stripe-Rate-Limited-Reason header")
+    t.mock(
+        "POST",
+        "/_mock/faults",
+        {"kind": "idempotency_key_in_use", "method": "POST", "path": "/v1/customers", "times": 1},
+    )
+    key = f"conformance-{uuid.uuid4()}"
+    t.fails(
+        "customers.create",
+        params={},
+        idempotency_key=key,
+        status=409,
+        code="idempotency_key_in_use",
+        message="There is currently another in-progress request using this Idempotent Key (that "
+        "probably means you submitted twice, and the other request is still going through): "
+        f"{key}. Please try again later.",
+    )
+    created = t.call("customers.create", params={}, idempotency_key=key)
+    t.check(created["id"].startswith("cus_"), "the same key executes once the fault is gone")
 
 
 @scenario(
