@@ -3,6 +3,8 @@
 One thread per SDK, each with its own runner process and recording proxy; scenarios run one at a
 time inside an SDK (so every captured exchange belongs to the current step). Against the
 emulator every (scenario, SDK) pair gets a fresh `sk_test_<random>` key, i.e. its own account.
+LIMITATIONS: no per-scenario deadline beyond the runner's 180 s per step; a runner that dies is
+restarted and only the current cell fails.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ Checks whose expected value is an emulator choice where Stripe's behaviour is un
 written `emulator_only=True` (or `only_emulator=(...)` on `t.fails`): they run against the
 emulator and are skipped against real Stripe. Scenarios that need the emulator's `/_mock`
 controls are registered with `emulator_only=True` and skipped against other targets.
+LIMITATIONS: the first failed check ends a scenario (later checks of that cell are not run);
+node results are plain JSON, so only stripe-python's deserialization into typed classes is checked.
 """
 
 from __future__ import annotations
