@@ -5,6 +5,7 @@ stripe-python 11.6.1 runs `client.subscription_items.usage_records.create(si, pa
 stripe-node 17.7.0 runs `stripe.subscriptionItems.createUsageRecord(si, params)`, and the two
 current SDKs (16.1.0, node 23), which no longer have usage-record methods, send the same request
 through `client.raw_request` / `stripe.rawRequest` with the acacia API version.
+LIMITATIONS: raw requests cannot auto-page (the SDKs page typed lists only).
 """
 
 from __future__ import annotations
