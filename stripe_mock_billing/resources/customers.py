@@ -140,7 +140,7 @@ def create_customer() -> Response:
     if clock_id is not None:
         engine.customer_joining_clock(ns, clock_id)
     cid = ids.new_id("customer")
-    created = clock.real_time() if clock_id is None else ns.test_clocks[clock_id].frozen_time
+    created = clock.wall_now(ns) if clock_id is None else ns.test_clocks[clock_id].frozen_time
     cust = Customer(
         id=cid,
         created=created,

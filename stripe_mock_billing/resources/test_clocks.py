@@ -112,7 +112,7 @@ def create_test_clock() -> Response:
             )
     clk = TestClock(
         id=ids.new_id("test_helpers.test_clock"),
-        created=clock.real_time(),
+        created=clock.wall_now(ns),
         frozen_time=prm["frozen_time"],
         name=prm.get("name"),
     )
