@@ -159,7 +159,7 @@ class Price:
                     for t in r.tiers
                 ]
                 if r.billing_scheme == "tiered"
-                else None
+                else []  # (unverified) the schema's `tiers` is a non-null array when present
             )
         return body
 

@@ -120,6 +120,8 @@ def _expand_at(node: Any, parts: list[str], full: str, ctx: RenderContext) -> No
     if key not in node:
         raise _cannot_expand(full)
     val = node[key]
+    if not rest and key in ctx.includes:
+        return  # an includable field (`tiers`): rendered because it was asked for, even if null
     expandable = key in EXPANDABLE.get(str(node.get("object")), frozenset())
     if isinstance(val, str):
         if not expandable:
@@ -133,7 +135,7 @@ def _expand_at(node: Any, parts: list[str], full: str, ctx: RenderContext) -> No
         if not expandable:
             raise _cannot_expand(full)  # e.g. `address.city`: null, but never an id
         return
-    elif not isinstance(val, dict | list) or (not rest and key not in ctx.includes):
+    elif not isinstance(val, dict | list) or not rest:
         raise _cannot_expand(full)  # a scalar, or an inline hash/list that is not an id
     _expand_at(val, rest, full, ctx)
 

@@ -168,3 +168,10 @@ def test_expand_too_deep(client: stripe.StripeClient) -> None:
         client.v1.subscriptions.retrieve(sub.id, {"expand": ["a.b.c.d.e"]})
     assert _err(exc)[2] == "expand"
     assert "more than 4 levels" in err_of(exc)["message"]
+
+
+def test_expand_tiers_on_a_per_unit_price_is_empty(client: stripe.StripeClient) -> None:
+    p = make_price(client, expand=["tiers"])
+    assert p.to_dict()["tiers"] == []
+    assert client.v1.prices.retrieve(p.id, {"expand": ["tiers"]}).to_dict()["tiers"] == []
+    assert len(client.v1.prices.list().data) == 1
