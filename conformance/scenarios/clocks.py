@@ -198,6 +198,8 @@ def usage_rollover_grace(t: T) -> None:
     xfail={"python-11.6.1": BOOL_BUG},
 )
 def usage_cancel_final(t: T) -> None:
+    # invoice_now + prorate: Stripe's cancel guide says usage is discarded without prorating,
+    # its API reference says invoice_now alone bills it; with both, both readings bill it
     t0 = clock_start(t)
     clk, cus = clocked_customer(t, t0)
     price = legacy_metered_price(t, product(t)["id"], 7)
@@ -208,7 +210,7 @@ def usage_cancel_final(t: T) -> None:
     done = t.call(
         "subscriptions.cancel",
         sub["id"],
-        params={"invoice_now": True, "expand": ["latest_invoice"]},
+        params={"invoice_now": True, "prorate": True, "expand": ["latest_invoice"]},
     )
     t.eq(done["status"], "canceled", "canceled")
     t.eq(done["ended_at"], t0 + 5 * DAY, "ended at the clock's time")

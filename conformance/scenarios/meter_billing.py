@@ -187,7 +187,7 @@ def meters_cancel(t: T) -> None:
     done = t.call(
         "subscriptions.cancel",
         now_sub["id"],
-        params={"invoice_now": True, "expand": ["latest_invoice"]},
+        params={"invoice_now": True, "prorate": True, "expand": ["latest_invoice"]},
     )
     t.eq(done["status"], "canceled", "canceled now")
     t.eq(usage_of(t, done["latest_invoice"], price["id"]), (7, 21), "final invoice bills usage")
