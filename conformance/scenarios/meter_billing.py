@@ -22,6 +22,13 @@ from .common import BOOL_BUG, DAY, licensed_price, only_item, period, product, s
 from .meters import event, new_meter
 
 
+def classic(t: T) -> dict[str, Any]:
+    """`billing_mode=classic` where the API has billing modes (2025-06-30.basil+): the flows
+    below are the documented classic ones (flexible bills backdated / pre-switch usage at other
+    times), whatever a newer version's default is."""
+    return {} if t.legacy_rendering else {"billing_mode": {"type": "classic"}}
+
+
 def metered_total(t: T, invoice: dict[str, Any], price_ids: set[str]) -> tuple[int, int]:
     """(quantity, amount) over every line of the given prices (0, 0 when none)."""
     lines = [ln for ln in lines_of(t, invoice) if line_price(t, ln) in price_ids]
@@ -38,7 +45,7 @@ def meters_invoice_grace(t: T) -> None:
     clk, cus = clocked_customer(t, t0)
     meter = new_meter(t)
     price = meter_price(t, product(t)["id"], meter["id"], 3)
-    sub = subscribe(t, cus["id"], price["id"], **SEND_INVOICE)
+    sub = subscribe(t, cus["id"], price["id"], **SEND_INVOICE, **classic(t))
     start, end = period(t, sub)
     t.eq(start, t0, "the subscription starts at the clock's time")
     t.eq(sub["test_clock"], clk["id"], "the subscription inherits the clock")
@@ -104,7 +111,7 @@ def meters_price_change(t: T) -> None:
     meter = new_meter(t)
     prod = product(t)["id"]
     old, new = meter_price(t, prod, meter["id"], 3), meter_price(t, prod, meter["id"], 5)
-    sub = subscribe(t, cus["id"], old["id"], **SEND_INVOICE)
+    sub = subscribe(t, cus["id"], old["id"], **SEND_INVOICE, **classic(t))
     _, end = period(t, sub)
     t.advance_clock(clk["id"], t0 + 5 * DAY)
     event(t, meter, cus["id"], 10, t0 + DAY)
@@ -134,7 +141,7 @@ def meters_item_delete(t: T) -> None:
     meter = new_meter(t)
     prod = product(t)["id"]
     metered, base = meter_price(t, prod, meter["id"], 3), licensed_price(t, prod, 1000)
-    sub = subscribe(t, cus["id"], base["id"], metered["id"], **SEND_INVOICE)
+    sub = subscribe(t, cus["id"], base["id"], metered["id"], **SEND_INVOICE, **classic(t))
     _, end = period(t, sub)
     item = next(it for it in sub["items"]["data"] if it["price"]["id"] == metered["id"])
     t.advance_clock(clk["id"], t0 + 5 * DAY)
@@ -158,7 +165,7 @@ def meters_backdated(t: T) -> None:
     price = meter_price(t, product(t)["id"], meter["id"], 3)
     t.advance_clock(clk["id"], t0 + 3 * DAY)
     event(t, meter, cus["id"], 6, t0 + DAY)
-    sub = subscribe(t, cus["id"], price["id"], backdate_start_date=t0, **SEND_INVOICE)
+    sub = subscribe(t, cus["id"], price["id"], backdate_start_date=t0, **SEND_INVOICE, **classic(t))
     t.eq(sub["start_date"], t0, "start_date = backdate_start_date")
     _, end = period(t, sub)
     event(t, meter, cus["id"], 2, t0 + 3 * DAY - 60)
@@ -179,8 +186,10 @@ def meters_cancel(t: T) -> None:
     meter = new_meter(t)
     prod = product(t)["id"]
     price = meter_price(t, prod, meter["id"], 3)
-    now_sub = subscribe(t, cus["id"], price["id"], **SEND_INVOICE)
-    later = subscribe(t, cus["id"], licensed_price(t, prod, 500)["id"], **SEND_INVOICE)
+    now_sub = subscribe(t, cus["id"], price["id"], **SEND_INVOICE, **classic(t))
+    later = subscribe(
+        t, cus["id"], licensed_price(t, prod, 500)["id"], **SEND_INVOICE, **classic(t)
+    )
     _, end = period(t, later)
     t.advance_clock(clk["id"], t0 + 4 * DAY)
     event(t, meter, cus["id"], 7, t0 + DAY)
@@ -208,7 +217,7 @@ def meters_anchor_reset(t: T) -> None:
     clk, cus = clocked_customer(t, t0)
     meter = new_meter(t)
     price = meter_price(t, product(t)["id"], meter["id"], 3)
-    sub = subscribe(t, cus["id"], price["id"], **SEND_INVOICE)
+    sub = subscribe(t, cus["id"], price["id"], **SEND_INVOICE, **classic(t))
     t.advance_clock(clk["id"], t0 + 6 * DAY)
     event(t, meter, cus["id"], 9, t0 + 2 * DAY)
     reset = t.call(
