@@ -55,6 +55,9 @@ EMBEDDED: dict[str, dict[str, str]] = {
     "price": {"tiers": "includable"},
     "subscription": {"items": "list:subscription_item"},
     "subscription_item": {"price": "price"},
+    "invoice": {"lines": "list:line_item"},
+    "line_item": {},
+    "test_helpers.test_clock": {},
     "usage_record": {},
 }
 # `/v1/<collection>` -> the object type its create/retrieve/update/list render

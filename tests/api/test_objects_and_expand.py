@@ -175,3 +175,30 @@ def test_expand_tiers_on_a_per_unit_price_is_empty(client: stripe.StripeClient) 
     assert p.to_dict()["tiers"] == []
     assert client.v1.prices.retrieve(p.id, {"expand": ["tiers"]}).to_dict()["tiers"] == []
     assert len(client.v1.prices.list().data) == 1
+
+
+def test_bad_path_through_latest_invoice_writes_nothing(acacia: stripe.StripeClient) -> None:
+    cus = acacia.v1.customers.create({})
+    price = make_price(acacia)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        acacia.v1.subscriptions.create(
+            {"customer": cus.id, "items": [{"price": price.id}], "expand": ["latest_invoice.nope"]}
+        )
+    assert _err(exc) == (
+        400,
+        None,
+        "expand",
+        "This property cannot be expanded (latest_invoice.nope).",
+    )
+    assert acacia.v1.subscriptions.list({"customer": cus.id, "status": "all"}).data == []
+    sub = acacia.v1.subscriptions.create(
+        {
+            "customer": cus.id,
+            "items": [{"price": price.id}],
+            "expand": ["latest_invoice.customer", "latest_invoice.lines.data.subscription_item"],
+        }
+    )
+    inv = sub.latest_invoice
+    assert inv.customer.id == cus.id  # type: ignore[union-attr]
+    line = inv.lines.data[0]  # type: ignore[union-attr]
+    assert line.subscription_item.object == "subscription_item"
