@@ -156,3 +156,19 @@ def test_report_table_and_final_line() -> None:
     text = table(results, ["python-11.6.1", "node-23"])
     assert "FAIL [1]" in text and "[1] fail: boom" in text and "pending [3]" in text
     assert summary_lines(results)[-1] == "1 passed, 1 failed"
+
+
+def test_pending_and_emulator_only_scenarios_do_not_run() -> None:
+    from conformance.driver import RunOptions, _run_one
+
+    def boom(t: T) -> None:
+        raise AssertionError("must not run")
+
+    stripe_target = Target("https://api.stripe.com", emulator=False, shared_key="sk_test_x")
+    opts = RunOptions(sdks=[], target=stripe_target, validate=False)
+    sdk = SDKS["node-23"]
+    pending = Scenario("p", "p", boom, "core", pending="not landed")
+    res = _run_one(pending, sdk, None, None, opts)  # type: ignore[arg-type]
+    assert (res.status, res.reason) == ("pending", "not landed")
+    emu = Scenario("e", "e", boom, "emulator", emulator_only=True)
+    assert _run_one(emu, sdk, None, None, opts).status == "skipped"  # type: ignore[arg-type]
