@@ -109,6 +109,10 @@ def _run_one(
             res.steps, res.schema_checked = t.steps, t.schema_checked
             res.exchanges, res.notes = t.exchanges, t.notes + res.notes
             res.extra_fields = sorted(t.extra_fields)
+            res.notes.extend(
+                f"not schema-validated (outside the OpenAPI subsets): {what}"
+                for what in sorted(t.unvalidated)
+            )
             if res.status == "fail":
                 res.last_step = [_full(ex) for ex in t.failed_step]
         res.duration_s = round(time.monotonic() - started, 3)

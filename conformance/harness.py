@@ -32,6 +32,9 @@ from .sdks import ACACIA, Sdk
 
 UNSET: Any = object()
 METER_EVENT_STREAM = "/v2/billing/meter_event_stream"
+# API families the OpenAPI subsets leave out on purpose (shared/openapi/README.md "What each
+# subset contains"): their bodies are not schema-validated, which the report says
+OUTSIDE_SUBSET = ("/v2/core/",)
 
 
 class CheckFailed(Exception):
@@ -122,6 +125,7 @@ class T:
         self.exchanges: list[dict[str, Any]] = []
         self.schema_checked = 0
         self.extra_fields: set[str] = set()
+        self.unvalidated: set[str] = set()  # exchanges outside the OpenAPI subsets
         self.notes: list[str] = []
         self.steps = 0
         self._cleanups: list[tuple[str, tuple[Any, ...]]] = []
@@ -180,6 +184,9 @@ class T:
             self.extra_fields.update(f"{validator.name}: {f.split(': ', 1)[1]}" for f in extra)
             problems = [f for f in found if f not in extra]
         except oc.UnknownOperation as exc:
+            if ex.path.startswith(OUTSIDE_SUBSET):
+                self.unvalidated.add(f"{ex.method} {'/'.join(ex.path.split('/')[:4])}")
+                return
             if ex.status < 400:
                 raise CheckFailed(f"{what}: no OpenAPI operation for the exchange: {exc}") from exc
             # an unknown route's error (e.g. 404 Unrecognized request URL): the body must still

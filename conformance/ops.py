@@ -184,6 +184,10 @@ OPS: dict[str, Op] = {
         "v2.billing.meter_events.create",
         "v2.billing.meterEvents.create",
     ),
+    "v2.events.list": Op("GET", "/v2/core/events", "v2.core.events.list", "v2.core.events.list"),
+    "v2.events.retrieve": Op(
+        "GET", "/v2/core/events/{0}", "v2.core.events.retrieve", "v2.core.events.retrieve"
+    ),
     "v2.meter_event_adjustments.create": Op(
         "POST",
         "/v2/billing/meter_event_adjustments",

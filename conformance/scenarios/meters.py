@@ -410,3 +410,51 @@ def meters_event_time_window(t: T) -> None:
     event(t, meter, cus, 7, base + 30)  # received later, same hour: replaces the 5
     event(t, meter, cus, 3, base + HOUR + 10)
     expect_total(t, meter["id"], cus, base, base + 2 * HOUR, 10, "7 (hour 1) + 3 (hour 2)")
+
+
+@scenario(
+    "meters.error_reports",
+    "invalid events are reported asynchronously as thin v2 events (error_report_triggered)",
+    area="meters",
+)
+def meters_error_reports(t: T) -> None:
+    meter = new_meter(t)
+    now = t.wall_now()
+    ident = f"conf-bad-{uuid.uuid4().hex}"
+    accepted = t.call(
+        "meter_events.create",
+        params={
+            "event_name": meter["event_name"],
+            "payload": {"value": "3"},  # no stripe_customer_id: checked asynchronously
+            "identifier": ident,
+            "timestamp": now - 60,
+        },
+    )
+    t.eq(accepted["identifier"], ident, "accepted (validation is asynchronous)")
+
+    def reported() -> None:
+        page = t.call("v2.events.list", params={"object_id": meter["id"]})
+        found = [e for e in page["data"] if e["type"] == "v1.billing.meter.error_report_triggered"]
+        t.eq(len(found), 1, "one error_report_triggered thin event for the meter")
+        thin = found[0]
+        t.eq(thin["object"], "v2.core.event", "thin event object")
+        t.eq(
+            thin["related_object"],
+            {
+                "id": meter["id"],
+                "type": "billing.meter",
+                "url": f"/v1/billing/meters/{meter['id']}",
+            },
+            "related_object",
+        )
+        full = t.call("v2.events.retrieve", thin["id"])
+        kinds = full["data"]["reason"]["error_types"]
+        t.eq([k["code"] for k in kinds], ["meter_event_no_customer_defined"], "error code")
+        sample = kinds[0]["sample_errors"][0]
+        t.eq(
+            sample["error_message"],
+            "Customer mapping key stripe_customer_id not found in payload.",
+            "sample error message",
+        )
+
+    t.eventually(reported, timeout=300)
