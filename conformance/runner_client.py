@@ -40,10 +40,10 @@ class RunnerProcess:
         threading.Thread(target=self._read_err, daemon=True).start()
 
     def _read_out(self) -> None:
-        assert_stream = self._proc.stdout
-        if assert_stream is None:
+        stream = self._proc.stdout
+        if stream is None:
             return
-        for line in assert_stream:
+        for line in stream:
             self._answers.put(line)
         self._answers.put(None)
 
