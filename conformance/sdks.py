@@ -8,7 +8,6 @@ directory with ``npm install stripe@X``. Nothing else is cached.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -129,9 +128,6 @@ def setup_one(sdk: Sdk, *, force: bool = False) -> str:
 def setup(sdks: list[Sdk], *, force: bool = False) -> int:
     """Set up every requested SDK environment; returns a process exit code."""
     ENVS.mkdir(parents=True, exist_ok=True)
-    env_note = os.environ.get("PIP_INDEX_URL")
-    if env_note:
-        print(f"(pip index: {env_note})")
     failed = []
     for sdk in sdks:
         try:
