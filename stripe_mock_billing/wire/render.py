@@ -138,8 +138,12 @@ def _expand_at(node: Any, parts: list[str], full: str, ctx: RenderContext) -> No
         if not expandable:
             raise _cannot_expand(full)  # e.g. `address.city`: null, but never an id
         return
-    elif not isinstance(val, dict | list) or not rest:
-        raise _cannot_expand(full)  # a scalar, or an inline hash/list that is not an id
+    elif not isinstance(val, dict | list):
+        raise _cannot_expand(full)  # a scalar that is not an id
+    elif not rest:
+        if expandable:
+            return  # expanded already by another path (`a.b` then `a`, or `a` twice)
+        raise _cannot_expand(full)  # an inline hash or list, not an id
     _expand_at(val, rest, full, ctx)
 
 

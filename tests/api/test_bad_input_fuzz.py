@@ -277,7 +277,78 @@ SUB_UPDATE = st.fixed_dictionaries(
         "proration_behavior": st.sampled_from(["none", "always_invoice", "x"]),
     },
 )
+META = st.one_of(
+    st.just(""),
+    st.dictionaries(
+        st.sampled_from(["a", "0", "k" * 41, ""]), st.sampled_from(["", "v", "x" * 501])
+    ),
+)
+CUSTOMER = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.sampled_from(["Ada", "", "n" * 300]),
+        "email": st.sampled_from(["a@b.c", ""]),
+        "balance": INTS,
+        "address": st.one_of(
+            st.just(""), st.fixed_dictionaries({}, optional={"city": st.just("P")})
+        ),
+        "preferred_locales": st.lists(st.sampled_from(["en", "fr", ""]), max_size=3),
+        "invoice_settings": st.fixed_dictionaries(
+            {}, optional={"default_payment_method": st.sampled_from(["pm_1", ""])}
+        ),
+        "test_clock": st.sampled_from(["clock_nope", ""]),
+        "metadata": META,
+        "expand": st.lists(st.sampled_from(["test_clock", "name", "x.y"]), max_size=2),
+    },
+)
+PRODUCT = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.sampled_from(["P", ""]),
+        "id": st.sampled_from(["{prod}", "custom_1", "bad id", ""]),
+        "active": st.booleans(),
+        "default_price": st.sampled_from(["{price}", "{yearly}", "price_nope", ""]),
+        "images": st.lists(st.sampled_from(["https://x", ""]), max_size=9),
+        "statement_descriptor": st.sampled_from(["ok", "x" * 23]),
+        "metadata": META,
+        "expand": st.lists(st.sampled_from(["default_price", "name"]), max_size=2),
+    },
+)
+LIST_QUERY = st.fixed_dictionaries(
+    {},
+    optional={
+        "limit": INTS,
+        "starting_after": st.sampled_from(["{cus}", "{price}", "{sub}", "nope", ""]),
+        "ending_before": st.sampled_from(["{cus}", "{price}", "{sub}", "nope"]),
+        "expand": st.lists(
+            st.sampled_from(["data.customer", "data.product", "data.tiers", "customer", "x"]),
+            max_size=2,
+        ),
+        "status": st.sampled_from(["all", "canceled", "nope"]),
+        "type": st.sampled_from(["one_time", "recurring", "x"]),
+        "recurring": st.fixed_dictionaries(
+            {}, optional={"usage_type": st.sampled_from(["metered", "x"])}
+        ),
+        "customer": st.sampled_from(["{cus}", "cus_nope"]),
+    },
+)
+QUERIES = st.tuples(
+    st.sampled_from(
+        [
+            "/v1/customers",
+            "/v1/prices",
+            "/v1/subscriptions",
+            "/v1/products",
+            "/v1/subscription_items",
+        ]
+    ),
+    LIST_QUERY,
+)
 STRUCTURED = st.one_of(
+    st.tuples(st.just("/v1/customers"), CUSTOMER),
+    st.tuples(st.just("/v1/customers/{cus}"), CUSTOMER),
+    st.tuples(st.just("/v1/products"), PRODUCT),
+    st.tuples(st.just("/v1/products/{prod}"), PRODUCT),
     st.tuples(st.just("/v1/prices"), PRICE_PARAMS),
     st.tuples(st.just("/v1/subscriptions"), SUB_PARAMS),
     st.tuples(st.just("/v1/subscriptions/{sub}"), SUB_UPDATE),
@@ -346,3 +417,27 @@ def test_fuzz_structured_params_never_500(
     if r.status_code >= 400:
         assert_envelope(r)
         assert snapshot(server, api_key) == before, (path, body, r.text[:300])
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=QUERIES)
+def test_fuzz_list_queries_never_500(
+    server: ThreadedServer,
+    api_key: str,
+    rich: dict[str, str],
+    case: tuple[str, dict[str, Any]],
+) -> None:
+    path, params = case
+    query = urlencode(list(_api_encode(_fill(params, rich))))
+    r = requests.get(
+        f"{server.url}{path}?{query}", headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+    )
+    assert r.status_code < 500, (path, query, r.text[:500])
+    if r.status_code >= 400:
+        assert_envelope(r)
+    else:
+        assert r.json()["object"] == "list"

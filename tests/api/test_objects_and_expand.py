@@ -202,3 +202,20 @@ def test_bad_path_through_latest_invoice_writes_nothing(acacia: stripe.StripeCli
     assert inv.customer.id == cus.id  # type: ignore[union-attr]
     line = inv.lines.data[0]  # type: ignore[union-attr]
     assert line.subscription_item.object == "subscription_item"
+
+
+def test_repeated_and_overlapping_expand_paths(client: stripe.StripeClient) -> None:
+    sub = make_sub(client)
+    for paths in (
+        ["customer", "customer"],
+        ["latest_invoice.customer", "latest_invoice"],
+        ["latest_invoice", "latest_invoice.customer"],
+    ):
+        got = client.v1.subscriptions.retrieve(sub.id, {"expand": paths})
+        assert got.to_dict()[paths[0].split(".")[0]]["object"] in ("customer", "invoice")
+    prod = client.v1.products.create({"name": "d"})
+    price = client.v1.prices.create({"currency": "usd", "unit_amount": 1, "product": prod.id})
+    upd = client.v1.products.update(
+        prod.id, {"default_price": price.id, "expand": ["default_price", "default_price"]}
+    )
+    assert upd.default_price.id == price.id  # type: ignore[union-attr]
