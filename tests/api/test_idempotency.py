@@ -255,3 +255,46 @@ def test_raw_form_replay(server: ThreadedServer, api_key: str) -> None:
     assert r1.status_code == r2.status_code == 200
     assert r1.content == r2.content
     assert r2.headers["Idempotent-Replayed"] == "true"
+
+
+def test_concurrent_same_key_creates_exactly_one(
+    server: ThreadedServer, api_key: str, schema_violations: list[str]
+) -> None:
+    client = make_client(server.url, api_key, schema_violations)
+    outcomes: list[Any] = []
+
+    def worker() -> None:
+        try:
+            outcomes.append(post(client, "/v1/customers", "race", name="r").data["id"])
+        except stripe.APIError as err:
+            outcomes.append(err.http_status)
+
+    threads = [threading.Thread(target=worker) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    ids = {o for o in outcomes if isinstance(o, str)}
+    assert len(outcomes) == 12
+    assert len(ids) == 1  # every success is the same customer (first run or replays)
+    assert all(o == 409 for o in outcomes if not isinstance(o, str))
+    assert [c.id for c in client.v1.customers.list().data] == list(ids)
+
+
+def test_concurrent_creates_in_one_account_are_all_kept(
+    server: ThreadedServer, api_key: str, schema_violations: list[str]
+) -> None:
+    client = make_client(server.url, api_key, schema_violations)
+    made: list[str] = []
+    threads = [
+        threading.Thread(
+            target=lambda i=i: made.append(client.v1.customers.create({"name": f"c{i}"}).id)
+        )
+        for i in range(16)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    listed = [c.id for c in client.v1.customers.list({"limit": 100}).data]
+    assert sorted(listed) == sorted(made) and len(made) == 16
