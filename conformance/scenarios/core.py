@@ -196,6 +196,7 @@ def idempotency(t: T) -> None:
     first = t.call("customers.create", params={"email": email}, idempotency_key=key)
     t.defer("customers.delete", first["id"])
     first_req = t.header("Request-Id")
+    t.eq(t.header("Idempotency-Key"), key, "the Idempotency-Key is echoed")
     t.check(t.header("Idempotent-Replayed") in (None, "false"), "first call is not a replay")
     again = t.call("customers.create", params={"email": email}, idempotency_key=key)
     t.eq(again, first, "replay returns the same customer")
