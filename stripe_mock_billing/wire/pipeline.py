@@ -196,7 +196,8 @@ def before_request() -> Response | None:
         gg.raw = {}
     else:
         gg.raw = _decode_v1()
-    faults.inject(journal.request_namespace())  # control API: injected faults
+    # control API: injected faults (the account is known here unless a v2 token authenticates)
+    faults.inject(gg.ns if gg.ns is not None else journal.request_namespace())
     space = gg.ns
     idem_key = env.get("HTTP_IDEMPOTENCY_KEY")
     if space is not None and idem_key and req.method == "POST":
@@ -239,7 +240,11 @@ def after_request(resp: Response) -> Response:
     headers = resp.headers
     headers.add("Request-Id", gg.get("request_id") or "req_" + random_tail(14))
     if _is_api(req.path):
-        headers["Stripe-Version"] = gg.get("version") or settings().api_version
+        version = gg.get("version") or settings().api_version
+        if gg.get("replayed"):
+            headers["Stripe-Version"] = version  # replaces the stored one
+        else:
+            headers.add("Stripe-Version", version)
         headers.add("Cache-Control", "no-cache, no-store")
         headers.add("Access-Control-Allow-Origin", "*")
     idem_key = gg.get("idem_key")

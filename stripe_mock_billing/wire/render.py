@@ -90,7 +90,6 @@ class Renderable(Protocol):
 
 # one encoder for every response: `json.dumps` with non-default options builds a new one per call
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_JSON_HEADERS = (("Content-Type", "application/json"),)
 
 
 def dumps(body: Mapping[str, Any]) -> bytes:
@@ -100,7 +99,7 @@ def dumps(body: Mapping[str, Any]) -> bytes:
 
 def json_response(body: Mapping[str, Any], status: int = 200) -> Response:
     """A JSON response with Stripe's content type."""
-    return Response(dumps(body), status=status, headers=_JSON_HEADERS)
+    return Response(dumps(body), status=status, content_type="application/json")
 
 
 # --- expand ------------------------------------------------------------------------------
