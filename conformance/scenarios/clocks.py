@@ -15,7 +15,6 @@ from .billing import (
     usage_of,
 )
 from .common import (
-    BOOL_BUG,
     DAY,
     clock,
     customer,
@@ -195,7 +194,6 @@ def usage_rollover_grace(t: T) -> None:
     "cancel now with invoice_now: a final invoice bills the usage so far",
     area="usage",
     legacy=True,
-    xfail={"python-11.6.1": BOOL_BUG},
 )
 def usage_cancel_final(t: T) -> None:
     # invoice_now + prorate: Stripe's cancel guide says usage is discarded without prorating,
@@ -224,7 +222,6 @@ def usage_cancel_final(t: T) -> None:
     "cancel_at_period_end: at the period end the final invoice bills the last period's usage",
     area="usage",
     legacy=True,
-    xfail={"python-11.6.1": BOOL_BUG},
 )
 def usage_cancel_at_period_end(t: T) -> None:
     t0 = clock_start(t)
@@ -250,7 +247,6 @@ def usage_cancel_at_period_end(t: T) -> None:
     "delete a metered item with clear_usage: its usage is not billed",
     area="usage",
     legacy=True,
-    xfail={"python-11.6.1": BOOL_BUG},
 )
 def usage_item_delete(t: T) -> None:
     cus = customer(t)

@@ -8,12 +8,6 @@ from typing import Any
 from ..harness import T
 
 DAY = 86400
-# stripe-python 11.x form-encodes Python booleans as "True"/"False"; Stripe's v1 API accepts
-# them (stripe/stripe-python#1499, stripe/stripe-dotnet#3104: "v1 apis would accept these").
-BOOL_BUG = (
-    "the emulator rejects v1 booleans sent as 'True'/'False' (stripe-python 11.x encoding) "
-    "with 400 'Invalid boolean: True'; Stripe's v1 API accepts them"
-)
 
 
 def uid() -> str:

@@ -18,7 +18,7 @@ from .billing import (
     meter_price,
     usage_of,
 )
-from .common import BOOL_BUG, DAY, licensed_price, only_item, period, product, subscribe
+from .common import DAY, licensed_price, only_item, period, product, subscribe
 from .meters import event, new_meter
 
 
@@ -178,7 +178,6 @@ def meters_backdated(t: T) -> None:
     "meters.cancel",
     "cancel with invoice_now bills the meter usage so far; cancel_at_period_end bills at the end",
     area="meter-billing",
-    xfail={"python-11.6.1": BOOL_BUG},
 )
 def meters_cancel(t: T) -> None:
     t0 = clock_start(t)

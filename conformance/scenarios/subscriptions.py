@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..harness import T, scenario
 from .common import (
-    BOOL_BUG,
     DAY,
     customer,
     legacy_metered_price,
@@ -62,7 +61,6 @@ def subs_items(t: T) -> None:
     "subs.cancel_at_period_end",
     "cancel_at_period_end, then reactivation before the period ends",
     area="subs",
-    xfail={"python-11.6.1": BOOL_BUG},
 )
 def subs_cancel_at_period_end(t: T) -> None:
     cus = customer(t)

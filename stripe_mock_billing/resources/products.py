@@ -58,7 +58,6 @@ class Product:
             "shippable": None,
             "statement_descriptor": self.statement_descriptor,
             "tax_code": None,
-            "type": "service",
             "unit_label": self.unit_label,
             "updated": self.updated,
             "url": self.url,

@@ -163,9 +163,11 @@ class Bool(Param):
         s = _scalar(value, name, "boolean")
         if s == "" and self.nullable and not self.required:
             return None
-        if s == "true":
+        # v1 also takes `True`/`False`: stripe-python 11.x form-encodes Python booleans that way
+        # (stripe/stripe-python#1499: only v2 insists on lowercase)
+        if s in ("true", "True"):
             return True
-        if s == "false":
+        if s in ("false", "False"):
             return False
         raise invalid_value(name, f"Invalid boolean: {s}")
 

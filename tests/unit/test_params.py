@@ -248,8 +248,8 @@ def test_int_rejects_beyond_int64(n: int, negative: bool) -> None:
 
 @given(st.text(max_size=20))
 def test_bool_accepts_only_true_false(s: str) -> None:
-    if s in ("true", "false"):
-        assert Bool().coerce(s, "b") is (s == "true")
+    if s in ("true", "false", "True", "False"):
+        assert Bool().coerce(s, "b") is (s.lower() == "true")
     elif s == "":
         assert Bool().coerce(s, "b") is None
     else:
