@@ -26,7 +26,7 @@ from . import idempotency, versions
 from .auth import authenticate
 from .form import Node, decode, flatten
 from .params import Param, parse
-from .render import TYPE_BY_COLLECTION, RenderContext, check_expand, error_response
+from .render import TYPE_BY_COLLECTION, VERBS, RenderContext, check_expand, error_response
 
 log = logging.getLogger("stripe_mock_billing")
 
@@ -100,13 +100,28 @@ def params(spec: Mapping[str, Param]) -> dict[str, Any]:
 
 
 def _check_expand(paths: list[str]) -> None:
-    """Static `expand[]` check for the core collections, so a bad path never follows a write."""
-    segments = [s for s in request.path.split("/") if s]
-    if len(segments) not in (2, 3) or segments[0] != "v1" or request.method == "DELETE":
+    """Static `expand[]` check by the route's object type, so a bad path never follows a write.
+
+    The type comes from the matched URL rule: `/v1/<collection>`, `/v1/<collection>/<id>` and
+    `/v1/<collection>/<id>/<verb>` render the collection's object (TYPE_BY_COLLECTION); other
+    sub-resources check their own paths (e.g. usage records) or only read.
+    """
+    req = _req()
+    rule = req.url_rule.rule if req.url_rule is not None else ""
+    parts = rule.split("/")[2:]  # drop "" and "v1"
+    if not rule.startswith("/v1/") or req.method == "DELETE":
         return
-    obj_type = TYPE_BY_COLLECTION.get(segments[1])
+    params_at = [i for i, seg in enumerate(parts) if seg.startswith("<")]
+    if not params_at:
+        collection, is_list = "/".join(parts), req.method == "GET"
+    else:
+        first = params_at[0]
+        tail = parts[first + 1 :]
+        if tail and not (len(tail) == 1 and tail[0] in VERBS):
+            return
+        collection, is_list = "/".join(parts[:first]), False
+    obj_type = TYPE_BY_COLLECTION.get(collection)
     if obj_type is not None:
-        is_list = len(segments) == 2 and request.method == "GET"
         check_expand(obj_type, paths, is_list=is_list)
 
 

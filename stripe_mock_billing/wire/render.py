@@ -56,18 +56,32 @@ EMBEDDED: dict[str, dict[str, str]] = {
     "subscription": {"items": "list:subscription_item"},
     "subscription_item": {"price": "price"},
     "invoice": {"lines": "list:line_item"},
-    "line_item": {},
+    "line_item": {"price": "price"},  # acacia renders the price inline; basil has none
     "test_helpers.test_clock": {},
     "usage_record": {},
+    "invoiceitem": {},
+    "billing.meter": {},
+    "billing.meter_event": {},
+    "billing.meter_event_adjustment": {},
 }
-# `/v1/<collection>` -> the object type its create/retrieve/update/list render
+# `/v1/<collection>` -> the object type its create/retrieve/update/list and verbs render
 TYPE_BY_COLLECTION: dict[str, str] = {
     "customers": "customer",
     "products": "product",
     "prices": "price",
     "subscriptions": "subscription",
     "subscription_items": "subscription_item",
+    "invoices": "invoice",
+    "invoiceitems": "invoiceitem",
+    "test_helpers/test_clocks": "test_helpers.test_clock",
+    "billing/meters": "billing.meter",
+    "billing/meter_events": "billing.meter_event",
+    "billing/meter_event_adjustments": "billing.meter_event_adjustment",
 }
+# POST `/v1/<collection>/<id>/<verb>` actions that render the collection's object
+VERBS = frozenset(
+    {"advance", "deactivate", "finalize", "mark_uncollectible", "pay", "reactivate", "void"}
+)
 
 
 @dataclass(slots=True)
