@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"default Stripe-Version when a request sends none (default {DEFAULT_API_VERSION})",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--threaded",
+        action="store_true",
+        help="a thread per connection (true concurrency, slower) instead of the event loop",
+    )
     parser.add_argument("--version", action="version", version=__version__)
     return parser
 
@@ -52,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(err.message)
     app = create_app(settings)
     try:
-        server = make_cli_server(app, settings.host, settings.port, verbose=args.verbose)
+        server = make_cli_server(
+            app, settings.host, settings.port, verbose=args.verbose, threaded=args.threaded
+        )
     except OSError as err:
         print(
             f"stripe-mock-billing: cannot listen on {settings.host}:{settings.port}: {err}",

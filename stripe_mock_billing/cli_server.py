@@ -1,10 +1,11 @@
-"""The CLI's HTTP server: cheroot (threaded, pure Python, one process), werkzeug as fallback.
+"""The CLI's HTTP servers, all in one process (every request sees one Store).
 
-Why cheroot: werkzeug's development server (server.py, still used by the test fixtures) parses
-HTTP slowly; measured with bench/bench_meters_http.py on a 2-core machine it serves about half
-the v1 meter events per second that cheroot serves with the same Flask app. cheroot keeps the
-one-process, threaded model (every thread sees one Store), supports HTTP/1.1 keep-alive and
-binds port 0. `--verbose` keeps werkzeug, which logs every request.
+- default: loop_server.LoopServer, one asyncio loop running the app inline (fastest: ~4,500 v1
+  meter events/s on 2 cores; see its docstring for the measurements and the trade-off).
+- `--threaded`: cheroot, a thread per connection, for tests of truly concurrent requests (409
+  `idempotency_key_in_use`); about a third of the loop's throughput, because of GIL hand-offs.
+  (werkzeug's development server, which server.py's ThreadedServer uses, is slower still.)
+- `--verbose`: werkzeug, which logs every request.
 LIMITATIONS: no TLS (plain http on loopback, as the SDKs allow).
 """
 
@@ -68,8 +69,15 @@ class _Werkzeug:
         self._server.shutdown()
 
 
-def make_cli_server(app: Flask, host: str, port: int, *, verbose: bool = False) -> CliServer:
-    """cheroot normally; werkzeug (which logs each request) with `--verbose`."""
+def make_cli_server(
+    app: Flask, host: str, port: int, *, verbose: bool = False, threaded: bool = False
+) -> CliServer:
+    """The event loop normally; cheroot with `--threaded`; werkzeug (logs each request) with
+    `--verbose`."""
     if verbose:
         return _Werkzeug(app, host, port)
-    return _Cheroot(app, host, port)
+    if threaded:
+        return _Cheroot(app, host, port)
+    from .loop_server import LoopServer
+
+    return LoopServer(app, host, port)

@@ -13,7 +13,9 @@ request. Kinds, with Stripe's statuses, bodies and headers (wire-format.md §5.2
   the header, so the header carries that difference here.
 - `api_error`: 500 (or 502/503/504) `api_error` with `Stripe-Should-Retry: true`.
 - `idempotency_key_in_use`: 409 `idempotency_key_in_use` (SDKs retry a 409).
-- `latency`: waits `latency_ms`, then the request executes normally.
+- `latency`: waits `latency_ms`, then the request executes normally. Under the CLI's event-loop
+  server (loop_server.py) the request executes at once and its response is held back instead,
+  so other connections are not blocked.
 
 An error fault answers before idempotency and before the endpoint runs: nothing changes and the
 idempotency key is not stored, so the SDK's retry with the same key executes for real. (Real
@@ -45,6 +47,9 @@ from .errors import (
 from .ids import random_tail
 from .journal import path_matches
 from .store import Namespace
+
+# environ key of a server that can hold a response back instead of sleeping (loop_server.py)
+DEFER_KEY = "stripe_mock_billing.defer_response"
 
 KINDS = ("rate_limit", "lock_timeout", "api_error", "idempotency_key_in_use", "latency")
 RATE_LIMIT_REASONS = (
@@ -213,6 +218,10 @@ def inject(space: Namespace | None) -> None:
         return
     g.fault = rule.kind
     if rule.kind == "latency":
-        clock.sleep(rule.latency_ms / 1000)
+        deferred = request.environ.get(DEFER_KEY)
+        if deferred is not None:  # the event-loop server holds the response back instead
+            deferred.append(rule.latency_ms / 1000)
+        else:
+            clock.sleep(rule.latency_ms / 1000)
         return
     raise rule.error()

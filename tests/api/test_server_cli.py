@@ -93,9 +93,25 @@ def test_serves_the_sdk(procs: list[subprocess.Popen[str]]) -> None:
     assert client.v1.customers.retrieve(cus.id).name == "over the CLI"
 
 
+@pytest.mark.parametrize("mode", [[], ["--threaded"], ["--verbose"]])
+def test_every_server_mode_serves_the_sdk(
+    procs: list[subprocess.Popen[str]], mode: list[str]
+) -> None:
+    proc, url = start(["--port", "0", *mode])
+    procs.append(proc)
+    client = make_client(url, "sk_test_cli_mode", [])
+    cus = client.v1.customers.create({"name": " ".join(mode) or "loop"})
+    assert client.v1.customers.retrieve(cus.id).name == (" ".join(mode) or "loop")
+    code, _, err = stop(proc, signal.SIGTERM)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("mode", [[], ["--threaded"]])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signals_stop_it_cleanly(procs: list[subprocess.Popen[str]], sig: int) -> None:
-    proc, url = start(["--port", "0"])
+def test_signals_stop_it_cleanly(
+    procs: list[subprocess.Popen[str]], sig: int, mode: list[str]
+) -> None:
+    proc, url = start(["--port", "0", *mode])
     procs.append(proc)
     # a kept-alive connection must not keep it from stopping
     session = requests.Session()

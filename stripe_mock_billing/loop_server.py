@@ -1,0 +1,246 @@
+"""The CLI's default HTTP server: one asyncio event loop that runs the WSGI app inline.
+
+Why: the emulator's requests are short and CPU-bound, and its state lives in one process, so
+threads only add GIL hand-offs. Measured with bench/bench_meters_http.py on the 2-core dev
+machine (4 client processes posting v1 meter events): cheroot with 8 threads served ~1,500
+requests/s at ~600 us of server CPU per request, this loop ~4,200-4,800 requests/s at ~200 us
+(the HTTP layer itself costs ~25 us: httptools, a C parser, plus uvloop when installed).
+
+Behaviour: HTTP/1.1 keep-alive and pipelining (answers in order), chunked request bodies,
+`Expect: 100-continue` (curl sends it for bodies over 1 KiB), HEAD, `Connection: close`;
+malformed requests get a 400 and the connection is closed; bodies over 32 MiB a 413.
+Requests run one at a time, in arrival order. An injected latency fault (control API) does not
+block the loop: the request executes at once and its response is held back for the latency
+(see faults.py).
+LIMITATIONS: no true concurrency, so a second request with the same Idempotency-Key can never
+arrive while the first is running (no 409 `idempotency_key_in_use`): use `--threaded` (cheroot,
+one thread per connection) or `ThreadedServer` for tests of concurrent requests. A long request
+(a test clock advanced across thousands of subscriptions) delays the others. No TLS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any, cast
+from urllib.parse import unquote
+
+import httptools
+from flask import Flask
+
+from .faults import DEFER_KEY
+
+log = logging.getLogger("stripe_mock_billing")
+
+MAX_BODY = 32 * 1024 * 1024
+_BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+_TOO_LARGE = (
+    b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+)
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: parse requests, run them in order, write the answers."""
+
+    def __init__(self, server: LoopServer) -> None:
+        self.server = server
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.peer = ""
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.size = 0
+        # answers not yet written, in request order: [bytes | None (held back), keep_alive]
+        self.pending: deque[list[Any]] = deque()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports do not subclass asyncio.Transport, but have its interface
+        self.transport = cast(asyncio.Transport, transport)
+        peer = transport.get_extra_info("peername")
+        self.peer = str(peer[0]) if peer else ""
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except Exception:  # malformed HTTP (or a body over MAX_BODY, already answered 413)
+            self._abort(_BAD_REQUEST)
+
+    def _abort(self, answer: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(answer)
+            self.transport.close()
+
+    # --- httptools callbacks ------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers = []
+        self.body = []
+        self.size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        for name, value in self.headers:
+            expects = name.lower() == b"expect" and value.lower() == b"100-continue"
+            if expects and self.transport is not None:
+                self.transport.write(_CONTINUE)
+
+    def on_body(self, body: bytes) -> None:
+        self.size += len(body)
+        if self.size > MAX_BODY:
+            self._abort(_TOO_LARGE)
+            raise ValueError("request body too large")
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        method = self.parser.get_method().decode("latin-1")
+        keep = bool(self.parser.should_keep_alive())
+        env = self.server.environ(method, self.url, self.headers, b"".join(self.body), self.peer)
+        slot: list[Any] = [None, keep]
+        self.pending.append(slot)
+        answer, delay = self.server.call(env, head=method == "HEAD", keep_alive=keep)
+        if delay > 0:
+            self.server.loop_call_later(delay, self._release, slot, answer)
+        else:
+            slot[0] = answer
+            self._flush()
+
+    # --- writing ------------------------------------------------------------------------
+
+    def _release(self, slot: list[Any], answer: bytes) -> None:
+        slot[0] = answer
+        self._flush()
+
+    def _flush(self) -> None:
+        transport = self.transport
+        while self.pending and self.pending[0][0] is not None:
+            answer, keep = self.pending.popleft()
+            if transport is None or transport.is_closing():
+                return
+            transport.write(answer)
+            if not keep:
+                transport.close()
+                return
+
+
+class LoopServer:
+    """`LoopServer(app, host, port)`: bind now, `serve_forever()`, `shutdown()` from any thread."""
+
+    def __init__(self, app: Flask, host: str, port: int) -> None:
+        self.app = app
+        try:
+            import uvloop
+
+            self.loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        except ImportError:
+            self.loop = asyncio.new_event_loop()
+        self._server = self.loop.run_until_complete(
+            self.loop.create_server(lambda: _Connection(self), host, port, backlog=512)
+        )
+        sock = self._server.sockets[0].getsockname()
+        self.host, self.port = str(sock[0]), int(sock[1])
+
+    def address(self) -> tuple[str, int]:
+        """The bound host and port."""
+        return self.host, self.port
+
+    def serve_forever(self) -> None:
+        """Run the loop until `shutdown()`."""
+        try:
+            self.loop.run_forever()
+        finally:
+            self._server.close()
+            self.loop.run_until_complete(self._server.wait_closed())
+            self.loop.close()
+
+    def shutdown(self) -> None:
+        """Stop serving (thread-safe)."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+    def loop_call_later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
+        """Schedule `fn(*args)` after `delay` seconds on the loop."""
+        self.loop.call_later(delay, fn, *args)
+
+    def environ(
+        self, method: str, url: bytes, headers: list[tuple[bytes, bytes]], body: bytes, peer: str
+    ) -> dict[str, Any]:
+        """A PEP 3333 environ for one request."""
+        path, _, query = url.partition(b"?")
+        env: dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(path.decode("latin-1"), encoding="latin-1"),
+            "QUERY_STRING": query.decode("latin-1"),
+            "SERVER_NAME": self.host,
+            "SERVER_PORT": str(self.port),
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": peer,
+            "CONTENT_LENGTH": str(len(body)) if body else "",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            DEFER_KEY: [],
+        }
+        for raw_name, raw_value in headers:
+            key = raw_name.decode("latin-1").upper().replace("-", "_")
+            value = raw_value.decode("latin-1")
+            if key == "CONTENT_TYPE":
+                env["CONTENT_TYPE"] = value
+            elif key not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
+                hkey = "HTTP_" + key
+                env[hkey] = f"{env[hkey]},{value}" if hkey in env else value
+        return env
+
+    def call(self, env: dict[str, Any], *, head: bool, keep_alive: bool) -> tuple[bytes, float]:
+        """Run the app; the raw HTTP answer and how long to hold it back."""
+        state: dict[str, Any] = {}
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            state["status"], state["headers"] = status, headers
+            return lambda data: None
+
+        try:
+            result: Iterable[bytes] = self.app(env, start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception:  # the app renders its own errors; this is a server-level failure
+            log.exception("WSGI app failed")
+            state = {"status": "500 Internal Server Error", "headers": []}
+            body = b""
+        lines = [f"HTTP/1.1 {state['status']}\r\n"]
+        has_length = False
+        for name, value in state["headers"]:
+            low = name.lower()
+            if low == "content-length":
+                has_length = True
+            elif low == "connection":
+                continue
+            lines.append(f"{name}: {value}\r\n")
+        if not has_length:
+            lines.append(f"Content-Length: {len(body)}\r\n")
+        if not keep_alive:
+            lines.append("Connection: close\r\n")
+        lines.append("\r\n")
+        head_bytes = "".join(lines).encode("latin-1")
+        return (head_bytes if head else head_bytes + body), float(sum(env[DEFER_KEY]))
