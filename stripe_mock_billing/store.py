@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .resources.events import Event
     from .resources.invoice_model import Invoice
     from .resources.invoiceitems import InvoiceItem
-    from .resources.prices import Price
+    from .resources.price_model import Price
     from .resources.products import Product
     from .resources.subscription_model import Subscription, SubscriptionItem
     from .resources.test_clocks import TestClock

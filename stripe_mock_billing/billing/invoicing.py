@@ -27,7 +27,7 @@ from ..resources.invoice_model import Invoice, InvoiceLine
 from .rating import rate, round_minor_units
 
 if TYPE_CHECKING:
-    from ..resources.prices import Price
+    from ..resources.price_model import Price
     from ..resources.subscription_model import Subscription, SubscriptionItem
     from ..store import Namespace
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from .meter_usage import Formula, MeterEventStore, Number
+from .meter_series import Formula, Number
+from .meter_usage import MeterEventStore
 
 
 def event_store(ns: Any) -> MeterEventStore:

@@ -26,7 +26,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from .. import clock, ids
-from ..billing.meter_usage import Formula, Window
+from ..billing.meter_series import Formula, Window
 from ..errors import InvalidRequest, ResourceMissing
 from ..store import Namespace
 from ..wire import pipeline as p

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from ..wire import versions
 from ..wire.render import RenderContext, list_body
-from .prices import decimal_str
+from .price_model import decimal_str
 
 _T = TypeVar("_T")
 

@@ -27,7 +27,7 @@ from ..wire.params import LIST_PARAMS, Bool, DecimalStr, Int, Metadata, Obj, Str
 from ..wire.render import RenderContext, deleted_stub, json_response, render_list, render_one
 from .customers import get_customer
 from .invoice_model import InvoiceLine
-from .prices import decimal_str, get_price
+from .price_model import decimal_str, get_price
 
 invoiceitems = Blueprint("invoiceitems", __name__)
 

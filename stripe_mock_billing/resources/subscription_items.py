@@ -23,7 +23,8 @@ from .subscription_model import (
     get_item,
     get_subscription,
 )
-from .subscriptions import ITEM_THRESHOLDS, PRORATION, new_item, update_item
+from .subscription_params import ITEM_THRESHOLDS, PRORATION
+from .subscriptions import new_item, update_item
 
 subscription_items = Blueprint("subscription_items", __name__)
 

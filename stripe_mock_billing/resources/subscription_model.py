@@ -15,7 +15,7 @@ from ..errors import ResourceMissing, invalid_value
 from ..store import Namespace
 from ..wire import versions
 from ..wire.render import RenderContext
-from .prices import Price, get_price
+from .price_model import Price, get_price
 
 
 @dataclass(slots=True, kw_only=True)

@@ -57,7 +57,7 @@ from ..wire import pipeline as p
 from ..wire import versions
 from ..wire.params import LIST_PARAMS, Enum, Int, Timestamp
 from ..wire.render import RenderContext, check_expand, render_list, render_one
-from .prices import Price
+from .price_model import Price
 from .subscription_model import Subscription, SubscriptionItem, get_item
 
 usage_records = Blueprint("usage_records", __name__)

@@ -16,7 +16,7 @@ from stripe_mock_billing.billing.rating import RatingPrice
 from stripe_mock_billing.billing.usage import ItemUsage
 from stripe_mock_billing.config import Settings
 from stripe_mock_billing.resources.customers import Customer
-from stripe_mock_billing.resources.prices import Price, Recurring
+from stripe_mock_billing.resources.price_model import Price, Recurring
 from stripe_mock_billing.resources.products import Product
 from stripe_mock_billing.resources.subscription_model import Subscription, SubscriptionItem
 from stripe_mock_billing.resources.test_clocks import TestClock

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from stripe_mock_billing.billing import invoicing
 from stripe_mock_billing.billing.rating import RatingPrice, Tier, TransformQuantity, rate
 from stripe_mock_billing.resources.events import diff, in_range
-from stripe_mock_billing.resources.prices import Price, Recurring
+from stripe_mock_billing.resources.price_model import Price, Recurring
 
 
 def _price(rating: RatingPrice, usage: str = "metered") -> Price:
