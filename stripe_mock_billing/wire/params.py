@@ -15,16 +15,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
-from ..errors import (
-    ParameterError,
-    invalid_empty,
-    invalid_integer,
-    invalid_value,
-    missing_param,
-    unknown_params,
-)
+from ..errors import invalid_empty, invalid_integer, invalid_value, missing_param, unknown_params
 from .form import Node
 
 INT64_MAX = 2**63 - 1
@@ -55,6 +48,15 @@ class Param:
         """Turn the decoded value into its Python form, or raise a ParameterError."""
         raise NotImplementedError
 
+    def text(self, value: Node, name: str, what: str) -> str | None:
+        """The scalar string sent, or None when an empty string unsets this parameter."""
+        s = _scalar(value, name, what)
+        if s == "":
+            if self.nullable and not self.required:
+                return None
+            raise invalid_empty(name)
+        return s
+
     def unknown(self, value: Node, name: str) -> list[str]:
         """Names of unknown nested parameters under this one."""
         return []
@@ -62,6 +64,18 @@ class Param:
     def missing(self, value: Node, name: str) -> str | None:
         """Name of the first missing required nested parameter under this one."""
         return None
+
+
+_N = TypeVar("_N", int, Decimal)
+
+
+def _in_range(name: str, n: _N, lo: _N | None, hi: _N | None) -> _N:
+    """`n` when within [lo, hi], else Stripe's range error."""
+    if lo is not None and n < lo:
+        raise invalid_value(name, f"Invalid {name}: must be greater than or equal to {lo}")
+    if hi is not None and n > hi:
+        raise invalid_value(name, f"Invalid {name}: must be less than or equal to {hi}")
+    return n
 
 
 def _scalar(value: Node, name: str, what: str) -> str:
@@ -78,11 +92,9 @@ class Str(Param):
     max_length: int = 5000
 
     def coerce(self, value: Node, name: str) -> Any:
-        s = _scalar(value, name, "string")
-        if s == "":
-            if self.nullable and not self.required:
-                return None
-            raise invalid_empty(name)
+        s = self.text(value, name, "string")
+        if s is None:
+            return None
         if len(s) > self.max_length:
             raise invalid_value(
                 name,
@@ -99,11 +111,9 @@ class Enum(Param):
     values: tuple[str, ...] = ()
 
     def coerce(self, value: Node, name: str) -> Any:
-        s = _scalar(value, name, "string")
-        if s == "":
-            if self.nullable and not self.required:
-                return None
-            raise invalid_empty(name)
+        s = self.text(value, name, "string")
+        if s is None:
+            return None
         if s not in self.values:
             raise invalid_value(name, f"Invalid {name}: must be one of {one_of_text(self.values)}")
         return s
@@ -121,23 +131,15 @@ class Int(Param):
     allow_inf: bool = False  # `up_to=inf` in tiers -> None
 
     def coerce(self, value: Node, name: str) -> Any:
-        s = _scalar(value, name, "integer")
-        if s == "":
-            if self.nullable and not self.required:
-                return None
-            raise invalid_empty(name)
+        s = self.text(value, name, "integer")
+        if s is None:
+            return None
         if self.allow_inf and s == "inf":
             return None
         if not _INT_RE.fullmatch(s) or abs(int(s)) > INT64_MAX:
             raise invalid_integer(name, s)
         n = int(s)
-        if self.min is not None and n < self.min:
-            raise invalid_value(
-                name, f"Invalid {name}: must be greater than or equal to {self.min}"
-            )
-        if self.max is not None and n > self.max:
-            raise invalid_value(name, f"Invalid {name}: must be less than or equal to {self.max}")
-        return n
+        return _in_range(name, n, self.min, self.max)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -184,11 +186,9 @@ class DecimalStr(Param):
     max: Decimal | None = None
 
     def coerce(self, value: Node, name: str) -> Any:
-        s = _scalar(value, name, "decimal")
-        if s == "":
-            if self.nullable and not self.required:
-                return None
-            raise invalid_empty(name)
+        s = self.text(value, name, "decimal")
+        if s is None:
+            return None
         if not _DECIMAL_RE.fullmatch(s) or len(s) > 40:
             raise invalid_value(name, f"Invalid decimal: {s}", code="parameter_invalid_decimal")
         try:
@@ -199,13 +199,7 @@ class DecimalStr(Param):
             raise invalid_value(
                 name, f"Invalid decimal: {s}; must have at most {self.places} decimal places"
             )
-        if self.min is not None and d < self.min:
-            raise invalid_value(
-                name, f"Invalid {name}: must be greater than or equal to {self.min}"
-            )
-        if self.max is not None and d > self.max:
-            raise invalid_value(name, f"Invalid {name}: must be less than or equal to {self.max}")
-        return d
+        return _in_range(name, d, self.min, self.max)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -385,13 +379,6 @@ def parse(spec: Mapping[str, Param], raw: Mapping[str, Node]) -> dict[str, Any]:
     if miss:
         raise missing_param(miss)
     return _parse_level(full, raw, "")
-
-
-def require_one(params: Mapping[str, Any], *names: str) -> ParameterError | None:
-    """An error when none of `names` was given (Stripe reports the first as missing)."""
-    if any(params.get(n) is not None for n in names):
-        return None
-    return missing_param(names[0])
 
 
 def apply_metadata(current: dict[str, str], update: dict[str, str | None] | None) -> dict[str, str]:

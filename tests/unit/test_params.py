@@ -26,7 +26,6 @@ from stripe_mock_billing.wire.params import (
     apply_metadata,
     one_of_text,
     parse,
-    require_one,
 )
 
 SPEC = {
@@ -214,12 +213,6 @@ def test_apply_metadata() -> None:
     with pytest.raises(ParameterError) as exc:
         apply_metadata(full, {"one_more": "v"})
     assert exc.value.param == "metadata"
-
-
-def test_require_one_reports_the_first_name() -> None:
-    err = require_one({}, "product", "product_data")
-    assert err is not None and err.message == "Missing required param: product."
-    assert require_one({"product_data": {}}, "product", "product_data") is None
 
 
 def test_one_of_text() -> None:
