@@ -268,18 +268,18 @@ class ClockedCustomer:
         self, *, to: int | None = None, by: int | None = None, timeout: float = 30.0
     ) -> Any:
         """Advance the clock (to a time, or by seconds) and wait until it is `ready`."""
-        import time
+        from . import clock
 
         if (to is None) == (by is None):
             raise ValueError("give exactly one of to= or by=")
         target = to if to is not None else self.now + int(by or 0)
         clocks = self.client.v1.test_helpers.test_clocks
         clk = clocks.advance(self.clock.id, {"frozen_time": target})
-        deadline = time.monotonic() + timeout
+        deadline = clock.monotonic() + timeout
         while clk.status != "ready":
-            if clk.status == "internal_failure" or time.monotonic() > deadline:
+            if clk.status == "internal_failure" or clock.monotonic() > deadline:
                 raise RuntimeError(f"test clock {clk.id} did not become ready: {clk.status}")
-            time.sleep(0.01)
+            clock.sleep(0.01)
             clk = clocks.retrieve(clk.id)
         self.clock = clk
         return clk
