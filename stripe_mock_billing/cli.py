@@ -30,6 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"default Stripe-Version when a request sends none (default {DEFAULT_API_VERSION})",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="requests per second per account before 429s (default 0 = off; test mode: 25)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     parser.add_argument(
         "--threaded",
@@ -45,12 +52,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env(host=args.host, port=args.port, api_version=args.api_version)
+        settings = Settings.from_env(
+            host=args.host,
+            port=args.port,
+            api_version=args.api_version,
+            rate_limit=args.rate_limit,
+        )
     except ValueError:
         parser.error(
-            "STRIPE_MOCK_BILLING_PORT must be an integer, not "
-            f"{os.environ.get('STRIPE_MOCK_BILLING_PORT')!r}"
+            "STRIPE_MOCK_BILLING_PORT and STRIPE_MOCK_BILLING_RATE_LIMIT must be integers, not "
+            f"{os.environ.get('STRIPE_MOCK_BILLING_PORT')!r} / "
+            f"{os.environ.get('STRIPE_MOCK_BILLING_RATE_LIMIT')!r}"
         )
+    if settings.account_defaults.rate_limit < 0:
+        parser.error("--rate-limit must be 0 (off) or a positive number of requests per second")
     try:
         versions.validate(settings.api_version)
     except StripeError as err:

@@ -52,7 +52,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
-        """Settings from `STRIPE_MOCK_BILLING_HOST`, `_PORT`, `_API_VERSION`, then overrides."""
+        """Settings from `STRIPE_MOCK_BILLING_HOST`, `_PORT`, `_API_VERSION`, `_RATE_LIMIT`,
+        then overrides."""
         env = dict(os.environ if env is None else env)
         s = cls()
         if "STRIPE_MOCK_BILLING_HOST" in env:
@@ -61,6 +62,8 @@ class Settings:
             s.port = int(env["STRIPE_MOCK_BILLING_PORT"])
         if "STRIPE_MOCK_BILLING_API_VERSION" in env:
             s.api_version = env["STRIPE_MOCK_BILLING_API_VERSION"]
+        if "STRIPE_MOCK_BILLING_RATE_LIMIT" in env:
+            s.account_defaults.rate_limit = int(env["STRIPE_MOCK_BILLING_RATE_LIMIT"])
         known = {f.name for f in fields(cls)}
         direct = {k: v for k, v in overrides.items() if k in known and v is not None}
         acct = {k: v for k, v in overrides.items() if k not in known and v is not None}

@@ -185,6 +185,8 @@ def test_version_and_help() -> None:
     [
         (["--api-version", "nonsense"], {}, "Invalid Stripe API version: nonsense"),
         ([], {"STRIPE_MOCK_BILLING_PORT": "eighty"}, "STRIPE_MOCK_BILLING_PORT"),
+        ([], {"STRIPE_MOCK_BILLING_RATE_LIMIT": "many"}, "STRIPE_MOCK_BILLING_RATE_LIMIT"),
+        (["--rate-limit", "-1"], {}, "--rate-limit must be 0 (off) or a positive number"),
     ],
 )
 def test_bad_configuration_exits_with_usage_error(
@@ -200,6 +202,29 @@ def test_bad_configuration_exits_with_usage_error(
     assert out.returncode == 2
     assert text in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env"), [(["--rate-limit", "3"], {}), ([], {"STRIPE_MOCK_BILLING_RATE_LIMIT": "3"})]
+)
+def test_rate_limit_flag_and_env(
+    procs: list[subprocess.Popen[str]], args: list[str], env: dict[str, str]
+) -> None:
+    proc, url = start(["--port", "0", *args], env)
+    procs.append(proc)
+    auth = {"Authorization": "Bearer sk_test_rate_cli"}
+    codes = [requests.get(url + "/v1/customers", headers=auth, timeout=5) for _ in range(5)]
+    assert [r.status_code for r in codes][:3] == [200, 200, 200]
+    limited = [r for r in codes if r.status_code == 429]
+    assert limited, [r.status_code for r in codes]
+    e = limited[0].json()["error"]
+    assert (e["type"], e["code"]) == ("invalid_request_error", "rate_limit")
+    assert limited[0].headers["Stripe-Rate-Limited-Reason"] == "global-rate"
+    # another account has its own budget
+    other = requests.get(
+        url + "/v1/customers", headers={"Authorization": "Bearer sk_test_rate_other"}, timeout=5
+    )
+    assert other.status_code == 200
 
 
 def test_port_in_use_is_a_clear_error(procs: list[subprocess.Popen[str]]) -> None:
