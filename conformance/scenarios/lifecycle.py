@@ -70,8 +70,6 @@ def lifecycle_trial(t: T) -> None:
     "lifecycle.upgrade_prorations",
     "upgrade mid-cycle from 50 to 100 USD: prorations -25 + 50, then a 125 USD renewal",
     area="lifecycle",
-    pending="prorations are not emulated yet (billing/engine.py LIMITATIONS: no prorations for "
-    "licensed items)",
 )
 def lifecycle_upgrade(t: T) -> None:
     t0 = clock_start(t)

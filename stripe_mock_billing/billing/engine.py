@@ -12,7 +12,9 @@ the earliest pending action, which the engine keeps, so `sync` is one comparison
 due. Mid-cycle changes follow Stripe's classic billing mode: after a price change only usage
 after the change bills (at the new price); `billing_cycle_anchor=now` in the same update bills the
 earlier usage at the old price; a deleted item's usage is not invoiced.
-LIMITATIONS: see the modules named above; no prorations for licensed items.
+Prorations of licensed items (prorations.py): routes take `licensed_items` before a change and
+call `items_changed` after it.
+LIMITATIONS: see the modules named above.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .. import clock
 from ..errors import InvalidRequest
 from ..resources.events import diff, emit, snapshot
-from . import invoicing, lifecycle, thresholds
+from . import invoicing, lifecycle, prorations, thresholds
 from .periods import add_interval
 from .state import NEVER, state
 
@@ -179,10 +181,32 @@ def subscription_updated(ns: Namespace, sub: Subscription, before: dict[str, Any
 def cancel_subscription(
     ns: Namespace, sub: Subscription, *, invoice_now: bool = False, prorate: bool = False
 ) -> None:
-    """Cancel `sub` now; `invoice_now` bills accrued usage on a final invoice, else it's dropped."""
-    lifecycle.cancel(
-        ns, sub, clock.customer_now(ns, sub.customer), invoice_now=invoice_now, automatic=False
-    )
+    """Cancel `sub` now; `invoice_now` bills accrued usage on a final invoice, else it's dropped.
+
+    `prorate` credits the unused licensed time: on the final invoice with `invoice_now`, else as
+    a pending credit invoice item (Stripe: "a proration invoice item that credits remaining
+    unused time until the subscription period end")."""
+    now = clock.customer_now(ns, sub.customer)
+    if prorate:
+        prorations.cancel_credits(ns, sub, now)
+    lifecycle.cancel(ns, sub, now, invoice_now=invoice_now, automatic=False)
+
+
+def licensed_items(ns: Namespace, sub: Subscription) -> prorations.Licensed:
+    """The licensed items' (price, quantity) before a change, for `items_changed`."""
+    return prorations.licensed(ns, sub)
+
+
+def proration_time(ns: Namespace, sub: Subscription, proration_date: int | None) -> int:
+    """When a change is prorated from: `proration_date` (validated) or now."""
+    return prorations.change_time(sub, clock.customer_now(ns, sub.customer), proration_date)
+
+
+def items_changed(
+    ns: Namespace, sub: Subscription, before: prorations.Licensed, at: int, behavior: str | None
+) -> None:
+    """Licensed items changed mid-period: prorations per `proration_behavior`."""
+    prorations.create(ns, sub, before, at, clock.customer_now(ns, sub.customer), behavior)
 
 
 def item_added(ns: Namespace, sub: Subscription, item: SubscriptionItem) -> None:

@@ -13,7 +13,8 @@ Test clocks call `advance` with the clock's subscriptions; wall-clock subscripti
 lazily by `engine.sync` when real time passes the earliest pending action.
 Every effect is stamped with the simulated time at which it was due, even when one advance
 covers many periods.
-LIMITATIONS: no proration, no smart retries or dunning; `invoice.upcoming` is sent
+Prorations are pending invoice items (prorations.py) that the cycle invoice pulls in.
+LIMITATIONS: no smart retries or dunning; `invoice.upcoming` is sent
 `UPCOMING_NOTICE` (7 days) before a renewal (Stripe: configurable in the Dashboard, default
 unverified), only when the period is longer than the notice and not for a subscription that
 ends at the period end.

@@ -6,9 +6,13 @@ changes (`subscription_details`): item price/quantity changes, added and deleted
 `billing_cycle_anchor=now` (an invoice now: usage so far plus a new period), `cancel_now` (usage
 so far, no new period) and `cancel_at_period_end` (the last period's usage only). Preview ids:
 `upcoming_in_...` (create_preview; the upcoming endpoint omits `id`), lines `il_tmp_...`.
-LIMITATIONS: no prorations (`proration_behavior` / `proration_date` are accepted and ignored);
-`preview_mode=recurring` only leaves out pending invoice items; a changed or added metered item
-shows quantity 0 (classic billing mode bills only usage after the change).
+Item changes of licensed items show their prorations (prorations.py) as lines with
+`proration: true` for `[proration_date or now, period end)` (not with `none`, an anchor reset,
+`cancel_now` or while trialing).
+LIMITATIONS: with `always_invoice` the prorations are shown on the next invoice too (Stripe
+previews the immediate invoice); `preview_mode=recurring` only leaves out pending invoice items;
+a changed or added metered item shows quantity 0 (classic billing mode bills only usage after
+the change).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .. import ids
 from ..resources.invoice_model import Invoice, InvoiceLine
 from ..resources.subscription_model import SubscriptionItem
-from . import invoicing
+from . import invoicing, prorations
 from .lifecycle import cached_period
 from .periods import add_interval
 from .state import state
@@ -38,6 +42,9 @@ class Changes:
     cancel_now: bool = False
     cancel_at_period_end: bool | None = None
     include_pending: bool = True
+    proration_behavior: str | None = None
+    proration_date: int | None = None
+    proration_param: str = "subscription_details[proration_date]"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -124,6 +131,46 @@ def _licensed(
     return line
 
 
+def _proration_lines(
+    ns: Namespace, sub: Subscription, rows: list[_Row], at: int, ch: Changes
+) -> list[InvoiceLine]:
+    """The prorations the item changes would create, as `proration: true` lines."""
+    if ch.proration_behavior == "none":
+        return []
+    after: prorations.Licensed = {}
+    for row in rows:
+        if not ns.prices[row.price].metered:
+            iid = row.item.id if row.item is not None else "si_tmp_" + ids.random_tail(14)
+            after[iid] = (row.price, row.quantity if row.quantity is not None else 1)
+    before = prorations.licensed(ns, sub)
+    rates = {
+        k: invoicing.fast_rate(ns.prices[k[0]], k[1]) for k in {*before.values(), *after.values()}
+    }
+    out = []
+    for pr in prorations.diff(
+        before, after, rates, sub.current_period_start, sub.current_period_end, at
+    ):
+        price = ns.prices[pr.price]
+        out.append(
+            InvoiceLine(
+                id="",
+                invoice=None,
+                kind="subscription",
+                amount=pr.amount,
+                currency=price.currency,
+                description=prorations.describe(ns, pr),
+                period_start=pr.start,
+                period_end=pr.end,
+                price=pr.price,
+                quantity=pr.quantity,
+                subscription=sub.id,
+                subscription_item=pr.item,
+                proration=True,
+            )
+        )
+    return out
+
+
 def preview(ns: Namespace, sub: Subscription, now: int, changes: Changes | None = None) -> Invoice:
     """The subscription's next invoice as it would be created (never stored)."""
     ch = changes or Changes()
@@ -145,7 +192,11 @@ def preview(ns: Namespace, sub: Subscription, now: int, changes: Changes | None 
     inv.preview = True
     inv.id = "upcoming_in_" + ids.random_tail(24)
     trial = sub.status == "trialing" and not immediate
-    for row in _rows(ns, sub, ch):
+    rows = _rows(ns, sub, ch)
+    at = prorations.change_time(sub, now, ch.proration_date, ch.proration_param)
+    if ch.items and not immediate and sub.status != "trialing":
+        inv.lines.extend(_tmp(ln) for ln in _proration_lines(ns, sub, rows, at, ch))
+    for row in rows:
         if ns.prices[row.price].metered:
             line = None if trial else _metered(ns, sub, row, now, bill_at)
         else:

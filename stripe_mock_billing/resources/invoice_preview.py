@@ -10,7 +10,8 @@ optionally with hypothetical changes (`subscription_details[items]`, `[billing_c
 `il_tmp_...`. With only a `customer`, the customer's first live subscription is previewed,
 else its pending invoice items; nothing to preview -> 404 `invoice_upcoming_none`
 `No upcoming invoices for customer: cus_x`.
-LIMITATIONS: see billing/preview.py (no prorations; `proration_*` accepted and ignored).
+Item changes show their prorations (`proration_behavior`, `proration_date`; billing/preview.py).
+LIMITATIONS: see billing/preview.py.
 """
 
 from __future__ import annotations
@@ -175,6 +176,8 @@ def create_preview() -> Response:
         cancel_now=bool(det.get("cancel_now")),
         cancel_at_period_end=det.get("cancel_at_period_end"),
         include_pending=prm.get("preview_mode") != "recurring",
+        proration_behavior=det.get("proration_behavior"),
+        proration_date=det.get("proration_date"),
     )
     inv = _build(ns, prm, changes, "subscription_details[items]")
     return render_one(inv, p.ctx(), prm.get("expand"))
@@ -189,6 +192,15 @@ def _upcoming_changes(prm: dict[str, Any]) -> Changes:
         anchor_now=_anchor(anchor, "subscription_billing_cycle_anchor"),
         cancel_now=bool(prm.get("subscription_cancel_now", det.get("cancel_now"))),
         cancel_at_period_end=cape,
+        proration_behavior=prm.get(
+            "subscription_proration_behavior", det.get("proration_behavior")
+        ),
+        proration_date=prm.get("subscription_proration_date", det.get("proration_date")),
+        proration_param=(
+            "subscription_proration_date"
+            if "subscription_proration_date" in prm
+            else "subscription_details[proration_date]"
+        ),
     )
 
 

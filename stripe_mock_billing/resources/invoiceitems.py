@@ -49,6 +49,8 @@ class InvoiceItem:
     description: str | None = None
     invoice: str | None = None
     subscription: str | None = None
+    subscription_item: str | None = None
+    proration: bool = False  # created by billing/prorations.py
     test_clock: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     deleted: bool = False
@@ -68,6 +70,7 @@ class InvoiceItem:
             quantity=self.quantity,
             subscription=self.subscription,
             invoice_item=self.id,
+            proration=self.proration,
             metadata=dict(self.metadata),
         )
 
@@ -91,14 +94,24 @@ class InvoiceItem:
             "livemode": False,
             "metadata": dict(self.metadata),
             "period": {"end": self.period_end, "start": self.period_start},
-            "proration": False,
+            "proration": self.proration,
             "quantity": self.quantity,
             "tax_rates": [],
             "test_clock": self.test_clock,
         }
         if versions.basil_invoice_lines(ctx.version):
             body["net_amount"] = self.amount
-            body["parent"] = None
+            body["parent"] = (
+                {
+                    "type": "subscription_details",
+                    "subscription_details": {
+                        "subscription": self.subscription,
+                        "subscription_item": self.subscription_item,
+                    },
+                }
+                if self.subscription
+                else None
+            )
             body["pricing"] = {
                 "type": "price_details",
                 "unit_amount_decimal": decimal_str(unit) if unit is not None else None,
@@ -109,7 +122,7 @@ class InvoiceItem:
         else:
             body["price"] = price.render(ctx) if price is not None else None
             body["subscription"] = self.subscription
-            body["subscription_item"] = None
+            body["subscription_item"] = self.subscription_item
             body["unit_amount"] = int(unit) if unit is not None and unit == int(unit) else None
             body["unit_amount_decimal"] = decimal_str(unit) if unit is not None else None
         if price is None:

@@ -3,7 +3,8 @@
 Emulated: adding a price to a subscription, changing an item's price or quantity (a mid-cycle
 price change goes through the billing engine), `billing_thresholds[usage_gte]`, and deletion
 with `clear_usage` (only for metered prices). A subscription keeps at least one item.
-LIMITATIONS: proration parameters are accepted; prorations are not computed.
+Licensed changes are prorated (`proration_behavior`, `proration_date`; billing/prorations.py).
+LIMITATIONS: see billing/prorations.py.
 """
 
 from __future__ import annotations
@@ -74,11 +75,14 @@ def create_subscription_item() -> Response:
         raise missing_param("price")
     price = check_item_price(ns, prm["price"], prm.get("quantity"), p.api_version(), "")
     check_compatible([ns.prices[it.price] for it in sub.items(ns)] + [price], "price")
+    at = engine.proration_time(ns, sub, prm.get("proration_date"))
     item = new_item(ns, sub.id, prm, clock.customer_now(ns, sub.customer))
     before = engine.snapshot(ns, sub)
+    licensed = engine.licensed_items(ns, sub)
     ns.subscription_items[item.id] = item
     sub.item_ids.append(item.id)
     engine.item_added(ns, sub, item)
+    engine.items_changed(ns, sub, licensed, at, prm.get("proration_behavior"))
     engine.subscription_updated(ns, sub, before)
     return render_one(item, p.ctx(), prm.get("expand"))
 
@@ -106,8 +110,11 @@ def update_subscription_item(iid: str) -> Response:
         check_compatible([*others, new_price], "price")
     elif prm.get("quantity") is not None and current.metered:
         check_item_price(ns, current.id, prm["quantity"], p.api_version(), "")
+    at = engine.proration_time(ns, sub, prm.get("proration_date"))
     before = engine.snapshot(ns, sub)
+    licensed = engine.licensed_items(ns, sub)
     update_item(ns, sub, item, prm)
+    engine.items_changed(ns, sub, licensed, at, prm.get("proration_behavior"))
     engine.subscription_updated(ns, sub, before)
     return render_one(item, p.ctx(), prm.get("expand"))
 
@@ -142,7 +149,10 @@ def delete_subscription_item(iid: str) -> Response:
             "A subscription must have at least one active plan. To cancel a subscription, please "
             "use the cancel API endpoint on /v1/subscriptions."
         )
+    at = engine.proration_time(ns, sub, prm.get("proration_date"))
     before = engine.snapshot(ns, sub)
+    licensed = engine.licensed_items(ns, sub)
     engine.delete_item(ns, sub, item, bool(prm.get("clear_usage")))
+    engine.items_changed(ns, sub, licensed, at, prm.get("proration_behavior"))
     engine.subscription_updated(ns, sub, before)
     return json_response(deleted_stub(iid, "subscription_item"))

@@ -241,6 +241,8 @@ def update_subscription(sid: str) -> Response:
     if "items" in prm:
         _validate_item_updates(ns, sub, prm, version)
     now = clock.customer_now(ns, sub.customer)
+    at = engine.proration_time(ns, sub, prm.get("proration_date"))
+    licensed = engine.licensed_items(ns, sub)
     before = engine.snapshot(ns, sub)
     details = prm.get("cancellation_details") or {}
     if "comment" in details:
@@ -258,6 +260,9 @@ def update_subscription(sid: str) -> Response:
             engine.delete_item(ns, sub, ns.subscription_items[iid], bool(spec.get("clear_usage")))
         else:
             update_item(ns, sub, ns.subscription_items[iid], spec)
+    if "items" in prm and "now" not in (prm.get("billing_cycle_anchor"), prm.get("trial_end")):
+        # an anchor reset or a trial ending now restarts the period: billed in full, no prorations
+        engine.items_changed(ns, sub, licensed, at, prm.get("proration_behavior"))
     was_pending = sub.cancel_at_period_end
     _apply_common(sub, prm, now)
     if was_pending != sub.cancel_at_period_end:

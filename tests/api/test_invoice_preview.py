@@ -52,7 +52,8 @@ def test_preview_with_item_change(client: stripe.StripeClient) -> None:
     prev = client.v1.invoices.create_preview(
         {"subscription": sub.id, "subscription_details": {"items": [{"id": si, "price": b.id}]}}
     )
-    assert prev.total == 3000
+    # next period at the new price, plus the prorations of a change at the period start
+    assert prev.total == 3000 + 3000 - 1000
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.invoices.create_preview(
             {
