@@ -293,3 +293,34 @@ def test_create_preview_shows_the_prorations_it_would_create(client: stripe.Stri
         None,
         "subscription_details[proration_date]",
     )
+
+
+def test_upcoming_subscription_proration_date(acacia: stripe.StripeClient) -> None:
+    clk, _, sub, _ = _one_item_sub(acacia)
+    advance(acacia, clk.id, DAY10)
+    si = sub["items"].data[0].id
+    day5 = JAN1 + 5 * DAY
+    resp = acacia.raw_request(
+        "get",
+        "/v1/invoices/upcoming",
+        subscription=sub.id,
+        subscription_items=[{"id": si, "quantity": 3}],
+        subscription_proration_date=day5,
+    )
+    up = acacia.deserialize(resp, api_mode="V1")
+    prorated = sorted((ln.amount, ln.quantity) for ln in up.lines.data if ln.proration)
+    assert prorated == [(-839, 1), (2516, 3)]
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        acacia.raw_request(
+            "get",
+            "/v1/invoices/upcoming",
+            subscription=sub.id,
+            subscription_items=[{"id": si, "quantity": 3}],
+            subscription_proration_date=FEB1 + 1,
+        )
+    assert err_tuple(exc)[:4] == (
+        400,
+        "invalid_request_error",
+        None,
+        "subscription_proration_date",
+    )
