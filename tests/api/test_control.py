@@ -6,35 +6,18 @@ import time
 from typing import Any
 
 import pytest
-import requests
 import stripe
 
 from stripe_mock_billing import journal
 from stripe_mock_billing.handle import ControlError, StripeMock
 from stripe_mock_billing.server import ThreadedServer
-
-
-@pytest.fixture
-def mock(server: ThreadedServer, api_key: str) -> StripeMock:
-    """The control handle of the test's account, over HTTP (as in external mode)."""
-    return StripeMock.connect(server.url, api_key)
-
-
-def _raw(server: ThreadedServer, method: str, path: str, key: str | None, **kw: Any) -> Any:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    headers.update(kw.pop("headers", {}))
-    return requests.request(method, server.url + path, headers=headers, timeout=10, **kw)
-
-
-def _control_error(exc: pytest.ExceptionInfo[ControlError]) -> dict[str, Any]:
-    return exc.value.error
-
+from tests.api.conftest import control_error, raw_http
 
 # --- auth and isolation ----------------------------------------------------------------------
 
 
 def test_control_without_key_is_401_like_the_api(server: ThreadedServer) -> None:
-    resp = _raw(server, "GET", "/_mock/journal", None)
+    resp = raw_http(server, "GET", "/_mock/journal", None)
     assert resp.status_code == 401
     err = resp.json()["error"]
     assert err["type"] == "invalid_request_error"
@@ -44,13 +27,13 @@ def test_control_without_key_is_401_like_the_api(server: ThreadedServer) -> None
 
 
 def test_control_with_publishable_key_is_403(server: ThreadedServer) -> None:
-    resp = _raw(server, "POST", "/_mock/reset", "pk_test_123")
+    resp = raw_http(server, "POST", "/_mock/reset", "pk_test_123")
     assert resp.status_code == 403
     assert resp.json()["error"]["code"] == "secret_key_required"
 
 
 def test_control_routes_are_not_under_v1(server: ThreadedServer, api_key: str) -> None:
-    resp = _raw(server, "GET", "/v1/_mock/journal", api_key)
+    resp = raw_http(server, "GET", "/v1/_mock/journal", api_key)
     assert resp.status_code == 404
     assert resp.json()["error"]["message"].startswith(
         "Unrecognized request URL (GET: /v1/_mock/journal)."
@@ -154,7 +137,7 @@ def test_clear_journal(client: stripe.StripeClient, mock: StripeMock) -> None:
 
 
 def test_journal_query_errors(server: ThreadedServer, api_key: str) -> None:
-    resp = _raw(server, "GET", "/_mock/journal?since=abc", api_key)
+    resp = raw_http(server, "GET", "/_mock/journal?since=abc", api_key)
     assert resp.status_code == 400
     err = resp.json()["error"]
     assert (err["code"], err["param"], err["message"]) == (
@@ -162,7 +145,7 @@ def test_journal_query_errors(server: ThreadedServer, api_key: str) -> None:
         "since",
         "Invalid integer: abc",
     )
-    resp = _raw(server, "GET", "/_mock/journal?verb=POST", api_key)
+    resp = raw_http(server, "GET", "/_mock/journal?verb=POST", api_key)
     assert resp.status_code == 400
     assert resp.json()["error"]["message"] == "Received unknown parameter: verb"
 
@@ -203,7 +186,7 @@ def test_bad_settings_are_400_and_change_nothing(
     with pytest.raises(ControlError) as exc:
         mock.update_settings(summary_lag=5, **changes)
     assert exc.value.status == 400
-    err = _control_error(exc)
+    err = control_error(exc)
     assert (err.get("code"), err["param"], err["message"]) == (code, param, message)
     assert mock.settings["summary_lag"] == 0
 
@@ -212,11 +195,11 @@ def test_bad_api_version_setting(mock: StripeMock) -> None:
     with pytest.raises(ControlError) as exc:
         mock.update_settings(api_version="yesterday")
     assert exc.value.status == 400
-    assert _control_error(exc)["message"].startswith("Invalid Stripe API version")
+    assert control_error(exc)["message"].startswith("Invalid Stripe API version")
 
 
 def test_malformed_control_json_is_400(server: ThreadedServer, api_key: str) -> None:
-    resp = _raw(
+    resp = raw_http(
         server,
         "POST",
         "/_mock/settings",

@@ -6,29 +6,12 @@ import time
 from typing import Any
 
 import pytest
-import requests
 import stripe
 
 from stripe_mock_billing.handle import ControlError, StripeMock
 from stripe_mock_billing.server import ThreadedServer
+from tests.api.conftest import control_error, raw_http
 from tests.conftest import err_of
-
-
-@pytest.fixture
-def mock(server: ThreadedServer, api_key: str) -> StripeMock:
-    """The control handle of the test's account, over HTTP (as in external mode)."""
-    return StripeMock.connect(server.url, api_key)
-
-
-def _raw(server: ThreadedServer, method: str, path: str, key: str | None, **kw: Any) -> Any:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    headers.update(kw.pop("headers", {}))
-    return requests.request(method, server.url + path, headers=headers, timeout=10, **kw)
-
-
-def _control_error(exc: pytest.ExceptionInfo[ControlError]) -> dict[str, Any]:
-    return exc.value.error
-
 
 # --- faults ----------------------------------------------------------------------------------
 
@@ -125,7 +108,7 @@ def test_list_and_delete_faults(mock: StripeMock, server: ThreadedServer, api_ke
     a = mock.fail_next("rate_limit", times=3)
     mock.fail_next("api_error", path="/v1/prices")
     assert [(f["id"], f["remaining"]) for f in mock.faults()][:1] == [(a["id"], 3)]
-    resp = _raw(server, "DELETE", f"/_mock/faults/{a['id']}", api_key)
+    resp = raw_http(server, "DELETE", f"/_mock/faults/{a['id']}", api_key)
     assert resp.json() == {"id": a["id"], "object": "_mock.fault", "deleted": True}
     assert [f["kind"] for f in mock.faults()] == ["api_error"]
     mock.clear_faults()
@@ -133,7 +116,7 @@ def test_list_and_delete_faults(mock: StripeMock, server: ThreadedServer, api_ke
 
 
 def test_delete_unknown_fault_is_404(server: ThreadedServer, api_key: str) -> None:
-    resp = _raw(server, "DELETE", "/_mock/faults/mockfault_nope", api_key)
+    resp = raw_http(server, "DELETE", "/_mock/faults/mockfault_nope", api_key)
     assert resp.status_code == 404
     err = resp.json()["error"]
     assert (err["code"], err["param"]) == ("resource_missing", "id")
@@ -195,7 +178,7 @@ def test_bad_fault_rules_are_400(
     with pytest.raises(ControlError) as exc:
         mock._control("POST", "/_mock/faults", body)
     assert exc.value.status == 400
-    err = _control_error(exc)
+    err = control_error(exc)
     assert (err["type"], err.get("code"), err["param"], err["message"]) == (
         "invalid_request_error",
         code,

@@ -6,29 +6,12 @@ import time
 from typing import Any
 
 import pytest
-import requests
 import stripe
 
 from stripe_mock_billing.handle import ControlError, StripeMock
 from stripe_mock_billing.server import ThreadedServer
+from tests.api.conftest import control_error
 from tests.conftest import ACACIA, make_client
-
-
-@pytest.fixture
-def mock(server: ThreadedServer, api_key: str) -> StripeMock:
-    """The control handle of the test's account, over HTTP (as in external mode)."""
-    return StripeMock.connect(server.url, api_key)
-
-
-def _raw(server: ThreadedServer, method: str, path: str, key: str | None, **kw: Any) -> Any:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    headers.update(kw.pop("headers", {}))
-    return requests.request(method, server.url + path, headers=headers, timeout=10, **kw)
-
-
-def _control_error(exc: pytest.ExceptionInfo[ControlError]) -> dict[str, Any]:
-    return exc.value.error
-
 
 # --- snapshots -------------------------------------------------------------------------------
 
@@ -184,7 +167,7 @@ def test_bad_snapshot_is_400_and_changes_nothing(
     with pytest.raises(ControlError) as exc:
         mock.import_state(snapshot)
     assert exc.value.status == 400
-    assert _control_error(exc)["message"].startswith(message)
+    assert control_error(exc)["message"].startswith(message)
     assert [c.id for c in client.v1.customers.list().data] == [cus.id]
 
 

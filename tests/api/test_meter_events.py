@@ -9,6 +9,7 @@ import stripe
 
 from stripe_mock_billing.server import ThreadedServer
 from tests.api.billing_helpers import set_account
+from tests.api.conftest import invalid_request
 from tests.api.meter_helpers import (
     D,
     H,
@@ -20,20 +21,6 @@ from tests.api.meter_helpers import (
     thin_events,
     total,
 )
-from tests.conftest import err_of
-
-
-@pytest.fixture
-def cus(client: stripe.StripeClient) -> str:
-    return client.v1.customers.create({}).id
-
-
-def _err(exc: pytest.ExceptionInfo[stripe.StripeError], status: int = 400) -> dict[str, object]:
-    assert exc.value.http_status == status
-    e = err_of(exc)
-    assert e["type"] == "invalid_request_error"
-    return e
-
 
 # ------------------------------------------------------------------------------ events
 
@@ -127,7 +114,7 @@ def test_pre_aggregated_day_window(client: stripe.StripeClient, cus: str) -> Non
 def test_no_meter_for_event_name(client: stripe.StripeClient, cus: str) -> None:
     with pytest.raises(stripe.InvalidRequestError) as exc:
         send(client, cus, 1, name="unknown_event")
-    e = _err(exc)
+    e = invalid_request(exc)
     assert "code" not in e
     assert e["param"] == "event_name"
     assert e["message"] == 'No active meter found for event name "unknown_event".'
@@ -139,7 +126,7 @@ def test_duplicate_identifier(client: stripe.StripeClient, cus: str) -> None:
     send(client, cus, 5, base, identifier="evt-1")
     with pytest.raises(stripe.InvalidRequestError) as exc:
         send(client, cus, 9, base, identifier="evt-1")  # the SDK sends a new Idempotency-Key
-    e = _err(exc)
+    e = invalid_request(exc)
     assert "code" not in e and "param" not in e
     assert e["message"] == "An event already exists with identifier evt-1."
     assert exc.value.headers is not None
@@ -154,7 +141,7 @@ def test_duplicate_wins_over_async_problems(client: stripe.StripeClient, cus: st
         client.v1.billing.meter_events.create(
             {"event_name": "api_calls", "identifier": "d1", "payload": {"value": "x"}}
         )
-    assert _err(exc)["message"] == "An event already exists with identifier d1."
+    assert invalid_request(exc)["message"] == "An event already exists with identifier d1."
     assert error_codes(client) == []
 
 
@@ -164,7 +151,7 @@ def test_identifier_unique_across_meters(client: stripe.StripeClient, cus: str) 
     send(client, cus, 1, identifier="shared")
     with pytest.raises(stripe.InvalidRequestError) as exc:
         send(client, cus, 1, name="other", identifier="shared")
-    assert _err(exc)["message"] == "An event already exists with identifier shared."
+    assert invalid_request(exc)["message"] == "An event already exists with identifier shared."
 
 
 def test_idempotent_replay_is_not_a_duplicate(client: stripe.StripeClient, cus: str) -> None:
@@ -187,7 +174,7 @@ def test_timestamp_window(client: stripe.StripeClient, cus: str) -> None:
     now = int(time.time())
     with pytest.raises(stripe.InvalidRequestError) as exc:
         send(client, cus, 1, now - 35 * D - 10)
-    e = _err(exc)
+    e = invalid_request(exc)
     assert e["param"] == "timestamp"
     msg = str(e["message"])
     assert msg.startswith(
@@ -198,7 +185,7 @@ def test_timestamp_window(client: stripe.StripeClient, cus: str) -> None:
     assert abs(floor - (now - 35 * D)) <= 2
     with pytest.raises(stripe.InvalidRequestError) as exc:
         send(client, cus, 1, now + 400)
-    e = _err(exc)
+    e = invalid_request(exc)
     assert e["param"] == "timestamp"
     assert str(e["message"]).startswith(
         "The event timestamp cannot be more than 5 minutes in the future. Expected a timestamp "
@@ -212,7 +199,7 @@ def test_missing_payload(client: stripe.StripeClient) -> None:
     make_meter(client)
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.billing.meter_events.create({"event_name": "api_calls"})  # type: ignore[typeddict-item]
-    e = _err(exc)
+    e = invalid_request(exc)
     assert (e["code"], e["param"], e["message"]) == (
         "parameter_missing",
         "payload",
@@ -332,7 +319,7 @@ def test_cancel_errors(
     send(client, cus, 1, name="other", identifier="o1")
     with pytest.raises(stripe.InvalidRequestError) as exc:
         _cancel(client, "never-sent")
-    e = _err(exc)
+    e = invalid_request(exc)
     assert (e["code"], e["param"], e["message"]) == (
         "resource_missing",
         "cancel[identifier]",
@@ -340,14 +327,14 @@ def test_cancel_errors(
     )
     with pytest.raises(stripe.InvalidRequestError) as exc:
         _cancel(client, "o1")
-    e = _err(exc)
+    e = invalid_request(exc)
     assert e["param"] == "cancel[identifier]"
     assert e["message"] == (
         'The meter event with identifier o1 does not belong to the meter of event name "api_calls".'
     )
     with pytest.raises(stripe.InvalidRequestError) as exc:
         _cancel(client, "x1", name="nope")
-    e = _err(exc)
+    e = invalid_request(exc)
     assert (e["param"], e["message"]) == (
         "event_name",
         'No active meter found for event name "nope".',
@@ -355,13 +342,13 @@ def test_cancel_errors(
     _cancel(client, "x1")
     with pytest.raises(stripe.InvalidRequestError) as exc:
         _cancel(client, "x1")
-    e = _err(exc)
+    e = invalid_request(exc)
     assert e["message"] == "The meter event with identifier x1 has already been cancelled."
     # 24 hours later (account wall clock moved forward) the event can no longer be cancelled
     set_account(server, api_key, clock_offset=D)
     with pytest.raises(stripe.InvalidRequestError) as exc:
         _cancel(client, "o1", name="other")
-    e = _err(exc)
+    e = invalid_request(exc)
     assert (e["param"], e["message"]) == (
         "cancel[identifier]",
         "The meter event with identifier o1 cannot be cancelled: events can only be cancelled "
@@ -377,11 +364,11 @@ def test_adjustment_requires_cancel_and_type(client: stripe.StripeClient) -> Non
         client.v1.billing.meter_event_adjustments.create(
             {"event_name": "api_calls", "type": "cancel"}
         )
-    e = _err(exc)
+    e = invalid_request(exc)
     assert (e["code"], e["param"]) == ("parameter_missing", "cancel")
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.billing.meter_event_adjustments.create(
             {"event_name": "api_calls", "type": "void", "cancel": {"identifier": "a"}}  # type: ignore[typeddict-item]
         )
-    e = _err(exc)
+    e = invalid_request(exc)
     assert (e["param"], e["message"]) == ("type", "Invalid type: must be one of cancel")

@@ -15,11 +15,6 @@ from tests.api.meter_helpers import D, day0, error_codes, make_meter, thin_event
 from tests.conftest import err_of
 
 
-@pytest.fixture
-def cus(client: stripe.StripeClient) -> str:
-    return client.v1.customers.create({}).id
-
-
 def iso(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 

@@ -11,21 +11,10 @@ from hypothesis import strategies as st
 
 from stripe_mock_billing.server import ThreadedServer
 from tests.api.billing_helpers import set_account
+from tests.api.conftest import invalid_request
 from tests.api.meter_helpers import D, H, day0, make_meter, send, summaries, total
-from tests.conftest import err_of, make_client
+from tests.conftest import make_client
 from tests.meter_reference import aggregate
-
-
-@pytest.fixture
-def cus(client: stripe.StripeClient) -> str:
-    return client.v1.customers.create({}).id
-
-
-def _err(exc: pytest.ExceptionInfo[stripe.StripeError], status: int = 400) -> dict[str, object]:
-    assert exc.value.http_status == status
-    e = err_of(exc)
-    assert e["type"] == "invalid_request_error"
-    return e
 
 
 def _cancel(client: stripe.StripeClient, identifier: str, name: str = "api_calls") -> object:
@@ -95,7 +84,7 @@ def test_summary_alignment_errors(
     base = day0()
     with pytest.raises(stripe.InvalidRequestError) as exc:
         summaries(client, m.id, cus, base + start_off, base + end_off, grouping)
-    e = _err(exc)
+    e = invalid_request(exc)
     assert (e["param"], e["message"]) == (param, message)
 
 
@@ -107,7 +96,7 @@ def test_summary_param_errors(client: stripe.StripeClient, cus: str) -> None:
             m.id,
             {"start_time": base, "end_time": base + 60},  # type: ignore[typeddict-item]
         )
-    e = _err(exc)
+    e = invalid_request(exc)
     assert (e["code"], e["param"], e["message"]) == (
         "parameter_missing",
         "customer",
@@ -115,7 +104,7 @@ def test_summary_param_errors(client: stripe.StripeClient, cus: str) -> None:
     )
     with pytest.raises(stripe.InvalidRequestError) as exc:
         summaries(client, m.id, "cus_ghost", base, base + 60)
-    e = _err(exc)
+    e = invalid_request(exc)
     assert (e["code"], e["param"], e["message"]) == (
         "resource_missing",
         "customer",
@@ -123,7 +112,7 @@ def test_summary_param_errors(client: stripe.StripeClient, cus: str) -> None:
     )
     with pytest.raises(stripe.InvalidRequestError) as exc:
         summaries(client, "mtr_ghost", cus, base, base + 60)
-    e = _err(exc, 404)
+    e = invalid_request(exc, 404)
     assert (e["code"], e["param"], e["message"]) == (
         "resource_missing",
         "id",
@@ -131,7 +120,7 @@ def test_summary_param_errors(client: stripe.StripeClient, cus: str) -> None:
     )
     with pytest.raises(stripe.InvalidRequestError) as exc:
         summaries(client, m.id, cus, base, base + 60, "week")
-    e = _err(exc)
+    e = invalid_request(exc)
     assert e["param"] == "value_grouping_window"
 
 
