@@ -146,29 +146,11 @@ def _proration_lines(
     rates = {
         k: invoicing.fast_rate(ns.prices[k[0]], k[1]) for k in {*before.values(), *after.values()}
     }
-    out = []
-    for pr in prorations.diff(
+    found = prorations.diff(
         before, after, rates, sub.current_period_start, sub.current_period_end, at
-    ):
-        price = ns.prices[pr.price]
-        out.append(
-            InvoiceLine(
-                id="",
-                invoice=None,
-                kind="subscription",
-                amount=pr.amount,
-                currency=price.currency,
-                description=prorations.describe(ns, pr),
-                period_start=pr.start,
-                period_end=pr.end,
-                price=pr.price,
-                quantity=pr.quantity,
-                subscription=sub.id,
-                subscription_item=pr.item,
-                proration=True,
-            )
-        )
-    return out
+    )
+    # the same invoice items a real change creates, never stored, shown as they would be billed
+    return [ii.as_line("") for ii in prorations.as_items(ns, sub, found, at)]
 
 
 def preview(ns: Namespace, sub: Subscription, now: int, changes: Changes | None = None) -> Invoice:

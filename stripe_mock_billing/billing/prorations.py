@@ -30,6 +30,7 @@ from . import invoicing
 from .rating import round_minor_units
 
 if TYPE_CHECKING:
+    from ..resources.invoiceitems import InvoiceItem
     from ..resources.subscription_model import Subscription
     from ..store import Namespace
 
@@ -129,30 +130,41 @@ def describe(ns: Namespace, pr: Proration) -> str:
     return f"{'Unused' if pr.amount < 0 else 'Remaining'} time on {name}"
 
 
+def as_items(
+    ns: Namespace, sub: Subscription, found: list[Proration], now: int
+) -> list[InvoiceItem]:
+    """The prorations as (unsaved) pending invoice items with `proration: true`."""
+    from ..resources import invoiceitems  # at call time: the resource imports the engine
+
+    out = []
+    for pr in found:
+        out.append(
+            invoiceitems.InvoiceItem(
+                id=ids.new_id("invoiceitem"),
+                customer=sub.customer,
+                amount=pr.amount,
+                currency=ns.prices[pr.price].currency,
+                date=now,
+                period_start=pr.start,
+                period_end=pr.end,
+                quantity=pr.quantity,
+                unit_amount_decimal=Decimal(pr.amount) / pr.quantity,
+                price=pr.price,
+                description=describe(ns, pr),
+                subscription=sub.id,
+                subscription_item=pr.item,
+                proration=True,
+                test_clock=sub.test_clock,
+            )
+        )
+    return out
+
+
 def add_items(ns: Namespace, sub: Subscription, found: list[Proration], now: int) -> None:
-    """Store the prorations as pending invoice items (`proration: true`)."""
-    from ..resources.invoiceitems import InvoiceItem
+    """Store the prorations as pending invoice items."""
     from . import engine
 
-    for pr in found:
-        price = ns.prices[pr.price]
-        ii = InvoiceItem(
-            id=ids.new_id("invoiceitem"),
-            customer=sub.customer,
-            amount=pr.amount,
-            currency=price.currency,
-            date=now,
-            period_start=pr.start,
-            period_end=pr.end,
-            quantity=pr.quantity,
-            unit_amount_decimal=Decimal(pr.amount) / pr.quantity,
-            price=pr.price,
-            description=describe(ns, pr),
-            subscription=sub.id,
-            subscription_item=pr.item,
-            proration=True,
-            test_clock=sub.test_clock,
-        )
+    for ii in as_items(ns, sub, found, now):
         ns.invoiceitems[ii.id] = ii
         engine.invoiceitem_created(ns, ii, None, now)
 

@@ -80,9 +80,8 @@ class InvoiceLine:
             body["tax_rates"] = []
             body["type"] = self.kind
             body["unit_amount_excluding_tax"] = _unit(price)
-            if self.kind == "subscription":
-                body["subscription_item"] = self.subscription_item
-            else:
+            body["subscription_item"] = self.subscription_item  # set on proration items too
+            if self.kind != "subscription":
                 body["invoice_item"] = self.invoice_item
             return body
         if self.kind == "subscription":

@@ -69,6 +69,7 @@ class InvoiceItem:
             price=self.price,
             quantity=self.quantity,
             subscription=self.subscription,
+            subscription_item=self.subscription_item,
             invoice_item=self.id,
             proration=self.proration,
             metadata=dict(self.metadata),

@@ -90,8 +90,15 @@ def test_acacia_proration_item_shape(acacia: stripe.StripeClient) -> None:
     ]
     advance(acacia, clk.id, FEB1 + HOUR)
     cycle = invoices_of(acacia, sub.id)[-1]
-    lines = sorted((ln.amount, ln.proration, ln.price.id) for ln in cycle.lines.data)
-    assert lines == [(-677, True, price.id), (2032, True, price.id), (3000, False, price.id)]
+    lines = sorted(
+        (ln.amount, ln.proration, ln.price.id, ln.type, ln.subscription_item)
+        for ln in cycle.lines.data
+    )
+    assert lines == [
+        (-677, True, price.id, "invoiceitem", si),
+        (2032, True, price.id, "invoiceitem", si),
+        (3000, False, price.id, "subscription", si),
+    ]
 
 
 def test_always_invoice_bills_prorations_now(client: stripe.StripeClient) -> None:
@@ -249,14 +256,6 @@ def test_cancel_without_prorate_credits_nothing(client: stripe.StripeClient) -> 
     )
 
 
-def _preview_prorations(prev: Any) -> list[tuple[Any, ...]]:
-    return sorted(
-        (ln.pricing.price_details.price, ln.quantity, ln.amount, ln.period.start, ln.period.end)
-        for ln in prev.lines.data
-        if ln.parent.subscription_item_details and ln.parent.subscription_item_details.proration
-    )
-
-
 def test_create_preview_shows_the_prorations_it_would_create(client: stripe.StripeClient) -> None:
     clk, cust, sub, price = _one_item_sub(client)
     advance(client, clk.id, DAY10)
@@ -265,7 +264,7 @@ def test_create_preview_shows_the_prorations_it_would_create(client: stripe.Stri
     prev = client.v1.invoices.create_preview(
         {"subscription": sub.id, "subscription_details": details}
     )
-    assert _preview_prorations(prev) == [
+    assert _proration_lines(prev) == [
         (price.id, 1, -677, DAY10, FEB1),
         (price.id, 3, 2032, DAY10, FEB1),
     ]
@@ -274,11 +273,11 @@ def test_create_preview_shows_the_prorations_it_would_create(client: stripe.Stri
     dated = client.v1.invoices.create_preview(
         {"subscription": sub.id, "subscription_details": {**details, "proration_date": day5}}
     )
-    assert [x[2] for x in _preview_prorations(dated)] == [-839, 2516]
+    assert [x[2] for x in _proration_lines(dated)] == [-839, 2516]
     none = client.v1.invoices.create_preview(
         {"subscription": sub.id, "subscription_details": {**details, "proration_behavior": "none"}}
     )
-    assert (_preview_prorations(none), none.total) == ([], 3000)
+    assert (_proration_lines(none), none.total) == ([], 3000)
     assert _pending(client, cust.id) == []  # a preview creates nothing
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.invoices.create_preview(
