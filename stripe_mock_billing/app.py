@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from .billing.invoicing import refresh_draft
 from .config import Settings
 from .control import control
 from .resources.billing_meters import billing_meters
@@ -36,6 +37,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     # unexpected exceptions, kept for the thread / in-process adapters to re-raise into tests
     app.extensions["stripe_mock_billing.errors"] = []
     pipeline.install(app)
+    # renders inside a request bring a draft invoice's metered lines up to date first
+    app.extensions[pipeline.REFRESH] = refresh_draft
     # after the pipeline's hook (which takes the account lock): roll due wall-clock subscriptions
     app.before_request(sync_before_request)
     app.register_blueprint(control)

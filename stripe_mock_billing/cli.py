@@ -13,8 +13,8 @@ from . import __version__
 from .app import create_app
 from .cli_server import make_cli_server
 from .config import DEFAULT_API_VERSION, Settings
+from .domain import versions
 from .errors import StripeError
-from .wire import versions
 
 
 def build_parser() -> argparse.ArgumentParser:

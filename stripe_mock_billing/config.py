@@ -8,11 +8,32 @@ control API.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from functools import lru_cache
 from typing import Any
+
+from .errors import InvalidRequest
 
 DEFAULT_API_VERSION = "2025-02-24.acacia"
 DEFAULT_PORT = 12111
+_VERSION_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:\.([a-z]+))?")
+
+
+@lru_cache(maxsize=256)
+def validate_api_version(version: str) -> str:
+    """Return `version` if well-formed, else Stripe's 400 `Invalid Stripe API version`."""
+    m = _VERSION_RE.fullmatch(version)
+    ok = m is not None
+    if m is not None:
+        try:
+            date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            ok = False
+    if not ok:
+        raise InvalidRequest(f"Invalid Stripe API version: {version}")
+    return version
 
 
 @dataclass(slots=True, kw_only=True)

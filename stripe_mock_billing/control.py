@@ -25,11 +25,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from . import __version__, clock, faults, journal, snapshot
+from . import __version__, clock, snapshot
 from .config import AccountSettings
+from .domain import versions
 from .errors import ApiError, InvalidRequest, ResourceMissing, invalid_value, unknown_params
 from .store import Namespace, Store
-from .wire import versions
+from .wire import faults, journal
 from .wire.auth import authenticate
 from .wire.form import decode
 from .wire.render import json_response

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from .journal import JournalEntry
+from .wire.journal import JournalEntry
+from .wsgi_call import call_wsgi
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -106,8 +107,6 @@ class StripeMock:
             data = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
         if self.app is not None:
-            from .inprocess import call_wsgi
-
             status, _, raw = call_wsgi(self.app, method, self.url + target, headers, data)
         else:
             req = urllib.request.Request(

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .inprocess import AppCaller
+from .wsgi_call import AppCaller
 
 if TYPE_CHECKING:
     from flask import Flask
-
-    from .inprocess import mock_stripe
 
 
 class InProcessTransport:
@@ -108,12 +107,19 @@ def httpx_client(app: Flask, *, allow_sync_methods: bool = False) -> Any:
     return client
 
 
+class _Routed(Protocol):
+    """What routing needs of an active `inprocess.mock_stripe`: its URL pattern and caller."""
+
+    pattern: re.Pattern[str]
+    caller: AppCaller | None
+
+
 _PATCH_LOCK = threading.Lock()
-_ACTIVE: list[mock_stripe] = []
+_ACTIVE: list[_Routed] = []
 _ORIGINALS: dict[str, Any] = {}
 
 
-def _route(url: str) -> mock_stripe | None:
+def _route(url: str) -> _Routed | None:
     for mock in reversed(_ACTIVE):
         if mock.pattern.match(url):
             return mock
@@ -158,7 +164,7 @@ def _httpx_available() -> bool:
     return True
 
 
-def activate(mock: mock_stripe) -> bool:
+def activate(mock: _Routed) -> bool:
     """Route httpx requests matching `mock.pattern` to it; False when httpx is missing."""
     if not _httpx_available():
         return False
@@ -169,7 +175,7 @@ def activate(mock: mock_stripe) -> bool:
     return True
 
 
-def deactivate(mock: mock_stripe) -> None:
+def deactivate(mock: _Routed) -> None:
     """Stop routing to `mock`; httpx is restored when no mock is left."""
     with _PATCH_LOCK:
         if mock in _ACTIVE:

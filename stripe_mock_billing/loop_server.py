@@ -32,7 +32,7 @@ from urllib.parse import unquote
 import httptools
 from flask import Flask
 
-from .faults import DEFER_KEY
+from .wire.faults import DEFER_KEY
 
 log = logging.getLogger("stripe_mock_billing")
 

@@ -12,21 +12,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .config import AccountSettings, Settings
 from .ids import TABLE_BY_PREFIX, prefix_of
-
-if TYPE_CHECKING:
-    from .billing.usage import ItemUsage
-    from .resources.customers import Customer
-    from .resources.events import Event
-    from .resources.invoice_model import Invoice
-    from .resources.invoiceitems import InvoiceItem
-    from .resources.price_model import Price
-    from .resources.products import Product
-    from .resources.subscription_model import Subscription, SubscriptionItem
-    from .resources.test_clocks import TestClock
 
 
 @dataclass(slots=True, kw_only=True)
@@ -53,21 +42,24 @@ class Namespace:
     idempotency: OrderedDict[str, IdempotencyEntry] = field(default_factory=OrderedDict)
     # rate limiter: timestamps of recent requests (sliding one-second window)
     recent_requests: list[float] = field(default_factory=list)
+    # (request id, Idempotency-Key) of the API request holding the lock, for the events it causes
+    origin: tuple[str | None, str | None] | None = None
 
-    # --- typed tables (insertion order = creation order) -----------------------------------
-    customers: dict[str, Customer] = field(default_factory=dict)
-    products: dict[str, Product] = field(default_factory=dict)
-    prices: dict[str, Price] = field(default_factory=dict)
-    subscriptions: dict[str, Subscription] = field(default_factory=dict)
-    subscription_items: dict[str, SubscriptionItem] = field(default_factory=dict)
-    # tables of later features (billing engine, meters) are typed in their own modules
-    invoices: dict[str, Invoice] = field(default_factory=dict)
-    invoiceitems: dict[str, InvoiceItem] = field(default_factory=dict)
-    test_clocks: dict[str, TestClock] = field(default_factory=dict)
-    meters: dict[str, Any] = field(default_factory=dict)
-    events: dict[str, Event] = field(default_factory=dict)
-    # legacy usage records per subscription item id (billing/usage.py)
-    usage: dict[str, ItemUsage] = field(default_factory=dict)
+    # --- tables: id -> domain object (insertion order = creation order) --------------------
+    # Core knows no object above it, so the tables are typed here by comment only: each holds
+    # the dataclass of `domain/<family>.py` named beside it.
+    customers: dict[str, Any] = field(default_factory=dict)  # domain.customers.Customer
+    products: dict[str, Any] = field(default_factory=dict)  # domain.products.Product
+    prices: dict[str, Any] = field(default_factory=dict)  # domain.prices.Price
+    subscriptions: dict[str, Any] = field(default_factory=dict)  # domain.subscriptions
+    subscription_items: dict[str, Any] = field(default_factory=dict)  # ...SubscriptionItem
+    invoices: dict[str, Any] = field(default_factory=dict)  # domain.invoices.Invoice
+    invoiceitems: dict[str, Any] = field(default_factory=dict)  # domain.invoiceitems
+    test_clocks: dict[str, Any] = field(default_factory=dict)  # domain.test_clocks.TestClock
+    meters: dict[str, Any] = field(default_factory=dict)  # domain.meters.Meter
+    events: dict[str, Any] = field(default_factory=dict)  # domain.events.Event
+    # legacy usage records per subscription item id (billing/usage.py ItemUsage)
+    usage: dict[str, Any] = field(default_factory=dict)
     # Billing Meter events of this account (billing/meter_usage.py), created on first use
     meter_events: Any = None
     # emulator-only state of the control API (journal, faults)

@@ -22,17 +22,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import clock
+from ..domain.events import diff, emit, snapshot
 from ..errors import InvalidRequest
-from ..resources.events import diff, emit, snapshot
 from . import invoicing, lifecycle, prorations, thresholds
 from .periods import add_interval
 from .state import NEVER, state
 
 if TYPE_CHECKING:
-    from ..resources.customers import Customer
-    from ..resources.invoice_model import Invoice
-    from ..resources.invoiceitems import InvoiceItem
-    from ..resources.subscription_model import Subscription, SubscriptionItem
+    from ..domain.customers import Customer
+    from ..domain.invoiceitems import InvoiceItem
+    from ..domain.invoices import Invoice
+    from ..domain.subscriptions import Subscription, SubscriptionItem
     from ..store import Namespace
 
 CLOCK_MAX_CUSTOMERS = 3
@@ -307,12 +307,7 @@ def usage_recorded(ns: Namespace, sub: Subscription, item: SubscriptionItem) -> 
 
 def invoiceitem_created(ns: Namespace, ii: InvoiceItem, inv: Invoice | None, now: int) -> None:
     """A pending item waits for the next invoice; one for a draft goes on it at once."""
-    if inv is not None:
-        ii.invoice = inv.id
-        inv.lines.append(ii.as_line(inv.id))
-    else:
-        state(ns).pending_items.setdefault(ii.customer, []).append(ii.id)
-    emit(ns, "invoiceitem.created", ii, created=now)
+    invoicing.add_invoiceitem(ns, ii, inv, now)
 
 
 def invoiceitem_deleted(ns: Namespace, ii: InvoiceItem, now: int) -> None:

@@ -22,13 +22,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .. import ids
-from ..resources.events import emit
-from ..resources.invoice_model import Invoice, InvoiceLine
+from ..domain.events import emit
+from ..domain.invoices import Invoice, InvoiceLine
 from .rating import rate, round_minor_units
+from .state import state
 
 if TYPE_CHECKING:
-    from ..resources.price_model import Price
-    from ..resources.subscription_model import Subscription, SubscriptionItem
+    from ..domain.invoiceitems import InvoiceItem
+    from ..domain.prices import Price
+    from ..domain.subscriptions import Subscription, SubscriptionItem
     from ..store import Namespace
 
 MAX_GRACE = 72 * 3600
@@ -195,6 +197,16 @@ def refresh_draft(ns: Namespace, inv: Invoice) -> None:
         return
     for line in inv.lines:
         refresh_line(ns, inv, line)
+
+
+def add_invoiceitem(ns: Namespace, ii: InvoiceItem, inv: Invoice | None, now: int) -> None:
+    """A pending item waits for the next invoice; one for a draft goes on it at once."""
+    if inv is not None:
+        ii.invoice = inv.id
+        inv.lines.append(ii.as_line(inv.id))
+    else:
+        state(ns).pending_items.setdefault(ii.customer, []).append(ii.id)
+    emit(ns, "invoiceitem.created", ii, created=now)
 
 
 # --- invoices ---------------------------------------------------------------------------------

@@ -22,24 +22,20 @@ ends at the period end.
 
 from __future__ import annotations
 
-import functools
 import heapq
 from typing import TYPE_CHECKING, Any, Final
 
-from ..resources.events import emit, snapshot
-from ..wire import versions
+from ..domain import versions
+from ..domain.events import emit, snapshot
 from . import invoicing
-from .periods import add_interval, period_containing
+from .periods import add_interval, cached_period
+from .preview import preview_next
 from .state import NEVER, state
 
 if TYPE_CHECKING:
-    from ..resources.invoice_model import Invoice
-    from ..resources.subscription_model import Subscription
+    from ..domain.invoices import Invoice
+    from ..domain.subscriptions import Subscription
     from ..store import Namespace
-
-# period math is pure; subscriptions of one test clock usually share their anchor, so renewals
-# of many subscriptions hit the same few periods
-cached_period = functools.lru_cache(maxsize=65_536)(period_containing)
 
 UPCOMING_NOTICE: Final = 7 * 86400
 TRIAL_NOTICE: Final = 3 * 86400
@@ -153,7 +149,6 @@ def expire(ns: Namespace, sub: Subscription, t: int) -> None:
 
 def notify_upcoming(ns: Namespace, sub: Subscription, t: int) -> None:
     """`invoice.upcoming` with a preview of the renewal invoice."""
-    from .preview import preview_next
 
     state(ns).upcoming_sent[sub.id] = sub.current_period_end
     inv = preview_next(ns, sub, t)

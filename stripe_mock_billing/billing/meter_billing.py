@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from .meter_series import Formula, Number
+from ..domain.meters import Formula
+from .meter_series import Number
 from .meter_usage import MeterEventStore
 
 

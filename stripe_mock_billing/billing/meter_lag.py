@@ -17,7 +17,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from itertools import pairwise
 
-from .meter_series import Formula, Number, Summary, Window, window_bounds
+from ..domain.meters import Formula, Window
+from .meter_series import Number, Summary, window_bounds
 from .meter_usage import MeterEventStore
 
 _WIDTH = {"hour": 3600, "day": 86400}

@@ -11,10 +11,10 @@ import math
 from array import array
 from decimal import Decimal, InvalidOperation
 from itertools import accumulate, filterfalse
-from typing import Literal, TypeAlias, cast
+from typing import TypeAlias, cast
 
-Formula = Literal["sum", "count", "last"]
-Window = Literal["hour", "day"]
+from ..domain.meters import Window
+
 Number = int | float
 Summary = tuple[int, int, Number]
 Sums: TypeAlias = "array[int] | array[float] | list[int]"

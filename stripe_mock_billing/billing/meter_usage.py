@@ -51,14 +51,13 @@ from stripe_mock_billing.billing.meter_series import (
     _ROW_MASK,
     _WINDOW_SECONDS,
     IDENTIFIER_TTL,
-    Formula,
     Number,
     Summary,
-    Window,
     _parse_value,
     _Series,
     window_bounds,
 )
+from stripe_mock_billing.domain.meters import Formula, Window
 
 
 class DuplicateIdentifier(Exception):

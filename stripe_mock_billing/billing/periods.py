@@ -36,6 +36,7 @@ LIMITATIONS / unverified choices:
 from __future__ import annotations
 
 import calendar
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, TypeGuard
 
@@ -159,3 +160,8 @@ def _to_datetime(t: int) -> datetime:
 
 def _from_datetime(value: datetime) -> int:
     return (value - _EPOCH) // _ONE_SECOND
+
+
+# period math is pure; subscriptions of one test clock usually share their anchor, so renewals
+# of many subscriptions hit the same few periods
+cached_period = functools.lru_cache(maxsize=65_536)(period_containing)

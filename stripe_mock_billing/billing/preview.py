@@ -21,15 +21,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import ids
-from ..resources.invoice_model import Invoice, InvoiceLine
-from ..resources.subscription_model import SubscriptionItem
+from ..domain.invoices import Invoice, InvoiceLine
+from ..domain.subscriptions import SubscriptionItem
 from . import invoicing, prorations
-from .lifecycle import cached_period
-from .periods import add_interval
+from .periods import add_interval, cached_period
 from .state import state
 
 if TYPE_CHECKING:
-    from ..resources.subscription_model import Subscription
+    from ..domain.subscriptions import Subscription
     from ..store import Namespace
 
 

@@ -25,13 +25,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .. import ids
+from ..domain.invoiceitems import InvoiceItem
 from ..errors import InvalidRequest
 from . import invoicing
 from .rating import round_minor_units
+from .state import state
 
 if TYPE_CHECKING:
-    from ..resources.invoiceitems import InvoiceItem
-    from ..resources.subscription_model import Subscription
+    from ..domain.subscriptions import Subscription
     from ..store import Namespace
 
 # item id -> (price id, quantity) of the subscription's licensed items
@@ -134,12 +135,10 @@ def as_items(
     ns: Namespace, sub: Subscription, found: list[Proration], now: int
 ) -> list[InvoiceItem]:
     """The prorations as (unsaved) pending invoice items with `proration: true`."""
-    from ..resources import invoiceitems  # at call time: the resource imports the engine
-
     out = []
     for pr in found:
         out.append(
-            invoiceitems.InvoiceItem(
+            InvoiceItem(
                 id=ids.new_id("invoiceitem"),
                 customer=sub.customer,
                 amount=pr.amount,
@@ -162,17 +161,13 @@ def as_items(
 
 def add_items(ns: Namespace, sub: Subscription, found: list[Proration], now: int) -> None:
     """Store the prorations as pending invoice items."""
-    from . import engine
-
     for ii in as_items(ns, sub, found, now):
         ns.invoiceitems[ii.id] = ii
-        engine.invoiceitem_created(ns, ii, None, now)
+        invoicing.add_invoiceitem(ns, ii, None, now)
 
 
 def invoice_now(ns: Namespace, sub: Subscription, now: int) -> None:
     """`always_invoice`: an invoice now with the pending items (`subscription_update`)."""
-    from .state import state
-
     inv = invoicing.new_invoice(
         ns, sub, created=now, reason="subscription_update", start=now, end=now
     )

@@ -44,57 +44,16 @@ from __future__ import annotations
 import decimal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Final, Literal, NamedTuple
+from typing import Final, NamedTuple
 
-BillingScheme = Literal["per_unit", "tiered"]
-TiersMode = Literal["graduated", "volume"]
-TransformRound = Literal["up", "down"]
+# the value types live in the domain (a price holds them); re-exported for the math's callers
+from ..domain.pricing import RatingPrice as RatingPrice
+from ..domain.pricing import Tier as Tier
+from ..domain.pricing import TransformQuantity as TransformQuantity
 
 _ZERO: Final = Decimal(0)
 _PRECISION: Final = 100
-
-
-class Tier(NamedTuple):
-    """One price tier; ``up_to`` is the inclusive upper bound, ``None`` for ``inf``."""
-
-    up_to: int | None
-    unit_amount_decimal: Decimal | None = None
-    flat_amount_decimal: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TransformQuantity:
-    """A price's ``transform_quantity``: divide the quantity, then round it."""
-
-    divide_by: int
-    round: TransformRound
-
-    def __post_init__(self) -> None:
-        if self.divide_by < 1:
-            raise ValueError(f"transform_quantity.divide_by must be positive, got {self.divide_by}")
-        if self.round not in ("up", "down"):
-            raise ValueError(f"transform_quantity.round must be 'up' or 'down', got {self.round!r}")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RatingPrice:
-    """The fields of a price that determine the amount charged for a quantity."""
-
-    billing_scheme: BillingScheme = "per_unit"
-    unit_amount_decimal: Decimal | None = None
-    tiers_mode: TiersMode | None = None
-    tiers: tuple[Tier, ...] = ()
-    transform_quantity: TransformQuantity | None = None
-
-    def __post_init__(self) -> None:
-        if self.billing_scheme == "per_unit":
-            _check_per_unit(self)
-        elif self.billing_scheme == "tiered":
-            _check_tiered(self)
-        else:
-            raise ValueError(f"unknown billing_scheme {self.billing_scheme!r}")
 
 
 class TierLine(NamedTuple):
@@ -198,46 +157,3 @@ def _exact() -> Iterator[None]:
             yield
         except decimal.DecimalException as exc:
             raise ValueError(f"amount cannot be computed exactly in {_PRECISION} digits") from exc
-
-
-def _check_amount(name: str, value: Decimal | None) -> None:
-    if value is None:
-        return
-    if not value.is_finite():
-        raise ValueError(f"{name} must be a finite decimal, got {value}")
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, got {value}")
-
-
-def _check_per_unit(price: RatingPrice) -> None:
-    if price.unit_amount_decimal is None:
-        raise ValueError("per_unit price needs unit_amount_decimal")
-    _check_amount("unit_amount_decimal", price.unit_amount_decimal)
-    if price.tiers or price.tiers_mode is not None:
-        raise ValueError("tiers and tiers_mode need billing_scheme='tiered'")
-
-
-def _check_tiered(price: RatingPrice) -> None:
-    if price.tiers_mode not in ("graduated", "volume"):
-        raise ValueError("tiered price needs tiers_mode 'graduated' or 'volume'")
-    if not price.tiers:
-        raise ValueError("tiered price needs at least one tier")
-    if price.transform_quantity is not None:
-        # Stripe: transform_quantity is "not compatible with tiered pricing".
-        raise ValueError("transform_quantity cannot be combined with billing_scheme='tiered'")
-    if price.unit_amount_decimal is not None:
-        raise ValueError("tiered price takes amounts from its tiers, not unit_amount_decimal")
-    previous = 0
-    last = len(price.tiers) - 1
-    for index, tier in enumerate(price.tiers):
-        _check_amount(f"tiers[{index}].unit_amount_decimal", tier.unit_amount_decimal)
-        _check_amount(f"tiers[{index}].flat_amount_decimal", tier.flat_amount_decimal)
-        if tier.up_to is None:
-            if index != last:
-                raise ValueError("only the last tier may have up_to=inf")
-            continue
-        if index == last:
-            raise ValueError("the last tier must have up_to=inf (None)")
-        if tier.up_to <= previous:
-            raise ValueError(f"tiers[{index}].up_to must be greater than {previous}")
-        previous = tier.up_to

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..resources.invoice_model import Invoice, ItemReason
+from ..domain.invoices import Invoice, ItemReason
 from . import invoicing, lifecycle
 from .periods import add_interval
 
 if TYPE_CHECKING:
-    from ..resources.subscription_model import Subscription, SubscriptionItem
+    from ..domain.subscriptions import Subscription, SubscriptionItem
     from ..store import Namespace
 
 LAST_DAY = 86400

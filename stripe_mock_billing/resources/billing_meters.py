@@ -20,61 +20,20 @@ Each change writes a v1 event to the account's log (`billing.meter.created`, `.u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response
 
 from .. import clock, ids
-from ..billing.meter_series import Formula, Window
-from ..errors import InvalidRequest, ResourceMissing
-from ..store import Namespace
+from ..domain import events as event_log
+from ..domain import versions
+from ..domain.meters import BY_EVENT_NAME, NOUN, Meter, get_meter
+from ..errors import InvalidRequest
 from ..wire import pipeline as p
-from ..wire import versions
 from ..wire.params import LIST_PARAMS, Enum, Obj, Str
-from ..wire.render import RenderContext, render_list, render_one
-from . import events as event_log
+from ..wire.render import render_list, render_one
 
 billing_meters = Blueprint("billing_meters", __name__)
-
-NOUN = "meter"
-# ns.extensions key: event_name -> meter id (active and inactive meters)
-BY_EVENT_NAME = "meters_by_event_name"
-
-
-@dataclass(slots=True, kw_only=True)
-class Meter:
-    """A billing meter (`object: billing.meter`)."""
-
-    id: str
-    created: int
-    updated: int
-    display_name: str
-    event_name: str
-    formula: Formula
-    customer_key: str = "stripe_customer_id"
-    value_key: str = "value"
-    event_time_window: Window | None = None
-    status: str = "active"
-    deactivated_at: int | None = None
-
-    def render(self, ctx: RenderContext) -> dict[str, Any]:
-        """Wire shape of a meter."""
-        return {
-            "id": self.id,
-            "object": "billing.meter",
-            "created": self.created,
-            "customer_mapping": {"event_payload_key": self.customer_key, "type": "by_id"},
-            "default_aggregation": {"formula": self.formula},
-            "display_name": self.display_name,
-            "event_name": self.event_name,
-            "event_time_window": self.event_time_window,
-            "livemode": False,
-            "status": self.status,
-            "status_transitions": {"deactivated_at": self.deactivated_at},
-            "updated": self.updated,
-            "value_settings": {"event_payload_key": self.value_key},
-        }
 
 
 def _create_spec(version: str) -> dict[str, Any]:
@@ -104,21 +63,6 @@ def _create_spec(version: str) -> dict[str, Any]:
 
 UPDATE = {"display_name": Str(nullable=False, max_length=250)}
 LIST = {**LIST_PARAMS, "status": Enum(values=("active", "inactive"))}
-
-
-def get_meter(ns: Namespace, mid: str, *, param: str = "id", in_path: bool = True) -> Meter:
-    """A meter of the account or Stripe's `resource_missing`."""
-    meter = ns.meters.get(mid)
-    if meter is None:
-        raise ResourceMissing(NOUN, mid, param=param, in_path=in_path)
-    return meter  # type: ignore[no-any-return]
-
-
-def meter_for_event_name(ns: Namespace, event_name: str) -> Meter | None:
-    """The meter (active or inactive) that owns `event_name`, if any."""
-    index: dict[str, str] = ns.extensions.get(BY_EVENT_NAME) or {}
-    mid = index.get(event_name)
-    return ns.meters.get(mid) if mid is not None else None
 
 
 @billing_meters.post("/v1/billing/meters")

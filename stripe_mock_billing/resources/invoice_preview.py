@@ -23,21 +23,21 @@ from flask import Blueprint, Response
 from .. import clock
 from ..billing.preview import Changes, preview, preview_pending
 from ..billing.state import state
-from ..errors import StripeError, UnrecognizedURL, invalid_value, missing_param
-from ..store import Namespace
-from ..wire import pipeline as p
-from ..wire import versions
-from ..wire.params import LIST_PARAMS, Bool, Enum, Int, List, Metadata, Obj, Param, Str
-from ..wire.render import expand, json_response, render_one
-from .customers import get_customer
-from .invoice_model import Invoice
-from .invoices import lines_response
-from .subscription_model import (
+from ..domain import versions
+from ..domain.customers import get_customer
+from ..domain.invoices import Invoice
+from ..domain.subscriptions import (
     Subscription,
     check_compatible,
     check_item_price,
     get_subscription,
 )
+from ..errors import StripeError, UnrecognizedURL, invalid_value, missing_param
+from ..store import Namespace
+from ..wire import pipeline as p
+from ..wire.params import LIST_PARAMS, Bool, Enum, Int, List, Metadata, Obj, Param, Str
+from ..wire.render import expand, json_response, render_one
+from .invoices import lines_response
 
 invoice_preview = Blueprint("invoice_preview", __name__)
 

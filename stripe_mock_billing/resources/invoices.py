@@ -21,13 +21,14 @@ from flask import Blueprint, Response
 
 from .. import clock
 from ..billing import invoicing
+from ..domain.invoices import Invoice
 from ..errors import InvalidRequest, ResourceMissing, StripeError
+from ..shapes import list_body
 from ..store import Namespace
 from ..wire import pipeline as p
 from ..wire.params import LIST_PARAMS, Bool, Enum, Str
-from ..wire.render import expand, json_response, list_body, page, render_list, render_one
+from ..wire.render import expand, json_response, page, render_list, render_one
 from .events import Range, in_range
-from .invoice_model import Invoice
 
 invoices = Blueprint("invoices", __name__)
 

@@ -32,20 +32,21 @@ from flask import Blueprint, Response
 
 from .. import clock
 from ..billing.meter_billing import event_store
-from ..billing.meter_lag import lagged_summaries
-from ..billing.meter_usage import CancelResult, DuplicateIdentifier
-from ..errors import InvalidRequest, ResourceMissing, invalid_value, missing_param
-from ..wire import pipeline as p
-from ..wire.params import LIST_PARAMS, Enum, Int, Obj, Str, StrMap
-from ..wire.render import expand, json_response, list_body, page
-from .billing_meters import Meter, get_meter, meter_for_event_name
-from .meter_ingest import (
+from ..billing.meter_ingest import (
     check_and_store,
     event_now,
     new_identifier,
     report,
     timestamp_problem,
 )
+from ..billing.meter_lag import lagged_summaries
+from ..billing.meter_usage import CancelResult, DuplicateIdentifier
+from ..domain.meters import Meter, get_meter, meter_for_event_name
+from ..errors import InvalidRequest, ResourceMissing, invalid_value, missing_param
+from ..shapes import list_body
+from ..wire import pipeline as p
+from ..wire.params import LIST_PARAMS, Enum, Int, Obj, Str, StrMap
+from ..wire.render import expand, json_response, page
 
 meter_events = Blueprint("meter_events", __name__)
 

@@ -31,15 +31,7 @@ from flask import Blueprint, Response, request
 
 from .. import clock, ids
 from ..billing.meter_billing import event_store
-from ..billing.meter_usage import DuplicateIdentifier
-from ..errors import ResourceMissing, StripeError, V2Error
-from ..store import Namespace
-from ..wire import pipeline as p
-from ..wire.auth import key_from_header
-from ..wire.render import json_response
-from .billing_meters import Meter, meter_for_event_name
-from .meter_events import cancel_event
-from .meter_ingest import (
+from ..billing.meter_ingest import (
     EventError,
     check_and_store,
     error_reports,
@@ -50,6 +42,14 @@ from .meter_ingest import (
     rfc3339,
     timestamp_problem,
 )
+from ..billing.meter_usage import DuplicateIdentifier
+from ..domain.meters import Meter, meter_for_event_name
+from ..errors import ResourceMissing, StripeError, V2Error
+from ..store import Namespace
+from ..wire import pipeline as p
+from ..wire.auth import key_from_header
+from ..wire.render import json_response
+from .meter_events import cancel_event
 
 meter_events_v2 = Blueprint("meter_events_v2", __name__)
 

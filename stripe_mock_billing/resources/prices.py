@@ -18,6 +18,9 @@ from flask import Blueprint, Response
 from .. import clock, ids
 from ..billing.periods import validate_interval_count
 from ..billing.rating import RatingPrice, Tier, TransformQuantity
+from ..domain import versions
+from ..domain.prices import Price, Recurring, get_price
+from ..domain.products import get_product
 from ..errors import (
     ResourceMissing,
     exclusive_params,
@@ -27,7 +30,6 @@ from ..errors import (
 )
 from ..store import Namespace
 from ..wire import pipeline as p
-from ..wire import versions
 from ..wire.params import (
     LIST_PARAMS,
     Bool,
@@ -41,8 +43,7 @@ from ..wire.params import (
     apply_metadata,
 )
 from ..wire.render import render_list, render_one
-from .price_model import Price, Recurring, get_price
-from .products import get_product, new_product
+from .products import new_product
 
 prices = Blueprint("prices", __name__)
 

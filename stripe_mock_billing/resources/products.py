@@ -8,60 +8,20 @@ LIMITATIONS: no search, features, images upload or package dimensions validation
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response
 
 from .. import clock, ids
+from ..domain.products import Product, get_product
 from ..errors import InvalidRequest, ResourceMissing, invalid_value
+from ..shapes import deleted_stub
 from ..store import Namespace
 from ..wire import pipeline as p
 from ..wire.params import LIST_PARAMS, Bool, List, Metadata, Str, apply_metadata
-from ..wire.render import RenderContext, deleted_stub, json_response, render_list, render_one
+from ..wire.render import json_response, render_list, render_one
 
 products = Blueprint("products", __name__)
-
-
-@dataclass(slots=True, kw_only=True)
-class Product:
-    """A product."""
-
-    id: str
-    created: int
-    updated: int
-    name: str
-    active: bool = True
-    description: str | None = None
-    unit_label: str | None = None
-    statement_descriptor: str | None = None
-    url: str | None = None
-    images: list[str] = field(default_factory=list)
-    default_price: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    def render(self, ctx: RenderContext) -> dict[str, Any]:
-        """Wire shape of a product."""
-        return {
-            "id": self.id,
-            "object": "product",
-            "active": self.active,
-            "created": self.created,
-            "default_price": self.default_price,
-            "description": self.description,
-            "images": list(self.images),
-            "livemode": False,
-            "marketing_features": [],
-            "metadata": dict(self.metadata),
-            "name": self.name,
-            "package_dimensions": None,
-            "shippable": None,
-            "statement_descriptor": self.statement_descriptor,
-            "tax_code": None,
-            "unit_label": self.unit_label,
-            "updated": self.updated,
-            "url": self.url,
-        }
 
 
 FIELDS = {
@@ -77,14 +37,6 @@ CREATE = {**FIELDS, "name": Str(required=True, nullable=False), "id": Str(max_le
 UPDATE = {**FIELDS, "name": Str(nullable=False), "default_price": Str()}
 LIST = {**LIST_PARAMS, "active": Bool(), "ids": List(item=Str())}
 _ID_RE = re.compile(r"[A-Za-z0-9_\-]+")
-
-
-def get_product(ns: Namespace, pid: str, *, param: str = "id", in_path: bool = True) -> Product:
-    """A product or Stripe's `No such product`."""
-    prod = ns.products.get(pid)
-    if prod is None:
-        raise ResourceMissing("product", pid, param=param, in_path=in_path)
-    return prod
 
 
 def apply_product(prod: Product, prm: dict[str, Any]) -> None:

@@ -13,17 +13,13 @@ from flask import Blueprint, Response
 
 from .. import clock
 from ..billing import engine
+from ..domain import versions
+from ..domain.subscriptions import check_compatible, check_item_price, get_item, get_subscription
 from ..errors import InvalidRequest, invalid_value, missing_param, unknown_params
+from ..shapes import deleted_stub
 from ..wire import pipeline as p
-from ..wire import versions
 from ..wire.params import LIST_PARAMS, Bool, Enum, Int, Metadata, Str
-from ..wire.render import deleted_stub, json_response, render_list, render_one
-from .subscription_model import (
-    check_compatible,
-    check_item_price,
-    get_item,
-    get_subscription,
-)
+from ..wire.render import json_response, render_list, render_one
 from .subscription_params import ITEM_THRESHOLDS, PRORATION
 from .subscriptions import new_item, update_item
 

@@ -4,7 +4,7 @@ Emulated: `items[]` (price, quantity, metadata, usage thresholds; update by id, 
 add), `billing_cycle_anchor` (future timestamp: a stub first period ending at the anchor;
 `now`/`unchanged` on update), `backdate_start_date`, trials, `cancel_at_period_end` and
 reactivation, `cancel_at`, `billing_thresholds` (acacia, basil from 2025-05-28), metadata,
-`collection_method`. Validation follows Stripe (see subscription_model.py). Every billing effect
+`collection_method`. Validation follows Stripe (see domain/subscriptions.py). Every billing effect
 (invoices, usage, rollover) goes through billing/engine.py.
 LIMITATIONS: no schedules, discounts, tax rates, pending updates or payment intents.
 """
@@ -18,22 +18,22 @@ from flask import Blueprint, Response
 from .. import clock, ids
 from ..billing import engine
 from ..billing.periods import add_interval, period_containing
-from ..errors import InvalidRequest, ResourceMissing, invalid_value, missing_param, unknown_params
-from ..store import Namespace
-from ..wire import pipeline as p
-from ..wire import versions
-from ..wire.params import (
-    apply_metadata,
-)
-from ..wire.render import render_list, render_one
-from .customers import get_customer
-from .subscription_model import (
+from ..domain import versions
+from ..domain.customers import get_customer
+from ..domain.subscriptions import (
     Subscription,
     SubscriptionItem,
     check_compatible,
     check_item_price,
     get_subscription,
 )
+from ..errors import InvalidRequest, ResourceMissing, invalid_value, missing_param, unknown_params
+from ..store import Namespace
+from ..wire import pipeline as p
+from ..wire.params import (
+    apply_metadata,
+)
+from ..wire.render import render_list, render_one
 from .subscription_params import CANCEL, CREATE, LIST, UPDATE
 
 subscriptions = Blueprint("subscriptions", __name__)

@@ -18,59 +18,21 @@ no `internal_failure`; texts of the advance errors are unverified guesses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from flask import Blueprint, Response, g
 
 from .. import clock, ids
 from ..billing import engine
-from ..errors import InvalidRequest, ResourceMissing, invalid_value
+from ..domain.customers import get_customer
+from ..domain.events import emit
+from ..domain.test_clocks import TestClock, get_clock
+from ..errors import InvalidRequest, invalid_value
+from ..shapes import deleted_stub
 from ..store import Namespace
 from ..wire import pipeline as p
-from ..wire import versions
 from ..wire.params import LIST_PARAMS, Int, Str
-from ..wire.render import RenderContext, deleted_stub, json_response, render_list, render_one
-from .customers import get_customer
-from .events import emit
+from ..wire.render import json_response, render_list, render_one
 
 test_clocks = Blueprint("test_clocks", __name__)
-
-DELETES_AFTER = 30 * 86400
-
-
-@dataclass(slots=True, kw_only=True)
-class TestClock:
-    """A test clock; `shown_time` is what it reports while `advancing`."""
-
-    __test__ = False  # not a pytest test class
-
-    id: str
-    created: int
-    frozen_time: int
-    name: str | None = None
-    status: str = "ready"
-    shown_time: int | None = None
-
-    def render(self, ctx: RenderContext) -> dict[str, Any]:
-        """Wire shape of a test clock."""
-        advancing = self.status == "advancing"
-        body = {
-            "id": self.id,
-            "object": "test_helpers.test_clock",
-            "created": self.created,
-            "deletes_after": self.created + DELETES_AFTER,
-            "frozen_time": self.shown_time if advancing else self.frozen_time,
-            "livemode": False,
-            "name": self.name,
-            "status": self.status,
-            "status_details": (
-                {"advancing": {"target_frozen_time": self.frozen_time}} if advancing else {}
-            ),
-        }
-        if not versions.has_clock_status_details(ctx.version):
-            del body["status_details"]
-        return body
 
 
 CREATE = {
@@ -79,14 +41,6 @@ CREATE = {
     "customer": Str(),
 }
 ADVANCE = {"frozen_time": Int(required=True, nullable=False)}
-
-
-def get_clock(ns: Namespace, cid: str) -> TestClock:
-    """A clock, or Stripe's `No such billingclock` (its internal object name)."""
-    clk = ns.test_clocks.get(cid)
-    if clk is None:
-        raise ResourceMissing("billingclock", cid)
-    return clk
 
 
 def _settle(ns: Namespace, clk: TestClock) -> None:

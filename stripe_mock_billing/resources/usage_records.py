@@ -42,8 +42,6 @@ periods before a `billing_cycle_anchor=now` reset are laid out with the new anch
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any
 
 from flask import Blueprint, Response, request
 
@@ -51,14 +49,15 @@ from .. import clock, ids
 from ..billing import engine
 from ..billing.periods import period_containing
 from ..billing.usage import ItemUsage
+from ..domain import versions
+from ..domain.prices import Price
+from ..domain.subscriptions import Subscription, SubscriptionItem, get_item
+from ..domain.usage_records import UsageRecord, UsageRecordSummary
 from ..errors import InvalidRequest, UnrecognizedURL
 from ..store import Namespace
 from ..wire import pipeline as p
-from ..wire import versions
 from ..wire.params import LIST_PARAMS, Enum, Int, Timestamp
-from ..wire.render import RenderContext, check_expand, render_list, render_one
-from .price_model import Price
-from .subscription_model import Subscription, SubscriptionItem, get_item
+from ..wire.render import check_expand, render_list, render_one
 
 usage_records = Blueprint("usage_records", __name__)
 
@@ -86,59 +85,6 @@ FUTURE_ERROR = (  # (unverified)
     "Cannot create the usage record with this timestamp because timestamps must not be in the "
     "future."
 )
-
-
-@dataclass(slots=True, kw_only=True)
-class UsageRecord:
-    """The response of a usage report (not stored: the usage lives in `ItemUsage`)."""
-
-    id: str
-    subscription_item: str
-    quantity: int
-    timestamp: int
-
-    def render(self, ctx: RenderContext) -> dict[str, Any]:
-        """Wire shape of a `usage_record`."""
-        return {
-            "id": self.id,
-            "object": "usage_record",
-            "livemode": False,
-            "quantity": self.quantity,
-            "subscription_item": self.subscription_item,
-            "timestamp": self.timestamp,
-        }
-
-
-@dataclass(slots=True, kw_only=True)
-class UsageRecordSummary:
-    """One billing period's aggregated usage of an item; total and invoice computed on render."""
-
-    id: str
-    subscription_item: str
-    subscription: str
-    start: int
-    end: int
-    mode: str
-    current: bool
-
-    def render(self, ctx: RenderContext) -> dict[str, Any]:
-        """Wire shape of a `usage_record_summary`."""
-        usage: ItemUsage | None = ctx.ns.usage.get(self.subscription_item)
-        total = usage.quantity(self.mode, self.start, self.end) if usage is not None else 0
-        invoice = None
-        if not self.current:
-            sub = ctx.ns.subscriptions[self.subscription]
-            inv = engine.period_invoice(ctx.ns, sub, self.start, self.end)
-            invoice = inv.id if inv is not None else None
-        return {
-            "id": self.id,
-            "object": "usage_record_summary",
-            "invoice": invoice,
-            "livemode": False,
-            "period": {"start": self.start, "end": self.end},
-            "subscription_item": self.subscription_item,
-            "total_usage": total,
-        }
 
 
 def _gate() -> None:
@@ -290,18 +236,24 @@ def list_usage_record_summaries(iid: str) -> Response:
     engine.sync_subscription(ns, sub)
     mode = _aggregate(price)
     is_open = sub.status not in ENDED_STATUSES
-    summaries = [
-        UsageRecordSummary(
-            id=summary_id(item.id, start),
-            subscription_item=item.id,
-            subscription=sub.id,
-            start=start,
-            end=end,
-            mode=mode,
-            current=is_open and k == 0,
+    usage = ns.usage.get(item.id)
+    summaries = []
+    for k, (start, end) in enumerate(item_periods(ns, sub, item)):
+        invoice = None
+        if not (is_open and k == 0):  # the current period has no invoice yet
+            inv = engine.period_invoice(ns, sub, start, end)
+            invoice = inv.id if inv is not None else None
+        total = usage.quantity(mode, start, end) if usage is not None else 0
+        summaries.append(
+            UsageRecordSummary(
+                id=summary_id(item.id, start),
+                subscription_item=item.id,
+                start=start,
+                end=end,
+                total_usage=total,
+                invoice=invoice,
+            )
         )
-        for k, (start, end) in enumerate(item_periods(ns, sub, item))
-    ]
     return render_list(
         summaries,
         prm,

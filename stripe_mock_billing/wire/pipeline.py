@@ -17,18 +17,23 @@ from typing import Any, cast
 from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .. import clock, faults, journal
-from ..config import Settings
+from .. import clock
+from ..config import Settings, validate_api_version
 from ..errors import ApiError, InvalidRequest, RateLimited, StripeError, UnrecognizedURL
 from ..ids import random_tail
+from ..shapes import RenderContext
 from ..store import Namespace, Store
-from . import idempotency, versions
+from . import faults, idempotency, journal
 from .auth import authenticate
 from .form import Node, decode, flatten
 from .params import Param, parse
-from .render import TYPE_BY_COLLECTION, VERBS, RenderContext, check_expand, error_response
+from .render import TYPE_BY_COLLECTION, VERBS, check_expand, error_response
 
 log = logging.getLogger("stripe_mock_billing")
+
+# app.extensions key of the render refresher (`shapes.Refresh`) the app installs: the billing
+# engine's, which brings a draft invoice's metered lines up to date before it is read
+REFRESH = "stripe_mock_billing.refresh"
 
 # views that authenticate with a v2 meter-event session token instead of an API key
 TOKEN_AUTH_ATTR = "_mock_token_auth"
@@ -76,7 +81,8 @@ def ctx() -> RenderContext:
     if isinstance(raw_expand, dict):
         last = {v.rsplit(".", 1)[-1] for v in raw_expand.values() if isinstance(v, str)}
         includes = frozenset(last & INCLUDABLE)
-    return RenderContext(ns=gg.ns, version=gg.version, includes=includes)
+    refresh = current_app.extensions.get(REFRESH)
+    return RenderContext(ns=gg.ns, version=gg.version, includes=includes, refresh=refresh)
 
 
 def api_version() -> str:
@@ -202,7 +208,7 @@ def before_request() -> Response | None:
         key = None
     else:
         key = authenticate(env.get("HTTP_AUTHORIZATION"), v2=gg.v2)
-    gg.version = versions.validate(env.get("HTTP_STRIPE_VERSION") or st.settings.api_version)
+    gg.version = validate_api_version(env.get("HTTP_STRIPE_VERSION") or st.settings.api_version)
     if key is not None:
         gg.ns = st.namespace(key)
         _rate_limit(gg.ns)
@@ -243,6 +249,8 @@ def before_request() -> Response | None:
     if space is not None:
         space.lock.acquire()
         gg.locked = space
+        # events raised while this request holds the lock name it (domain/events.py `emit`)
+        space.origin = (gg.request_id, idem_key)
     return None
 
 
@@ -287,6 +295,7 @@ def teardown_request(_exc: BaseException | None) -> None:
     space = gg.get("locked")
     if space is not None:
         gg.locked = None
+        space.origin = None
         space.lock.release()
     idem_key = gg.get("idem_key")
     if idem_key and gg.get("ns") is not None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from flask import Response
 
 from ..errors import InvalidRequest, ResourceMissing, StripeError
-from ..store import Namespace
+from ..shapes import Renderable, RenderContext, list_body
 
 # object type -> fields holding an id that `expand[]` may replace with the object
 EXPANDABLE: dict[str, frozenset[str]] = {
@@ -82,24 +81,6 @@ TYPE_BY_COLLECTION: dict[str, str] = {
 VERBS = frozenset(
     {"advance", "deactivate", "finalize", "mark_uncollectible", "pay", "reactivate", "void"}
 )
-
-
-@dataclass(slots=True)
-class RenderContext:
-    """What a render needs: the account and the request's API version."""
-
-    ns: Namespace
-    version: str
-    # "includable" fields requested through expand[] (e.g. `tiers` on prices)
-    includes: frozenset[str] = frozenset()
-
-
-class Renderable(Protocol):
-    """A model that renders itself into Stripe's wire shape."""
-
-    id: str
-
-    def render(self, ctx: RenderContext) -> dict[str, Any]: ...
 
 
 # one encoder for every response: `json.dumps` with non-default options builds a new one per call
@@ -246,11 +227,6 @@ def page(
     return list(objs[:limit]), len(objs) > limit
 
 
-def list_body(items: Sequence[dict[str, Any]], url: str, has_more: bool) -> dict[str, Any]:
-    """Stripe's list object."""
-    return {"object": "list", "data": list(items), "has_more": has_more, "url": url}
-
-
 def render_list(
     objs: Sequence[Renderable],
     params: Mapping[str, Any],
@@ -263,11 +239,6 @@ def render_list(
     chunk, more = page(objs, params, noun=noun)
     body = list_body([o.render(ctx) for o in chunk], url, more)
     return json_response(expand(body, params.get("expand") or (), ctx))
-
-
-def deleted_stub(obj_id: str, obj_type: str) -> dict[str, Any]:
-    """The body of a DELETE: `{id, object, deleted: true}`."""
-    return {"id": obj_id, "object": obj_type, "deleted": True}
 
 
 # --- errors ------------------------------------------------------------------------------

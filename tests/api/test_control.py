@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import stripe
 
-from stripe_mock_billing import journal
 from stripe_mock_billing.handle import ControlError, StripeMock
 from stripe_mock_billing.server import ThreadedServer
+from stripe_mock_billing.wire import journal
 from tests.api.conftest import control_error, raw_http
 
 # --- auth and isolation ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ import time_machine
 
 from stripe_mock_billing.app import create_app
 from stripe_mock_billing.config import Settings
+from stripe_mock_billing.domain import customers as customers_module
 from stripe_mock_billing.handle import make_stripe_client, new_api_key
 from stripe_mock_billing.inprocess import (
     INPROCESS_URL,
@@ -25,7 +26,6 @@ from stripe_mock_billing.inprocess import (
     httpx_client,
     mock_stripe,
 )
-from stripe_mock_billing.resources import customers as customers_module
 from stripe_mock_billing.server import ThreadedServer
 
 Y2030 = 1893456000  # 2030-01-01T00:00:00Z

@@ -10,8 +10,8 @@ import requests
 import stripe
 
 from stripe_mock_billing.config import Settings
+from stripe_mock_billing.domain import versions
 from stripe_mock_billing.server import ThreadedServer
-from stripe_mock_billing.wire import versions
 from tests.conftest import ACACIA, err_of, make_client
 
 BASIL = "2025-03-31.basil"

@@ -15,11 +15,11 @@ from stripe_mock_billing.billing.periods import boundaries_between, period_conta
 from stripe_mock_billing.billing.rating import RatingPrice
 from stripe_mock_billing.billing.usage import ItemUsage
 from stripe_mock_billing.config import Settings
-from stripe_mock_billing.resources.customers import Customer
-from stripe_mock_billing.resources.price_model import Price, Recurring
-from stripe_mock_billing.resources.products import Product
-from stripe_mock_billing.resources.subscription_model import Subscription, SubscriptionItem
-from stripe_mock_billing.resources.test_clocks import TestClock
+from stripe_mock_billing.domain.customers import Customer
+from stripe_mock_billing.domain.prices import Price, Recurring
+from stripe_mock_billing.domain.products import Product
+from stripe_mock_billing.domain.subscriptions import Subscription, SubscriptionItem
+from stripe_mock_billing.domain.test_clocks import TestClock
 from stripe_mock_billing.store import Namespace, Store
 
 JAN31 = 1_769_866_200  # 2026-01-31T13:30:00Z: a month-end anchor with a time of day

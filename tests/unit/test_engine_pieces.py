@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from stripe_mock_billing.billing import invoicing
 from stripe_mock_billing.billing.rating import RatingPrice, Tier, TransformQuantity, rate
-from stripe_mock_billing.resources.events import diff, in_range
-from stripe_mock_billing.resources.price_model import Price, Recurring
+from stripe_mock_billing.domain.events import diff
+from stripe_mock_billing.domain.prices import Price, Recurring
+from stripe_mock_billing.resources.events import in_range
 
 
 def _price(rating: RatingPrice, usage: str = "metered") -> Price:

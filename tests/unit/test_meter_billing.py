@@ -9,7 +9,7 @@ from stripe_mock_billing.billing.meter_billing import event_store, meter_quantit
 from stripe_mock_billing.billing.meter_lag import lagged_summaries
 from stripe_mock_billing.billing.meter_usage import MeterEventStore
 from stripe_mock_billing.config import AccountSettings
-from stripe_mock_billing.resources.billing_meters import Meter
+from stripe_mock_billing.domain.meters import Meter
 from stripe_mock_billing.store import Namespace
 from tests.meter_reference import accepted, aggregate
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stripe_mock_billing.resources.meter_ingest import (
+from stripe_mock_billing.billing.meter_ingest import (
     MAX_FUTURE,
     MAX_PAST,
     parse_rfc3339,

@@ -1,4 +1,4 @@
-"""Stripe-Version handling: validation and every version-dependent decision, in one place.
+"""API-version facts: every decision that depends on the Stripe-Version, in one place.
 
 Dated versions, with a release-train suffix since 2024-09 (`2025-02-24.acacia`,
 `2025-03-31.basil`, ...). See wire-format.md §6 for the table this module encodes.
@@ -6,32 +6,14 @@ Dated versions, with a release-train suffix since 2024-09 (`2025-02-24.acacia`,
 
 from __future__ import annotations
 
-import re
-from datetime import date
-from functools import lru_cache
+from ..config import validate_api_version as validate
 
-from ..errors import InvalidRequest
-
-_VERSION_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:\.([a-z]+))?")
+# the well-formedness check is core (config.py): the request pipeline needs it below domain
+__all__ = ["validate"]
 
 BASIL = "2025-03-31"  # usage records, aggregate_usage, upcoming removed; periods move to items
 THRESHOLDS_BACK = "2025-05-28"  # billing_thresholds reintroduced
 V2_METERS = "2024-09-30"  # v2 meter event endpoints
-
-
-@lru_cache(maxsize=256)
-def validate(version: str) -> str:
-    """Return `version` if well-formed, else Stripe's 400 `Invalid Stripe API version`."""
-    m = _VERSION_RE.fullmatch(version)
-    ok = m is not None
-    if m is not None:
-        try:
-            date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            ok = False
-    if not ok:
-        raise InvalidRequest(f"Invalid Stripe API version: {version}")
-    return version
 
 
 def _day(version: str) -> str:

@@ -1,7 +1,7 @@
-"""The Price model and its rendering (routes and validation live in prices.py).
+"""The Price model and its rendering (routes and validation live in resources/prices.py).
 
 `tiers` render only when expanded (`expand[]=tiers`), as Stripe does; `aggregate_usage` only
-for versions that have it (wire/versions.py).
+for versions that have it (domain/versions.py).
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..billing.rating import RatingPrice
 from ..errors import ResourceMissing
+from ..shapes import RenderContext
 from ..store import Namespace
-from ..wire import versions
-from ..wire.render import RenderContext
+from . import versions
+from .pricing import RatingPrice
 
 
 def decimal_str(d: Decimal) -> str:

@@ -3,7 +3,7 @@
 Periods: `current_period_start/end` are stored state moved by the billing engine; on creation
 they come from `billing_cycle_anchor` + n intervals (billing/periods.py, Stripe's month-end rule).
 Where they render depends on the API version (on the subscription up to acacia, on its items
-from basil), decided in wire/versions.py.
+from basil), decided in domain/versions.py.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ResourceMissing, invalid_value
+from ..shapes import RenderContext
 from ..store import Namespace
-from ..wire import versions
-from ..wire.render import RenderContext
-from .price_model import Price, get_price
+from . import versions
+from .prices import Price, get_price
 
 
 @dataclass(slots=True, kw_only=True)

@@ -24,9 +24,9 @@ from typing import Any, cast
 
 from flask import Request, Response, current_app, g, request
 
-from . import clock
-from .store import Namespace, Store
-from .wire.form import decode
+from .. import clock
+from ..store import Namespace, Store
+from .form import decode
 
 MAX_ENTRIES = 1000
 MAX_BYTES = 8 * 1024 * 1024

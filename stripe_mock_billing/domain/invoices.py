@@ -3,10 +3,11 @@
 An invoice holds its lines; a line is either a subscription line (licensed, billed in advance
 for its period; or metered, billed in arrears for the usage of its period) or an invoice item
 line. While an invoice is a draft its metered lines follow the usage stores: the billing engine
-recomputes their quantity whenever the draft is rendered and at finalization, so late usage
-with a timestamp inside the line's period lands on it; after finalization lines are frozen.
+recomputes their quantity whenever the draft is rendered in a request (the app passes its
+refresher in `RenderContext.refresh`: this layer knows no billing) and at finalization, so late
+usage with a timestamp inside the line's period lands on it; after finalization lines are frozen.
 
-Shapes (wire/versions.py `basil_invoice_lines`): up to acacia a line carries `type`, `price`,
+Shapes (domain/versions.py `basil_invoice_lines`): up to acacia a line carries `type`, `price`,
 `subscription_item`, `proration`; from basil it carries `parent.subscription_item_details` /
 `parent.invoice_item_details` and `pricing.price_details`, and the invoice carries
 `parent.subscription_details` instead of `subscription`.
@@ -21,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..wire import versions
-from ..wire.render import RenderContext, list_body
-from .price_model import decimal_str
+from ..shapes import RenderContext, list_body
+from . import versions
+from .prices import decimal_str
 
 _T = TypeVar("_T")
 
@@ -213,10 +214,8 @@ class Invoice:
 
     def render(self, ctx: RenderContext) -> dict[str, Any]:
         """Wire shape of an invoice; a draft's metered lines are refreshed from usage first."""
-        if self.status == "draft" and not self.preview and not self.frozen:
-            from ..billing import invoicing
-
-            invoicing.refresh_draft(ctx.ns, self)
+        if self.status == "draft" and not self.preview and not self.frozen and ctx.refresh:
+            ctx.refresh(ctx.ns, self)
         cust = ctx.ns.customers.get(self.customer)
         lines = [line.render(ctx) for line in self.lines]
         lines_url = f"/v1/invoices/{self.id}/lines" if not self.preview else "/v1/invoices/lines"

@@ -33,9 +33,9 @@ from datetime import datetime
 from typing import Any
 
 from .. import clock, ids
-from ..billing.meter_billing import event_store
+from ..domain.meters import Meter
 from ..store import Namespace
-from .billing_meters import Meter
+from .meter_billing import event_store
 
 MAX_PAST = 35 * 86400
 MAX_FUTURE = 5 * 60

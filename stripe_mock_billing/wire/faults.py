@@ -33,8 +33,8 @@ from typing import Any
 
 from flask import g, request
 
-from . import clock
-from .errors import (
+from .. import clock
+from ..errors import (
     ApiError,
     IdempotencyKeyInUse,
     LockTimeout,
@@ -44,9 +44,9 @@ from .errors import (
     missing_param,
     unknown_params,
 )
-from .ids import random_tail
+from ..ids import random_tail
+from ..store import Namespace
 from .journal import path_matches
-from .store import Namespace
 
 # environ key of a server that can hold a response back instead of sleeping (loop_server.py)
 DEFER_KEY = "stripe_mock_billing.defer_response"
