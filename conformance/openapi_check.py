@@ -1,12 +1,15 @@
-"""Validate Stripe API response bodies against the official Stripe OpenAPI subsets.
+"""Validate Stripe API response bodies against Stripe's official OpenAPI specs.
 
-The reference data lives outside this repository, in ``shared/openapi`` (see its README): two
-cut-down official specs, ``usage-billing-current.json`` (2026-05-27.dahlia, v1 + v2) and
-``usage-billing-legacy.json`` (2024-04-10, pre-basil, v1 only, still has usage records).
+The specs come from :mod:`conformance.schema_source`: the whole official files (current
+``2026-05-27.dahlia``, v1 + v2; legacy ``2024-04-10``, pre-basil, v1 only, still has usage
+records), checked by sha256, from the cache, ``../shared/openapi`` or the package registries.
+A whole spec is narrowed on load to the usage-billing paths (``BILLING_PATH_PREFIXES``, the
+same cut as the ``shared/openapi`` subsets, which are used as they are when only they are at
+hand): component schemas are identical, and the same operations are validated either way.
 
 This module depends only on the standard library, ``jsonschema`` (>= 4.18) and ``referencing``.
-Each subset is loaded once per process, on first use, and rewritten once for JSON Schema
-Draft 2020-12:
+Each spec is loaded once per process, on first use (~0.1 s for a whole file), and rewritten once
+for JSON Schema Draft 2020-12:
 
 * ``{type: T, nullable: true}`` becomes ``{type: [T, "null"]}``, and ``null`` is added to the enum
   (Stripe's nullable enums omit it, which a strict OpenAPI 3.0 reading would reject);
@@ -36,7 +39,10 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from .schema_source import SHARED_ENV, SchemaUnavailable, find_spec_dir, how_to_get, locate
+
 __all__ = [
+    "BILLING_PATH_PREFIXES",
     "CURRENT_SUBSET",
     "ENV_VAR",
     "LEGACY_SUBSET",
@@ -45,24 +51,53 @@ __all__ = [
     "UnknownOperation",
     "check",
     "find_spec_dir",
+    "in_billing_scope",
     "is_legacy_version",
     "validator_for_version",
 ]
 
-ENV_VAR = "STRIPE_MOCK_BILLING_OPENAPI_DIR"
+ENV_VAR = SHARED_ENV
 CURRENT_SUBSET = "usage-billing-current.json"
 LEGACY_SUBSET = "usage-billing-legacy.json"
 #: First API version of the "basil" release, which removed usage records and invoices/upcoming.
 BASIL_CUTOVER = "2025-03-31"
 
-_SPEC_URI = "urn:stripe-openapi-subset"
+#: The usage-billing surface, as cut for the subsets (``shared/openapi/README.md``, "What each
+#: subset contains"): the paths equal to or under these prefixes. A whole spec is narrowed to them
+#: on load, so it validates exactly the operations its subset does (other paths raise
+#: UnknownOperation, as with the subsets); component schemas are the same in both.
+BILLING_PATH_PREFIXES = (
+    "/v1/billing/alerts",
+    "/v1/billing/credit_balance_summary",
+    "/v1/billing/credit_balance_transactions",
+    "/v1/billing/credit_grants",
+    "/v1/billing/meter_event_adjustments",
+    "/v1/billing/meter_events",
+    "/v1/billing/meters",
+    "/v1/customers",
+    "/v1/events",
+    "/v1/invoiceitems",
+    "/v1/invoices",
+    "/v1/prices",
+    "/v1/products",
+    "/v1/subscription_items",
+    "/v1/subscriptions",
+    "/v1/test_helpers/test_clocks",
+    "/v1/webhook_endpoints",
+    "/v2/billing/meter_event_adjustments",
+    "/v2/billing/meter_event_session",
+    "/v2/billing/meter_event_stream",
+    "/v2/billing/meter_events",
+)
+
+_SPEC_URI = "urn:stripe-openapi-spec"
 _METHODS = ("get", "post", "delete", "put", "patch")
 _VERSION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.[a-z]+)?$")
 _MAX_MESSAGE = 400
 
 
 class UnknownOperation(LookupError):
-    """The (method, path[, status]) combination is not described by the spec subset."""
+    """The (method, path[, status]) combination is not described by the spec."""
 
     def __init__(self, method: str, path: str, spec: str, detail: str = "") -> None:
         self.method, self.path, self.spec = method, path, spec
@@ -71,22 +106,7 @@ class UnknownOperation(LookupError):
 
 
 class SpecNotFound(FileNotFoundError):
-    """The shared/openapi directory (or a subset file in it) could not be found."""
-
-
-def find_spec_dir() -> Path | None:
-    """Return the directory holding the OpenAPI subsets, or None when it is absent.
-
-    ``$STRIPE_MOCK_BILLING_OPENAPI_DIR`` wins when set (and is then the only place looked at);
-    otherwise ``<repo root>/../shared/openapi``, the repo root being the parent of ``conformance/``.
-    """
-    override = os.environ.get(ENV_VAR, "").strip()
-    candidate = (
-        Path(override) if override else Path(__file__).resolve().parents[2] / "shared" / "openapi"
-    )
-    if any((candidate / name).is_file() for name in (CURRENT_SUBSET, LEGACY_SUBSET)):
-        return candidate
-    return None
+    """No verified Stripe OpenAPI spec is at hand (see conformance.schema_source)."""
 
 
 # --------------------------------------------------------------------------- spec rewriting
@@ -133,13 +153,18 @@ def _prepare(doc: dict[str, Any]) -> None:
                     _rewrite(schema)
 
 
+def in_billing_scope(template: str) -> bool:
+    """True for a path template of the usage-billing surface (BILLING_PATH_PREFIXES)."""
+    return any(template == p or template.startswith(p + "/") for p in BILLING_PATH_PREFIXES)
+
+
 def _pointer(*parts: str) -> str:
     return "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 @dataclass
 class _Loaded:
-    """A subset parsed and rewritten once; shared by every SchemaValidator on the same file."""
+    """A spec parsed and rewritten once; shared by every SchemaValidator on the same file."""
 
     doc: dict[str, Any]
     registry: Registry
@@ -158,6 +183,8 @@ def _load(spec_file: Path) -> _Loaded:
         if loaded is None:
             with spec_file.open(encoding="utf-8") as fh:
                 doc = json.load(fh)
+            paths = doc.get("paths", {})
+            doc["paths"] = {t: item for t, item in paths.items() if in_billing_scope(t)}
             _prepare(doc)
             registry: Registry = Registry().with_resource(
                 _SPEC_URI, DRAFT202012.create_resource(doc)
@@ -191,7 +218,7 @@ def _format_error(err: ValidationError) -> str:
 
 
 class SchemaValidator:
-    """Validates response bodies against one OpenAPI subset file.
+    """Validates response bodies against one OpenAPI spec file (whole or subset).
 
     The file is parsed and rewritten on first use and cached per process (shared by every
     instance built on the same file).
@@ -209,13 +236,13 @@ class SchemaValidator:
     def _spec(self) -> _Loaded:
         if self._loaded is None:
             if not self.spec_file.is_file():
-                raise SpecNotFound(f"OpenAPI subset not found: {self.spec_file}")
+                raise SpecNotFound(f"OpenAPI spec not found: {self.spec_file}")
             self._loaded = _load(self.spec_file)
         return self._loaded
 
     @property
     def api_version(self) -> str:
-        """``info.version`` of the subset, e.g. ``2026-05-27.dahlia``."""
+        """``info.version`` of the spec, e.g. ``2026-05-27.dahlia``."""
         return str(self._spec.doc.get("info", {}).get("version", ""))
 
     def load(self) -> "SchemaValidator":
@@ -236,7 +263,7 @@ class SchemaValidator:
         return None
 
     def schema_pointer(self, method: str, path: str, status: int) -> str:
-        """JSON pointer (inside the subset) to the response schema for (method, path, status)."""
+        """JSON pointer (inside the spec) to the response schema for (method, path, status)."""
         template = self.match_path(path)
         if template is None:
             raise UnknownOperation(method, path, self.name, "no matching path template")
@@ -262,7 +289,7 @@ class SchemaValidator:
     ) -> list[str]:
         """Return human-readable violations of the body against the response schema (empty = valid).
 
-        Raises UnknownOperation when (method, path) is not in the subset. With ``strict_extra``,
+        Raises UnknownOperation when (method, path) is not in the spec. With ``strict_extra``,
         also reports fields of the top-level object (and of ``data`` items of list bodies) that the
         schema does not declare; the spec itself allows unknown fields in v1 resources.
         """
@@ -346,10 +373,8 @@ def _split_path(path: str) -> tuple[str, ...]:
 _BY_FILE: dict[Path, SchemaValidator] = {}
 
 
-def _validator(spec_dir: Path, name: str) -> SchemaValidator | None:
-    spec_file = (spec_dir / name).resolve()
-    if not spec_file.is_file():
-        return None
+def _validator(spec_file: Path) -> SchemaValidator:
+    spec_file = spec_file.resolve()
     with _LOCK:
         return _BY_FILE.setdefault(spec_file, SchemaValidator(spec_file))
 
@@ -365,17 +390,19 @@ def is_legacy_version(api_version: str | None) -> bool:
 
 
 def validator_for_version(api_version: str | None, path: str = "") -> SchemaValidator | None:
-    """The validator for an API version: legacy subset before basil, current subset otherwise.
+    """The validator for an API version: the legacy spec before basil, the current one otherwise.
 
-    Any ``/v2/`` path uses the current subset (v2 is absent from the legacy one). Returns None
-    when the spec directory (or the needed subset file) is absent.
+    Any ``/v2/`` path uses the current spec (v2 is absent from the legacy one). Returns None when
+    the needed spec is not at hand (neither cached nor in ``../shared/openapi``); this never
+    downloads: ``schema_source.ensure()`` (or ``python -m conformance setup``) does.
     """
-    spec_dir = find_spec_dir()
-    if spec_dir is None:
-        return None
     is_v2 = _split_path(path)[0] == "v2" if path else False
     legacy = is_legacy_version(api_version) and not is_v2
-    return _validator(spec_dir, LEGACY_SUBSET if legacy else CURRENT_SUBSET)
+    try:
+        found = locate("legacy" if legacy else "current")
+    except SchemaUnavailable:
+        return None
+    return None if found is None else _validator(found.path)
 
 
 def check(
@@ -387,14 +414,12 @@ def check(
     *,
     strict_extra: bool = False,
 ) -> list[str]:
-    """Validate one response with the subset matching ``api_version``; returns violation messages.
+    """Validate one response with the spec matching ``api_version``; returns violation messages.
 
-    Raises SpecNotFound when the spec directory is absent (so a missing spec never passes
-    silently; guard with ``find_spec_dir()``) and UnknownOperation for unknown operations.
+    Raises SpecNotFound when the spec is not at hand (so a missing spec never passes silently)
+    and UnknownOperation for unknown operations.
     """
     validator = validator_for_version(api_version, path)
     if validator is None:
-        raise SpecNotFound(
-            f"Stripe OpenAPI subsets not found (set ${ENV_VAR} or add ../shared/openapi)"
-        )
+        raise SpecNotFound("Stripe's OpenAPI schema is not available: " + how_to_get())
     return validator.validate(method, path, status, body, strict_extra=strict_extra)

@@ -1,5 +1,10 @@
 """Shared fixtures: one emulator server per session, a fresh account (API key) per test, and a
-StripeClient whose every response is validated against Stripe's official OpenAPI schema."""
+StripeClient whose every response is validated against Stripe's official OpenAPI schema.
+
+The schema is obtained on first use (cache, ../shared/openapi, else PyPI + npm once; see
+tests/schema_gate.py). Without it the session fails, unless opted out with `--no-schema` or
+STRIPE_MOCK_BILLING_NO_SCHEMA=1; the end of the session says how many responses were validated.
+"""
 
 from __future__ import annotations
 
@@ -25,29 +30,100 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from conformance.openapi_check import (  # noqa: E402
-    UnknownOperation,
-    find_spec_dir,
-    validator_for_version,
-)
+from conformance.openapi_check import UnknownOperation  # noqa: E402
 from stripe_mock_billing.config import Settings  # noqa: E402
 from stripe_mock_billing.server import ThreadedServer  # noqa: E402
+from tests.schema_gate import OUTPUT_KEY, SchemaGate, SchemaUnavailable  # noqa: E402
 
 ACACIA = "2025-02-24.acacia"
-SPEC_DIR = find_spec_dir()
-if SPEC_DIR is None:
-    print(
-        "\n*** ../shared/openapi not found: responses will NOT be schema-validated ***\n",
-        file=sys.stderr,
+_GATE_KEY = pytest.StashKey[SchemaGate]()
+_gate: SchemaGate | None = None  # this process's gate (set by pytest_configure)
+
+
+def schema_gate() -> SchemaGate:
+    """This process's schema gate (one from the environment outside a pytest session)."""
+    global _gate
+    if _gate is None:
+        _gate = SchemaGate.from_env()
+    return _gate
+
+
+# --------------------------------------------------------------------------- session hooks
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--no-schema",
+        action="store_true",
+        default=False,
+        help="do not validate responses against Stripe's OpenAPI schema (explicit opt-out; "
+        "also STRIPE_MOCK_BILLING_NO_SCHEMA=1). Without it a missing schema fails the session.",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _gate
+    _gate = SchemaGate.from_env(bool(config.getoption("no_schema", default=False)))
+    config.stash[_GATE_KEY] = _gate
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist controller: add up a finished worker's counts."""
+    gate = node.config.stash.get(_GATE_KEY, None)
+    if gate is not None:
+        gate.merge(getattr(node, "workeroutput", {}).get(OUTPUT_KEY))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    gate = config.stash.get(_GATE_KEY, None)
+    if gate is None:
+        return
+    if _is_worker(config):
+        config.workeroutput[OUTPUT_KEY] = gate.to_output()  # type: ignore[attr-defined]
+        return
+    if config.option.collectonly:
+        return
+    if gate.failure() and session.exitstatus in (
+        pytest.ExitCode.OK,
+        pytest.ExitCode.NO_TESTS_COLLECTED,
+    ):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    gate = config.stash.get(_GATE_KEY, None)
+    if gate is None or _is_worker(config) or config.option.collectonly:
+        return
+    for line, bad in gate.summary():
+        terminalreporter.write_line(line, red=bad, bold=bad)
+
+
+@pytest.fixture(scope="session")
+def openapi_schema(pytestconfig: pytest.Config) -> SchemaGate:
+    """The schema gate, with Stripe's OpenAPI specs obtained (fails the test when they cannot be;
+    skips nothing: when opted out the gate hands out no validators)."""
+    gate = pytestconfig.stash.get(_GATE_KEY, None) or schema_gate()
+    if not gate.opt_out:
+        try:
+            gate.ensure()
+        except SchemaUnavailable as exc:
+            pytest.fail(str(exc), pytrace=False)
+    return gate
 
 
 class ValidatingClient(stripe.RequestsClient):
     """A RequestsClient that checks every response body against the official schema."""
 
-    def __init__(self, violations: list[str]) -> None:
+    def __init__(self, violations: list[str], gate: SchemaGate | None = None) -> None:
         super().__init__()
         self.violations = violations
+        self.gate = gate or schema_gate()
 
     def request(self, method: str, url: str, headers: Any, post_data: Any = None) -> Any:
         content, status, resp_headers = super().request(method, url, headers, post_data)
@@ -55,14 +131,16 @@ class ValidatingClient(stripe.RequestsClient):
         return content, status, resp_headers
 
     def _check(self, method: str, url: str, status: int, content: Any, headers: Any) -> None:
-        if SPEC_DIR is None:
-            return
         path = urlsplit(url).path
         if path.startswith("/_mock") or path == "/healthz":
             return
         version = headers.get("Stripe-Version") or ACACIA
-        validator = validator_for_version(version, path)
-        if validator is None:
+        try:
+            validator = self.gate.validator(version, path)
+        except SchemaUnavailable as exc:  # the session fails too (gate.error)
+            self.violations.append(f"{method} {path} {status}: not validated: {exc}")
+            return
+        if validator is None:  # opted out (--no-schema / STRIPE_MOCK_BILLING_NO_SCHEMA=1)
             return
         try:
             body = json.loads(content)
@@ -72,7 +150,8 @@ class ValidatingClient(stripe.RequestsClient):
         try:
             errors = validator.validate(method, path, status, body)
         except UnknownOperation:
-            return  # endpoints outside the billing subset (none today)
+            return  # routes Stripe does not have (the emulator's 404s for unknown URLs)
+        self.gate.counted(validator)
         self.violations.extend(f"{method} {path} {status} [{version}]: {e}" for e in errors)
 
 
@@ -90,7 +169,7 @@ def api_key() -> str:
 
 
 @pytest.fixture
-def schema_violations() -> Iterator[list[str]]:
+def schema_violations(openapi_schema: SchemaGate) -> Iterator[list[str]]:
     """Schema violations seen during the test; any makes the test fail."""
     found: list[str] = []
     yield found

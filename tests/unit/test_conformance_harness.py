@@ -10,12 +10,19 @@ import pytest
 
 from conformance.driver import Result
 from conformance.harness import CheckFailed, Scenario, T, Target
-from conformance.openapi_check import find_spec_dir
 from conformance.ops import OPS, runner_request
 from conformance.proxy import Exchange, RecordingProxy
 from conformance.report import summary_lines, table
 from conformance.sdks import ACACIA, SDKS
 from stripe_mock_billing.server import ThreadedServer
+from tests.schema_gate import SchemaGate
+
+
+@pytest.fixture
+def with_schema(openapi_schema: SchemaGate) -> None:
+    """Stripe's OpenAPI specs at hand (the session fetched them if needed); skipped on opt-out."""
+    if openapi_schema.opt_out:
+        pytest.skip("schema validation opted out (--no-schema)")
 
 
 class FakeRunner:
@@ -71,8 +78,7 @@ def test_proxy_records_exchanges_and_forwards_unchanged() -> None:
     assert proxy.drain() == []
 
 
-@pytest.mark.skipif(find_spec_dir() is None, reason="../shared/openapi absent")
-def test_schema_violation_fails_the_step() -> None:
+def test_schema_violation_fails_the_step(with_schema: None) -> None:
     t = make_t()
     good = {
         "id": "cus_1",
@@ -88,8 +94,7 @@ def test_schema_violation_fails_the_step() -> None:
         t._validate("bad", exchange("GET", "/v1/billing/meters/mtr_1", 200, meter, ACACIA))
 
 
-@pytest.mark.skipif(find_spec_dir() is None, reason="../shared/openapi absent")
-def test_unknown_route_error_is_checked_against_the_error_envelope() -> None:
+def test_unknown_route_error_is_checked_against_the_error_envelope(with_schema: None) -> None:
     t = make_t()
     err = {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}
     t._validate("x", exchange("POST", "/v1/nope/x", 404, err, "2026-10-28.endive"))

@@ -1,7 +1,8 @@
 """Unit tests for conformance/openapi_check.py, using hand-made Stripe response bodies.
 
-They need the shared OpenAPI subsets (``../shared/openapi`` next to the repo, or
-``$STRIPE_MOCK_BILLING_OPENAPI_DIR``) and skip when those are absent.
+They need Stripe's OpenAPI specs, obtained by the session's ``openapi_schema`` fixture (cache,
+``../shared/openapi``, else PyPI + npm once); they fail without them unless opted out
+(``--no-schema``), and are then skipped.
 """
 
 import sys
@@ -24,28 +25,29 @@ from conformance.openapi_check import (  # noqa: E402
     is_legacy_version,
     validator_for_version,
 )
+from conformance.schema_source import CACHE_ENV  # noqa: E402
+from tests.schema_gate import SchemaGate  # noqa: E402
 
 SPEC_DIR = find_spec_dir()
-SKIP_REASON = f"Stripe OpenAPI subsets not found: set ${ENV_VAR} or provide ../shared/openapi"
-needs_spec = pytest.mark.skipif(SPEC_DIR is None, reason=SKIP_REASON)
+OPTED_OUT = "schema validation opted out (--no-schema)"
 
 CURRENT = "2025-03-31.basil"
 LEGACY = "2025-02-24.acacia"
 
 
 @pytest.fixture(scope="module")
-def current() -> SchemaValidator:
-    if SPEC_DIR is None:
-        pytest.skip(SKIP_REASON)
+def current(openapi_schema: SchemaGate) -> SchemaValidator:
+    if openapi_schema.opt_out:
+        pytest.skip(OPTED_OUT)
     validator = validator_for_version(CURRENT)
     assert validator is not None
     return validator
 
 
 @pytest.fixture(scope="module")
-def legacy() -> SchemaValidator:
-    if SPEC_DIR is None:
-        pytest.skip(SKIP_REASON)
+def legacy(openapi_schema: SchemaGate) -> SchemaValidator:
+    if openapi_schema.opt_out:
+        pytest.skip(OPTED_OUT)
     validator = validator_for_version(LEGACY)
     assert validator is not None
     return validator
@@ -83,12 +85,11 @@ def test_version_selection() -> None:
         is_legacy_version("basil")
 
 
-@needs_spec
-def test_validator_for_version_picks_subsets() -> None:
-    legacy = validator_for_version("2024-06-20")
-    current = validator_for_version("2026-10-28.endive")
-    assert legacy is not None and legacy.name == "usage-billing-legacy.json"
-    assert current is not None and current.name == "usage-billing-current.json"
+def test_validator_for_version_picks_the_spec(
+    current: SchemaValidator, legacy: SchemaValidator
+) -> None:
+    assert validator_for_version("2024-06-20") is legacy
+    assert validator_for_version("2026-10-28.endive") is current
     assert legacy.api_version == "2024-04-10"
     assert current.api_version.endswith(".dahlia")
     # v2 is only in the current subset, whatever the API version
@@ -99,13 +100,14 @@ def test_validator_for_version_picks_subsets() -> None:
 
 def test_absent_spec_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "nope"))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "empty-cache"))
     assert find_spec_dir() is None
     assert validator_for_version(CURRENT) is None
     with pytest.raises(SpecNotFound):
         check("GET", "/v1/billing/meters", 200, {}, CURRENT)
 
 
-@needs_spec
+@pytest.mark.skipif(SPEC_DIR is None, reason="no ../shared/openapi to point the variable at")
 def test_env_var_override(monkeypatch: pytest.MonkeyPatch) -> None:
     assert SPEC_DIR is not None
     monkeypatch.setenv(ENV_VAR, str(SPEC_DIR))
@@ -134,6 +136,9 @@ def test_path_matching_prefers_literals(current: SchemaValidator, legacy: Schema
 
 
 def test_unknown_operation(current: SchemaValidator) -> None:
+    with pytest.raises(UnknownOperation, match="no matching path template"):
+        current.validate("GET", "/v1/nothing/ch_1", 200, {})
+    # a whole spec is narrowed to the usage-billing paths, like the subsets
     with pytest.raises(UnknownOperation, match="no matching path template"):
         current.validate("GET", "/v1/charges/ch_1", 200, {})
     with pytest.raises(UnknownOperation, match="has no PUT"):
