@@ -11,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     STRIPE_MOCK_BILLING_PORT=12111
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY stripe_mock_billing ./stripe_mock_billing
 
 # the README's install from the checkout, without the test extra; then an unprivileged user
