@@ -102,6 +102,29 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     for line, bad in gate.summary():
         terminalreporter.write_line(line, red=bad, bold=bad)
+    _docs_summary(terminalreporter)
+
+
+def _docs_summary(terminalreporter: Any) -> None:
+    """How many README/docs code blocks ran (tests/docs/test_examples.py), when any did."""
+    ran = {"python": 0, "shell": 0}
+    for report in terminalreporter.stats.get("passed", []):
+        nodeid = getattr(report, "nodeid", "")
+        if getattr(report, "when", "") != "call" or "test_examples.py::" not in nodeid:
+            continue
+        if "::test_python_block_runs[" in nodeid:
+            ran["python"] += 1
+        elif "::test_shell_block_starts_the_server[" in nodeid:
+            ran["shell"] += 1
+    if not any(ran.values()):
+        return
+    from tests.docs.test_examples import counts
+
+    marked = counts()["skipped"]
+    terminalreporter.write_line(
+        f"docs: {ran['python']} Python blocks and {ran['shell']} server-starting shell blocks "
+        f"of README.md and docs/ executed; {marked} blocks marked test=\"skip\""
+    )
 
 
 @pytest.fixture(scope="session")
