@@ -33,7 +33,10 @@ SOURCES = [ROOT / "README.md", ROOT / "docs"]
 SERVER_URL = "127.0.0.1:12111"
 _FENCE = re.compile(r"^( *)```( *)(\w+)([^\n]*)\n(.*?)^\1```", re.M | re.S)
 _SERVER_CMD = re.compile(
-    r"(?:^|&&|\s)((?:\.venv/bin/)?stripe-mock-billing\b[^\n&|]*|python3? -m stripe_mock_billing\b[^\n&|]*)"
+    r"(?:^|&&|\s)("
+    r"(?:\.venv/bin/)?stripe-mock-billing\b[^\n&|]*"
+    r"|python3? -m stripe_mock_billing\b[^\n&|]*"
+    r")"
 )
 
 
