@@ -7,6 +7,7 @@ from flask import Flask
 from .billing.invoicing import refresh_draft
 from .config import Settings
 from .control import control
+from .control_webhooks import install as install_webhooks
 from .resources.billing_meters import billing_meters
 from .resources.customers import customers
 from .resources.events import events
@@ -21,6 +22,7 @@ from .resources.subscription_items import subscription_items
 from .resources.subscriptions import subscriptions
 from .resources.test_clocks import sync_before_request, test_clocks
 from .resources.usage_records import usage_records
+from .resources.webhook_endpoints import webhook_endpoints
 from .store import Store
 from .wire import pipeline
 
@@ -56,4 +58,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_blueprint(invoices)
     app.register_blueprint(invoiceitems)
     app.register_blueprint(events)
+    app.register_blueprint(webhook_endpoints)
+    # webhook delivery: after the pipeline's hooks (the events of a request go out once its
+    # write is done and its lock released, before its response)
+    install_webhooks(app)
     return app

@@ -55,6 +55,11 @@ class AccountSettings:
     # the account's default API version: event `data.object` snapshots are rendered at it
     # (set from Settings.api_version when the account is created)
     api_version: str = DEFAULT_API_VERSION
+    # webhooks (delivery.py): "synchronous" delivers before the API call answers, one attempt;
+    # "background" queues deliveries and retries failures after webhook_retry_schedule[i] s
+    webhook_delivery: str = "synchronous"
+    webhook_timeout_ms: int = 10_000
+    webhook_retry_schedule: list[int] = field(default_factory=lambda: [1, 5, 30])
 
 
 @dataclass(slots=True, kw_only=True)
@@ -70,6 +75,14 @@ class Settings:
     # re-raise unexpected exceptions into the caller (thread / in-process adapters) after rendering
     propagate_exceptions: bool = False
     account_defaults: AccountSettings = field(default_factory=AccountSettings)
+    # webhooks: hosts besides loopback that endpoints may point at (`--webhook-allow`)
+    webhook_allow: list[str] = field(default_factory=list)
+    # `--forward-to URL` (like `stripe listen`): every account's events (or only those of
+    # `forward_key`), of `forward_events` types (default all), signed with `webhook_secret`
+    forward_to: str | None = None
+    forward_events: list[str] = field(default_factory=list)
+    forward_key: str | None = None
+    webhook_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -85,6 +98,14 @@ class Settings:
             s.api_version = env["STRIPE_MOCK_BILLING_API_VERSION"]
         if "STRIPE_MOCK_BILLING_RATE_LIMIT" in env:
             s.account_defaults.rate_limit = int(env["STRIPE_MOCK_BILLING_RATE_LIMIT"])
+        for name in ("forward_to", "forward_key", "webhook_secret"):
+            value = env.get("STRIPE_MOCK_BILLING_" + name.upper())
+            if value:
+                setattr(s, name, value)
+        for name in ("webhook_allow", "forward_events"):
+            value = env.get("STRIPE_MOCK_BILLING_" + name.upper())
+            if value:
+                setattr(s, name, [v.strip() for v in value.split(",") if v.strip()])
         known = {f.name for f in fields(cls)}
         direct = {k: v for k, v in overrides.items() if k in known and v is not None}
         acct = {k: v for k, v in overrides.items() if k not in known and v is not None}

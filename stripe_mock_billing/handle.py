@@ -221,6 +221,49 @@ class StripeMock:
         """Disarm every fault rule."""
         self._control("DELETE", "/_mock/faults")
 
+    # --- webhooks -----------------------------------------------------------------------
+    def webhook_attempts(
+        self, event: str | None = None, endpoint: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every webhook delivery attempt of this account, oldest first (control_webhooks.py)."""
+        query = {k: v for k, v in (("event", event), ("endpoint", endpoint)) if v}
+        return list(self._control("GET", "/_mock/webhooks/attempts", query=query)["data"])
+
+    def resend_webhook(self, event: str, endpoint: str) -> dict[str, Any]:
+        """Deliver `event` to `endpoint` (`we_...`, or `forward`) again, now; the attempt."""
+        body = {"event": event, "endpoint": endpoint}
+        return dict(self._control("POST", "/_mock/webhooks/resend", body))
+
+    def webhook_fault(
+        self,
+        kind: str,
+        times: int = 1,
+        *,
+        type: str | None = None,
+        endpoint: str | None = None,
+        delay_ms: int | None = None,
+    ) -> dict[str, Any]:
+        """The next `times` deliveries (of `type`, to `endpoint`) get `kind`: duplicate,
+        reorder, delay (`delay_ms`), fail or drop."""
+        body: dict[str, Any] = {"kind": kind, "times": times}
+        for name, value in (("type", type), ("endpoint", endpoint), ("delay_ms", delay_ms)):
+            if value is not None:
+                body[name] = value
+        return dict(self._control("POST", "/_mock/webhooks/faults", body))
+
+    def webhook_faults(self) -> list[dict[str, Any]]:
+        """Delivery faults still armed."""
+        return list(self._control("GET", "/_mock/webhooks/faults")["data"])
+
+    def clear_webhook_faults(self) -> None:
+        """Disarm every delivery fault."""
+        self._control("DELETE", "/_mock/webhooks/faults")
+
+    def wait_for_webhooks(self, timeout: int = 10) -> bool:
+        """Wait until no background delivery of this account is pending (False on timeout)."""
+        body = self._control("POST", "/_mock/webhooks/wait", {"timeout": timeout})
+        return bool(body["idle"])
+
     # --- snapshots ----------------------------------------------------------------------
     def export_state(self) -> dict[str, Any]:
         """This account's state as JSON (snapshot.py)."""

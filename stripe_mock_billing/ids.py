@@ -44,6 +44,7 @@ TABLE_BY_PREFIX: dict[str, str] = {
     "ii": "invoiceitems",
     "clock": "test_clocks",
     "evt": "events",
+    "we": "webhook_endpoints",
 }
 
 

@@ -32,6 +32,8 @@ from urllib.parse import unquote
 import httptools
 from flask import Flask
 
+from .control_webhooks import run_job
+from .delivery import JOBS_KEY
 from .wire.faults import DEFER_KEY
 
 log = logging.getLogger("stripe_mock_billing")
@@ -110,7 +112,12 @@ class _Connection(asyncio.Protocol):
         slot: list[Any] = [None, keep]
         self.pending.append(slot)
         answer, delay = self.server.call(env, head=method == "HEAD", keep_alive=keep)
-        if delay > 0:
+        jobs = env[JOBS_KEY]
+        if jobs:
+            # synchronous webhook deliveries: off the loop (a receiver may call the API back),
+            # the response held back until they are done
+            self.server.run_off_loop(jobs, delay, self._release, slot, answer)
+        elif delay > 0:
             self.server.loop_call_later(delay, self._release, slot, answer)
         else:
             slot[0] = answer
@@ -168,6 +175,20 @@ class LoopServer:
         """Stop serving (thread-safe)."""
         self.loop.call_soon_threadsafe(self.loop.stop)
 
+    def run_off_loop(
+        self, jobs: list[Callable[[], None]], delay: float, fn: Callable[..., None], *args: Any
+    ) -> None:
+        """Run `jobs` in a worker thread, then `fn(*args)` on the loop (after `delay`)."""
+
+        def done(_: Any) -> None:
+            self.loop.call_later(delay, fn, *args)
+
+        def work() -> None:
+            for job in jobs:
+                run_job(job)
+
+        self.loop.run_in_executor(None, work).add_done_callback(done)
+
     def loop_call_later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
         """Schedule `fn(*args)` after `delay` seconds on the loop."""
         self.loop.call_later(delay, fn, *args)
@@ -195,6 +216,7 @@ class LoopServer:
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
             DEFER_KEY: [],
+            JOBS_KEY: [],
         }
         for raw_name, raw_value in headers:
             key = raw_name.decode("latin-1").upper().replace("-", "_")

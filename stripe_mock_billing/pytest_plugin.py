@@ -71,6 +71,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "stripe_mock(**account_settings): account settings (rate_limit, clock_offset, "
         "summary_lag, ...) for the test's emulator account",
     )
+    config.addinivalue_line(
+        "markers",
+        "stripe_webhook_fault(kind, times=1, type=None, endpoint=None, delay_ms=None): the "
+        "next webhook deliveries of the test's account are duplicated, reordered, delayed, "
+        "failed or dropped",
+    )
 
 
 def _url(config: pytest.Config) -> str | None:
@@ -183,6 +189,8 @@ def stripe_mock(request: pytest.FixtureRequest, stripe_mock_backend: Backend) ->
         marker = request.node.get_closest_marker("stripe_mock")
         if marker is not None and marker.kwargs:
             handle.update_settings(**marker.kwargs)
+        for fault in request.node.iter_markers("stripe_webhook_fault"):
+            handle.webhook_fault(*fault.args, **fault.kwargs)
         yield handle
     finally:
         if mock is not None:
@@ -218,3 +226,43 @@ def stripe_test_clock(stripe_mock: Any, stripe_client: Any) -> Callable[..., Any
         return ClockedCustomer.create(stripe_client, start, **customer)
 
     return make
+
+
+@pytest.fixture
+def stripe_webhooks(stripe_mock: Any, stripe_mock_backend: Backend) -> Iterator[Any]:
+    """A webhook receiver registered as an endpoint (`*`) of the test's account; every
+    delivery is verified with the official SDK (see webhook_receiver.WebhookReceiver)."""
+    from stripe_mock_billing.webhook_receiver import WebhookReceiver
+
+    def synchronous() -> bool:
+        return bool(stripe_mock.settings["webhook_delivery"] == "synchronous")
+
+    receiver = WebhookReceiver(synchronous=synchronous)
+    app = stripe_mock_backend.app
+    local = None
+    if stripe_mock_backend.mode == "inprocess" and app is not None:
+        from stripe_mock_billing.control_webhooks import dispatcher
+        from stripe_mock_billing.ids import random_tail
+
+        local = f"http://stripe-webhooks-{random_tail(10).lower()}.localhost/webhooks"
+        dispatcher(app).local_receivers[local] = receiver.handle
+        url = local
+    else:
+        url = receiver.serve()
+    endpoint = stripe_mock.client().v1.webhook_endpoints.create(
+        {"url": url, "enabled_events": ["*"], "description": "stripe_webhooks fixture"}
+    )
+    receiver.secret = endpoint.secret
+    receiver.endpoint = endpoint
+    receiver.url = url
+    try:
+        yield receiver
+    finally:
+        receiver.close()
+        if local is not None:
+            dispatcher(app).local_receivers.pop(local, None)
+    if receiver.errors:
+        pytest.fail(
+            "stripe_webhooks: deliveries failed signature verification: " + receiver.errors[0],
+            pytrace=False,
+        )

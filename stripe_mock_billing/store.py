@@ -58,6 +58,7 @@ class Namespace:
     test_clocks: dict[str, Any] = field(default_factory=dict)  # domain.test_clocks.TestClock
     meters: dict[str, Any] = field(default_factory=dict)  # domain.meters.Meter
     events: dict[str, Any] = field(default_factory=dict)  # domain.events.Event
+    webhook_endpoints: dict[str, Any] = field(default_factory=dict)  # domain.webhook_endpoints
     # legacy usage records per subscription item id (billing/usage.py ItemUsage)
     usage: dict[str, Any] = field(default_factory=dict)
     # Billing Meter events of this account (billing/meter_usage.py), created on first use
@@ -100,6 +101,10 @@ class Store:
                 ns = Namespace(api_key=api_key, settings=acct)
                 self._namespaces[api_key] = ns
             return ns
+
+    def peek(self, api_key: str) -> Namespace | None:
+        """The account for `api_key` if it exists (never creates one)."""
+        return self._namespaces.get(api_key)
 
     def reset(self, api_key: str) -> None:
         """Forget everything about one account."""

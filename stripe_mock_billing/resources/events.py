@@ -9,8 +9,9 @@ the changed sub-fields). `request.id` / `request.idempotency_key` name the API c
 the event; both are null for automatic changes (renewals, finalization, clock advances).
 `created` of a clock-driven event is the simulated time at which it happened (the clock's
 frozen time), as test-clocks.md §5 suggests (unverified).
-LIMITATIONS: no webhook delivery here (`pending_webhooks` is 0); events are kept for the life of
-the account (Stripe guarantees 30 days); `delivery_success` is accepted and ignored.
+`pending_webhooks` counts the webhook endpoints that have not answered 2xx yet (delivery.py);
+`delivery_success=false` lists the events still pending for some endpoint, `true` the others.
+LIMITATIONS: events are kept for the life of the account (Stripe guarantees 30 days).
 """
 
 from __future__ import annotations
@@ -99,7 +100,14 @@ def list_events() -> Response:
     prm = p.params(LIST)
     match = _type_matcher(prm)
     rng = prm.get("created")
-    objs = [e for e in reversed(ns.events.values()) if match(e.type) and in_range(e.created, rng)]
+    success = prm.get("delivery_success")
+    objs = [
+        e
+        for e in reversed(ns.events.values())
+        if match(e.type)
+        and in_range(e.created, rng)
+        and (success is None or (e.pending_webhooks == 0) == success)
+    ]
     return render_list(objs, prm, p.ctx(), url="/v1/events", noun="event")
 
 

@@ -62,6 +62,7 @@ EMBEDDED: dict[str, dict[str, str]] = {
     "billing.meter": {},
     "billing.meter_event": {},
     "billing.meter_event_adjustment": {},
+    "webhook_endpoint": {},
 }
 # `/v1/<collection>` -> the object type its create/retrieve/update/list and verbs render
 TYPE_BY_COLLECTION: dict[str, str] = {
@@ -76,6 +77,7 @@ TYPE_BY_COLLECTION: dict[str, str] = {
     "billing/meters": "billing.meter",
     "billing/meter_events": "billing.meter_event",
     "billing/meter_event_adjustments": "billing.meter_event_adjustment",
+    "webhook_endpoints": "webhook_endpoint",
 }
 # POST `/v1/<collection>/<id>/<verb>` actions that render the collection's object
 VERBS = frozenset(

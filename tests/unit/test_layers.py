@@ -34,6 +34,11 @@ EDGES = {
     "inprocess_httpx",
     "wsgi_call",
     "pytest_plugin",
+    "webhooks",
+    "webhook_http",
+    "webhook_receiver",
+    "delivery",
+    "control_webhooks",
 }
 # which layers a layer may import (itself included)
 MAY_IMPORT = {

@@ -1,0 +1,540 @@
+"""Webhook delivery: which events go where, signing, the attempt log, retries, faults.
+
+An edge module because it does network I/O (webhook_http.py) and runs threads: the billing
+engine and the domain only append events to the account's outbox (domain/events.py `emit`);
+the app drains it after each request's write, while the request still holds the account's lock,
+and renders each event at every target's API version into the exact bytes to send. Sending
+happens after the lock is released, so a receiver may call the API back.
+
+Modes (account setting `webhook_delivery`):
+- `synchronous` (default): every delivery of the request's events, in creation order, before
+  the response is sent; one attempt each (no automatic retry: deterministic); failures are
+  recorded and can be resent (`resend`).
+- `background`: deliveries go to the account's queue, served by the account's own worker
+  threads (so a hanging receiver never slows another account); failed attempts (non-2xx,
+  connection error, timeout, malformed answer) are retried after `webhook_retry_schedule[i]`
+  seconds; `pending_webhooks` counts down as endpoints answer 2xx.
+
+Targets: the account's enabled webhook endpoints whose `enabled_events` select the event, and
+the CLI's forwarding target (`--forward-to`, like `stripe listen`). Every attempt is recorded
+(`Attempt`) and readable through the control API. Faults (control API) alter the next
+deliveries: duplicate, reorder, delay, fail, drop.
+LIMITATIONS: no automatic disabling of failing endpoints; https deliveries verify certificates
+with the system store.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import clock, ids, webhook_http
+from .config import Settings
+from .domain.event_types import matches
+from .domain.events import OUTBOX, Event
+from .domain.webhook_endpoints import endpoints_for
+from .store import Namespace, Store
+from .webhooks import sign_payload
+
+# ns.extensions keys (control-API bookkeeping: `_mock` keys are not exported by snapshots)
+ATTEMPTS = "_mock_webhook_attempts"
+FAULTS = "_mock_webhook_faults"
+MAX_ATTEMPTS_KEPT = 10_000
+# Stripe's test-mode retries: "3 times over a few hours"; community reports ~1 min, 1 h, 4 h
+# (unverified), webhook-delivery-and-dunning.md §1
+STRIPE_RETRY_SCHEDULE = [60, 3600, 14400]
+DELIVERY_MODES = ("synchronous", "background")
+FAULT_KINDS = ("duplicate", "reorder", "delay", "fail", "drop")
+WORKERS_PER_ACCOUNT = 8
+IDLE_EXIT = 2.0  # seconds a background worker waits for work before it exits
+REORDER_HOLD = 1.0  # background: a held (reordered) delivery goes out at most this late
+FORWARD_ID = "forward"
+# WSGI environ key: a server that can hold a response back without blocking (loop_server.py)
+# sets a list here; synchronous deliveries are appended to it as jobs to run off its loop
+JOBS_KEY = "stripe_mock_billing.webhook_jobs"
+
+# a receiver called in-process (the pytest fixture in inprocess mode): (body, headers) -> status
+LocalReceiver = Callable[[bytes, dict[str, str]], int]
+
+
+@dataclass(slots=True, kw_only=True)
+class Target:
+    """Where a delivery goes: a webhook endpoint or the forwarding URL."""
+
+    id: str
+    url: str
+    secret: str
+    version: str | None = None
+    counts: bool = True  # counts toward `pending_webhooks` (endpoints, not forwarding)
+
+
+@dataclass(slots=True, kw_only=True)
+class Delivery:
+    """One event for one target, with the exact bytes to send."""
+
+    ns: Namespace
+    event: Event
+    target: Target
+    body: bytes
+    attempts: int = 0
+    done: bool = False
+    faults: list[str] = field(default_factory=list)  # faults already applied to it
+
+
+@dataclass(slots=True, kw_only=True)
+class Attempt:
+    """One POST (or a fault's stand-in for one), as the control API shows it."""
+
+    id: str
+    event: str
+    type: str
+    endpoint: str
+    url: str
+    attempt: int
+    status: int | None
+    error: str | None
+    succeeded: bool
+    duration_ms: float
+    signature: str | None
+    created: int
+    fault: str | None = None
+    manual: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The control API's `_mock.webhook_attempt`."""
+        return {"object": "_mock.webhook_attempt", **{k: getattr(self, k) for k in _FIELDS}}
+
+
+_FIELDS = (
+    "id",
+    "event",
+    "type",
+    "endpoint",
+    "url",
+    "attempt",
+    "status",
+    "error",
+    "succeeded",
+    "duration_ms",
+    "signature",
+    "created",
+    "fault",
+    "manual",
+)
+
+
+@dataclass(slots=True, kw_only=True)
+class FaultRule:
+    """The next `times` deliveries (of `type` / to `endpoint` when given) get `kind`."""
+
+    id: str
+    kind: str
+    times: int
+    type: str | None = None
+    endpoint: str | None = None
+    delay_ms: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The control API's `_mock.webhook_fault`."""
+        return {
+            "id": self.id,
+            "object": "_mock.webhook_fault",
+            "kind": self.kind,
+            "times": self.times,
+            "type": self.type,
+            "endpoint": self.endpoint,
+            "delay_ms": self.delay_ms,
+        }
+
+
+class _AccountQueue:
+    """Background deliveries of one account: a time-ordered heap and the account's workers."""
+
+    def __init__(self, dispatcher: Dispatcher, api_key: str) -> None:
+        self.dispatcher = dispatcher
+        self.api_key = api_key
+        self.cond = threading.Condition()
+        self.heap: list[tuple[float, int, Delivery]] = []
+        self.seq = itertools.count()
+        self.workers = 0
+        self.idle = 0
+        self.busy = 0
+        self.held: dict[str, Delivery] = {}  # reordered deliveries, by target id
+
+    def push(self, delivery: Delivery, delay: float = 0.0) -> None:
+        with self.cond:
+            heapq.heappush(self.heap, (clock.monotonic() + delay, next(self.seq), delivery))
+            if self.idle > 0:
+                self.cond.notify()
+            elif self.workers < WORKERS_PER_ACCOUNT:
+                self.workers += 1
+                threading.Thread(
+                    target=self._work, name=f"webhooks-{self.api_key[-6:]}", daemon=True
+                ).start()
+
+    def pending(self) -> int:
+        with self.cond:
+            return len(self.heap) + self.busy + len(self.held)
+
+    def _work(self) -> None:
+        while True:
+            with self.cond:
+                delivery = None
+                while delivery is None:
+                    now = clock.monotonic()
+                    if self.heap and self.heap[0][0] <= now:
+                        delivery = heapq.heappop(self.heap)[2]
+                        break
+                    wait = self.heap[0][0] - now if self.heap else IDLE_EXIT
+                    self.idle += 1
+                    notified = self.cond.wait(wait)
+                    self.idle -= 1
+                    if not notified and not self.heap:
+                        self.workers -= 1
+                        return
+                self.busy += 1
+            try:
+                self.dispatcher.attempt_background(self, delivery)
+            except Exception:  # never let a worker die on a bug: record nothing, go on
+                import logging
+
+                logging.getLogger("stripe_mock_billing").exception("webhook delivery failed")
+            finally:
+                with self.cond:
+                    self.busy -= 1
+                    self.cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = clock.monotonic() + timeout
+        with self.cond:
+            while self.heap or self.busy or self.held:
+                left = deadline - clock.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(min(left, 0.05))
+        return True
+
+
+class Dispatcher:
+    """Delivery for every account of one Store (one per app)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.lock = threading.Lock()
+        self.queues: dict[str, _AccountQueue] = {}
+        self.local_receivers: dict[str, LocalReceiver] = {}
+        settings = store.settings
+        self.forward_secret = settings.webhook_secret or (
+            "whsec_" + ids.random_tail(32) if settings.forward_to else None
+        )
+
+    @property
+    def settings(self) -> Settings:
+        """The instance's settings."""
+        return self.store.settings
+
+    # --- collecting (request thread, account lock held) ----------------------------------
+
+    def collect(self, ns: Namespace) -> list[Delivery]:
+        """Drain the account's outbox into deliveries with their bodies rendered now."""
+        outbox: list[Event] | None = ns.extensions.get(OUTBOX)
+        if not outbox:
+            return []
+        events = list(outbox)
+        outbox.clear()
+        forward = self._forward_target(ns)
+        out: list[Delivery] = []
+        for ev in events:
+            targets = [
+                Target(id=ep.id, url=ep.url, secret=ep.secret, version=ep.api_version)
+                for ep in endpoints_for(ns, ev.type)
+            ]
+            if forward is not None and self._forwards(ev.type):
+                targets.append(forward)
+            bodies: dict[str | None, bytes] = {}
+            for t in targets:
+                body = bodies.get(t.version)
+                if body is None:
+                    body = json.dumps(ev.payload(ns, t.version), indent=2).encode("utf-8")
+                    bodies[t.version] = body
+                out.append(Delivery(ns=ns, event=ev, target=t, body=body))
+        return out
+
+    def _forward_target(self, ns: Namespace) -> Target | None:
+        st = self.settings
+        if not st.forward_to or self.forward_secret is None:
+            return None
+        if st.forward_key and st.forward_key != ns.api_key:
+            return None
+        return Target(id=FORWARD_ID, url=st.forward_to, secret=self.forward_secret, counts=False)
+
+    def _forwards(self, type_: str) -> bool:
+        wanted = self.settings.forward_events or ["*"]
+        return matches(list(wanted), type_)
+
+    def dispatch(self, deliveries: list[Delivery]) -> Callable[[], None] | None:
+        """Background deliveries are queued now; synchronous ones are returned as one job to
+        run after the lock is released and before the response is sent."""
+        if not deliveries:
+            return None
+        ns = deliveries[0].ns
+        if ns.settings.webhook_delivery == "background":
+            q = self._queue(ns)
+            for d in deliveries:
+                self._first_background(q, d)
+            return None
+        return lambda: self.run_sync(deliveries)
+
+    # --- synchronous --------------------------------------------------------------------
+
+    def run_sync(self, deliveries: list[Delivery]) -> None:
+        """Deliver in order, one attempt each; reordered ones after the next to their target."""
+        held: dict[str, Delivery] = {}
+        for d in deliveries:
+            kind, rule = self._take_fault(d)
+            if kind == "reorder":
+                if d.target.id in held:
+                    self._send(held.pop(d.target.id))
+                held[d.target.id] = d
+                continue
+            if kind == "delay" and rule is not None:
+                clock.sleep(rule.delay_ms / 1000)
+            if kind in ("drop", "fail"):
+                self._record_fault(d, kind)
+                continue
+            self._send(d)
+            if kind == "duplicate":
+                self._send(d, fault="duplicate")
+            late = held.pop(d.target.id, None)
+            if late is not None:
+                self._send(late, fault="reorder")
+        for late in held.values():
+            self._send(late, fault="reorder")
+
+    # --- background ---------------------------------------------------------------------
+
+    def _queue(self, ns: Namespace) -> _AccountQueue:
+        with self.lock:
+            q = self.queues.get(ns.api_key)
+            if q is None:
+                q = _AccountQueue(self, ns.api_key)
+                self.queues[ns.api_key] = q
+            return q
+
+    def _first_background(self, q: _AccountQueue, d: Delivery) -> None:
+        kind, rule = self._take_fault(d)
+        if kind == "drop":
+            self._record_fault(d, "drop")
+            return
+        if kind:
+            d.faults.append(kind)
+        delay = rule.delay_ms / 1000 if kind == "delay" and rule is not None else 0.0
+        q.push(d, delay)
+        if kind == "duplicate":
+            dup = Delivery(ns=d.ns, event=d.event, target=d.target, body=d.body, faults=["dup"])
+            q.push(dup)
+
+    def attempt_background(self, q: _AccountQueue, d: Delivery) -> None:
+        """One attempt of a queued delivery, then its retry or its release."""
+        if not self._still_wanted(d):
+            return
+        if "reorder" in d.faults:
+            d.faults.remove("reorder")
+            with q.cond:
+                q.held[d.target.id] = d
+            threading.Timer(REORDER_HOLD, self._release_held, (q, d)).start()
+            return
+        if "fail" in d.faults:
+            d.faults.remove("fail")
+            self._record_fault(d, "fail")
+            ok = False
+        else:
+            fault = "duplicate" if "dup" in d.faults else None
+            ok = self._send(d, fault=fault)
+            if fault:
+                return
+        with q.cond:
+            late = q.held.pop(d.target.id, None)
+        if late is not None:
+            self._send(late, fault="reorder")
+        if ok:
+            return
+        schedule = d.ns.settings.webhook_retry_schedule
+        if d.attempts <= len(schedule):
+            q.push(d, float(schedule[d.attempts - 1]))
+
+    def _release_held(self, q: _AccountQueue, d: Delivery) -> None:
+        with q.cond:
+            if q.held.get(d.target.id) is not d:
+                return
+            del q.held[d.target.id]
+            q.busy += 1
+        try:
+            if not self._send(d, fault="reorder"):
+                schedule = d.ns.settings.webhook_retry_schedule
+                if d.attempts <= len(schedule):
+                    q.push(d, float(schedule[d.attempts - 1]))
+        finally:
+            with q.cond:
+                q.busy -= 1
+                q.cond.notify_all()
+
+    def _still_wanted(self, d: Delivery) -> bool:
+        """A retry stops when the account was reset or the endpoint deleted or disabled."""
+        if self.store.peek(d.ns.api_key) is not d.ns:
+            return False
+        if d.target.id == FORWARD_ID:
+            return True
+        ep = d.ns.webhook_endpoints.get(d.target.id)
+        return ep is not None and ep.status == "enabled"
+
+    def wait_idle(self, ns: Namespace, timeout: float) -> bool:
+        """Wait until the account's background queue is empty (True) or `timeout` passes."""
+        with self.lock:
+            q = self.queues.get(ns.api_key)
+        return True if q is None else q.wait_idle(timeout)
+
+    # --- one attempt --------------------------------------------------------------------
+
+    def _send(self, d: Delivery, *, fault: str | None = None, manual: bool = False) -> bool:
+        """POST the delivery once, record the attempt; True on a 2xx."""
+        if fault != "duplicate":
+            d.attempts += 1
+        t = clock.real_time()  # wall time, even for events created on a test clock
+        sig = sign_payload(d.body, d.target.secret, t)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Accept": "*/*; q=0.5, application/xml",
+            "Cache-Control": "no-cache",
+            "Stripe-Signature": sig,
+        }
+        timeout = max(d.ns.settings.webhook_timeout_ms, 1) / 1000
+        start = clock.monotonic()
+        local = self.local_receivers.get(d.target.url)
+        if local is not None:
+            try:
+                status: int | None = local(d.body, headers)
+                error = None
+            except Exception as exc:  # the receiver's bug is a failed delivery, not ours
+                status, error = None, f"receiver raised {exc.__class__.__name__}: {exc}"
+        else:
+            status, error = webhook_http.post(d.target.url, d.body, headers, timeout)
+        took = (clock.monotonic() - start) * 1000
+        ok = status is not None and 200 <= status < 300
+        if error is None and not ok:
+            error = f"HTTP {status}"
+        self._record(
+            d,
+            Attempt(
+                id="whatt_" + ids.random_tail(24),
+                event=d.event.id,
+                type=d.event.type,
+                endpoint=d.target.id,
+                url=d.target.url,
+                attempt=d.attempts,
+                status=status,
+                error=None if ok else error,
+                succeeded=ok,
+                duration_ms=round(took, 3),
+                signature=sig,
+                created=t,
+                fault=fault,
+                manual=manual,
+            ),
+        )
+        if ok and not d.done:
+            d.done = True
+            if d.target.counts:
+                with self.lock:
+                    d.event.pending_webhooks = max(d.event.pending_webhooks - 1, 0)
+        return ok
+
+    def _record_fault(self, d: Delivery, kind: str) -> None:
+        d.attempts += 1
+        self._record(
+            d,
+            Attempt(
+                id="whatt_" + ids.random_tail(24),
+                event=d.event.id,
+                type=d.event.type,
+                endpoint=d.target.id,
+                url=d.target.url,
+                attempt=d.attempts,
+                status=None,
+                error="dropped by an injected fault" if kind == "drop" else "injected failure",
+                succeeded=False,
+                duration_ms=0.0,
+                signature=None,
+                created=clock.real_time(),
+                fault=kind,
+            ),
+        )
+
+    def _record(self, d: Delivery, attempt: Attempt) -> None:
+        log: list[tuple[Attempt, Delivery]] = d.ns.extensions.setdefault(ATTEMPTS, [])
+        log.append((attempt, d))
+        if len(log) > MAX_ATTEMPTS_KEPT:
+            del log[: len(log) - MAX_ATTEMPTS_KEPT]
+
+    # --- faults -------------------------------------------------------------------------
+
+    def _take_fault(self, d: Delivery) -> tuple[str | None, FaultRule | None]:
+        rules: list[FaultRule] | None = d.ns.extensions.get(FAULTS)
+        if not rules:
+            return None, None
+        with self.lock:
+            for rule in rules:
+                if rule.type is not None and rule.type != d.event.type:
+                    continue
+                if rule.endpoint is not None and rule.endpoint != d.target.id:
+                    continue
+                rule.times -= 1
+                if rule.times <= 0:
+                    rules.remove(rule)
+                return rule.kind, rule
+        return None, None
+
+    # --- control API --------------------------------------------------------------------
+
+    def attempts(
+        self, ns: Namespace, event: str | None = None, endpoint: str | None = None
+    ) -> list[Attempt]:
+        """The account's attempts, oldest first."""
+        log: list[tuple[Attempt, Delivery]] = ns.extensions.get(ATTEMPTS, [])
+        return [
+            a
+            for a, _ in list(log)
+            if (event is None or a.event == event) and (endpoint is None or a.endpoint == endpoint)
+        ]
+
+    def resend(self, ns: Namespace, event: str, endpoint: str) -> Attempt | None:
+        """Send an event to an endpoint again now (any mode); None if it was never delivered
+        there."""
+        log: list[tuple[Attempt, Delivery]] = ns.extensions.get(ATTEMPTS, [])
+        found = next(
+            (d for a, d in reversed(log) if a.event == event and a.endpoint == endpoint), None
+        )
+        if found is None:
+            return None
+        self._send(found, manual=True)
+        return self.attempts(ns, event, endpoint)[-1]
+
+    def add_fault(self, ns: Namespace, rule: FaultRule) -> None:
+        """Arm a delivery fault."""
+        with self.lock:
+            ns.extensions.setdefault(FAULTS, []).append(rule)
+
+    def faults(self, ns: Namespace) -> list[FaultRule]:
+        """Armed delivery faults."""
+        return list(ns.extensions.get(FAULTS, []))
+
+    def clear_faults(self, ns: Namespace) -> int:
+        """Disarm every delivery fault."""
+        with self.lock:
+            rules = ns.extensions.pop(FAULTS, [])
+        return len(rules)
