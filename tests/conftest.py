@@ -123,7 +123,7 @@ def _docs_summary(terminalreporter: Any) -> None:
     marked = counts()["skipped"]
     terminalreporter.write_line(
         f"docs: {ran['python']} Python blocks and {ran['shell']} server-starting shell blocks "
-        f"of README.md and docs/ executed; {marked} blocks marked test=\"skip\""
+        f"of README.md and docs/ executed; {marked} blocks marked <!-- not run -->"
     )
 
 

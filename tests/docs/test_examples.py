@@ -7,8 +7,9 @@
   subprocess with the installed plugin, and must pass.
 - Shell blocks that start the server (`stripe-mock-billing ...`, `python -m stripe_mock_billing`)
   are started on a free port and must answer `/healthz`.
-- A block that is not meant to run says so in its fence: ```` ```python test="skip" ```` (or
-  `bash test="skip"`); those are counted and reported, never silently passed over. Any other
+- A block that is not meant to run says so on the line above its fence, in a comment that
+  neither GitHub nor MkDocs shows: `<!-- not run: why -->`; those are counted and reported,
+  never silently passed over. Any other
   block of another language (yaml, toml, text) is not code and is not run.
 """
 
@@ -76,16 +77,21 @@ def shell_blocks() -> list[ShellBlock]:
     return out
 
 
-def skipped(prefix: str) -> bool:
-    """A block marked `test="skip"` in its fence."""
-    return re.search(r"""\btest=(["'])skip\1""", prefix) is not None
+_NOT_RUN = re.compile(r"^\s*<!--\s*not run:.*-->\s*$")
+
+
+def skipped(path: Path, fence_line: int) -> bool:
+    """A block whose fence (1-based line) follows a `<!-- not run: ... -->` line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return fence_line >= 2 and _NOT_RUN.match(lines[fence_line - 2]) is not None
 
 
 PY = python_blocks()
 SH = shell_blocks()
-PY_RUN = [b for b in PY if not skipped(b.prefix)]
-SH_SERVER = [b for b in SH if not skipped(b.prefix) and _SERVER_CMD.search(b.source)]
-SH_OTHER = [b for b in SH if not skipped(b.prefix) and not _SERVER_CMD.search(b.source)]
+PY_RUN = [b for b in PY if not skipped(b.path, b.start_line)]
+SH_SKIPPED = [b for b in SH if skipped(b.path, b.line)]
+SH_SERVER = [b for b in SH if b not in SH_SKIPPED and _SERVER_CMD.search(b.source)]
+SH_OTHER = [b for b in SH if b not in SH_SKIPPED and not _SERVER_CMD.search(b.source)]
 
 
 def counts() -> dict[str, int]:
@@ -93,7 +99,7 @@ def counts() -> dict[str, int]:
     return {
         "python": len(PY_RUN),
         "shell": len(SH_SERVER),
-        "skipped": len(PY) - len(PY_RUN) + sum(1 for b in SH if skipped(b.prefix)),
+        "skipped": len(PY) - len(PY_RUN) + len(SH_SKIPPED),
     }
 
 
@@ -174,8 +180,8 @@ def test_shell_block_starts_the_server(block: ShellBlock) -> None:
 
 
 def test_other_shell_blocks_are_marked() -> None:
-    # a shell block that neither starts the server nor is marked test="skip" would be unchecked
-    assert not SH_OTHER, 'mark these shell blocks test="skip": ' + ", ".join(map(str, SH_OTHER))
+    # a shell block that neither starts the server nor is marked "not run" would be unchecked
+    assert not SH_OTHER, "mark these `<!-- not run: why -->`: " + ", ".join(map(str, SH_OTHER))
 
 
 def test_there_are_blocks_to_run() -> None:
