@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _results import record
+
 from stripe_mock_billing.app import create_app
 from stripe_mock_billing.billing.periods import add_interval
 from stripe_mock_billing.billing.usage import ItemUsage
@@ -113,6 +115,16 @@ def main() -> None:
         f"wall, {cpu:.3f}s CPU (target <= 3 s: {'OK' if elapsed <= 3 else 'SLOW'}; "
         f"load average {os.getloadavg()[0]:.1f})"
     )
+    record(f"setup: {args.subs:,} subscriptions on one clock via the API", setup, "s")
+    record(
+        f"usage: {records:,} records loaded directly into the usage store (not via HTTP)", load, "s"
+    )
+    advance = (
+        f"advance: 1 clock by {args.months} months, {args.subs:,} metered subscriptions, "
+        f"{records:,} usage records -> {invoices:,} invoices, {len(ns.events):,} events"
+    )
+    record(f"{advance}: wall time", elapsed, "s", "<= 3 s", elapsed <= 3)
+    record(f"{advance}: CPU time", cpu, "s")
 
 
 if __name__ == "__main__":

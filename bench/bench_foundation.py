@@ -46,6 +46,8 @@ from werkzeug.test import EnvironBuilder
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _results import record  # noqa: E402
+
 from stripe_mock_billing.app import create_app  # noqa: E402
 from stripe_mock_billing.cli_server import make_cli_server  # noqa: E402
 from stripe_mock_billing.config import Settings  # noqa: E402
@@ -58,12 +60,14 @@ _missed: list[str] = []
 def report(label: str, value: float, unit: str, target: float | None = None) -> None:
     """One line: figure, unit, and `(target < x) OK/MISSED` for lower-is-better targets."""
     verdict = ""
+    ok = None
     if target is not None:
         ok = value < target
         verdict = f"(target < {target:g} {unit}) {'OK' if ok else 'MISSED'}"
         if not ok:
             _missed.append(label)
     print(f"  {label:<58} {value:>10,.3f} {unit:<5} {verdict}", flush=True)
+    record(label, value, unit, None if target is None else f"< {target:g} {unit}", ok)
 
 
 def free_port() -> int:

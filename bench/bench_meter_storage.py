@@ -23,12 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _results import record
+
 BYTES_TARGET = 150.0
 QUERY_TARGET_MS = 5.0
 DAY0 = 1_700_006_400  # a UTC midnight
 SPAN = 30 * 86400
 METER = "mtr_bench"
 _missed: list[str] = []
+_run = ""  # which run the figures belong to (recorded with them, not printed)
 
 
 def rss_bytes() -> int:
@@ -45,6 +48,13 @@ def report(label: str, value: float, unit: str, target: float | None) -> None:
         if value > target:
             _missed.append(label)
     print(f"  {label:<52} {value:>10.3f} {unit:<10} {verdict}")
+    record(
+        f"{label}; {_run}",
+        value,
+        unit,
+        None if target is None else f"<= {target:g} {unit}",
+        None if target is None else value <= target,
+    )
 
 
 def median_ms(query: Callable[[], object], repeat: int = 201) -> float:
@@ -59,7 +69,9 @@ def median_ms(query: Callable[[], object], repeat: int = 201) -> float:
 def run(title: str, events: int, customers: int, seed: int) -> None:
     from stripe_mock_billing.billing.meter_usage import MeterEventStore
 
+    global _run
     print(f"{title}: {events:,} events over {customers:,} customer(s)")
+    _run = f"{events:,} events over {customers:,} customer(s)"
     rng = random.Random(seed)
     names = [f"cus_bench{n:06d}" for n in range(customers)]
     stamps = array("q", (DAY0 + rng.randrange(SPAN) for _ in range(events)))

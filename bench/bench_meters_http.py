@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from _results import record
+
 ROOT = Path(__file__).resolve().parents[1]
 STREAM_TARGET = 20_000.0
 V1_TARGET = 3_000.0
@@ -40,6 +42,7 @@ _missed: list[str] = []
 
 def report(label: str, value: float, unit: str, target: float | None, higher: bool) -> None:
     verdict = ""
+    ok = None
     if target is not None:
         ok = value >= target if higher else value <= target
         verdict = (
@@ -48,6 +51,8 @@ def report(label: str, value: float, unit: str, target: float | None, higher: bo
         if not ok:
             _missed.append(label)
     print(f"  {label:<48} {value:>12,.1f} {unit:<9} {verdict}", flush=True)
+    shown = None if target is None else f"{'>=' if higher else '<='} {target:,g} {unit}"
+    record(label, value, unit, shown, ok)
 
 
 def free_port() -> int:

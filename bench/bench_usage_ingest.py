@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import stripe
+from _results import record
 
 from stripe_mock_billing.billing.usage import MODES, ItemUsage
 
@@ -145,12 +146,13 @@ def ingest(n: int, shuffled: bool) -> tuple[ItemUsage, float]:
     return usage, n / (time.perf_counter() - start)
 
 
-def report_queries(usage: ItemUsage) -> None:
+def report_queries(usage: ItemUsage, history: str) -> None:
     """Period-close query times over the last month of history."""
     end = T0 + 12 * MONTH
     start = end - MONTH
     first = timed(lambda: usage.quantity("sum", start, end))
     print(f"    first period-close query (incl. lazy merge/rebuild): {first * 1e3:9.3f} ms")
+    record(f"{history}: first period-close query (incl. lazy merge/rebuild)", first * 1e3, "ms")
     for mode in MODES:
         first_mode = timed(lambda m=mode: usage.quantity(m, start, end))  # type: ignore[misc]
         runs = [timed(lambda m=mode: usage.quantity(m, start, end)) for _ in range(50)]  # type: ignore[misc]
@@ -158,6 +160,8 @@ def report_queries(usage: ItemUsage) -> None:
             f"    {mode:<19} first {first_mode * 1e3:8.3f} ms   median "
             f"{statistics.median(runs) * 1e6:8.1f} us"
         )
+        record(f"{history}: period-close query {mode}, first", first_mode * 1e3, "ms")
+        record(f"{history}: period-close query {mode}, median", statistics.median(runs) * 1e6, "us")
     usage.record(start + MONTH // 2, 5, "set")  # a late correction inside the open period
     after = timed(lambda: usage.quantity("sum", start, end))
     after_max = timed(lambda: usage.quantity("max", start, end))
@@ -165,6 +169,8 @@ def report_queries(usage: ItemUsage) -> None:
         f"    after a mid-period set: sum {after * 1e3:8.3f} ms, max {after_max * 1e3:8.3f} ms "
         "(rebuild from the written index only)"
     )
+    record(f"{history}: period-close query sum after a mid-period set", after * 1e3, "ms")
+    record(f"{history}: period-close query max after a mid-period set", after_max * 1e3, "ms")
 
 
 def main() -> int:
@@ -182,6 +188,9 @@ def main() -> int:
             f"{rate:,.0f} records/s"
         )
         print(f"HTTP ingest (raw http.client, same connection reuse): {raw_rate:,.0f} records/s")
+        sent = f"{args.http:,} usage records over HTTP, sequential, keep-alive"
+        record(f"{sent}, official SDK ({args.server} server)", rate, "records/s")
+        record(f"{sent}, raw http.client (no SDK)", raw_rate, "records/s")
     for shuffled in (False, True):
         usage, rate = ingest(args.records, shuffled)
         order = "random order" if shuffled else "time order"
@@ -189,7 +198,9 @@ def main() -> int:
             f"ItemUsage direct ingest, {args.records:,} records in {order}: {rate:,.0f} records/s "
             f"({usage.count():,} distinct timestamps)"
         )
-        report_queries(usage)
+        history = f"ItemUsage, {args.records:,} records in {order}"
+        record(f"{history}: direct ingest", rate, "records/s")
+        report_queries(usage, history)
     return 0
 
 
