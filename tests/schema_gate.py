@@ -76,7 +76,7 @@ class SchemaGate:
         self.ensure()
         validator = validator_for_version(api_version, path)
         if validator is None:  # vanished after ensure(): never pass silently
-            self.error = f"the spec for {api_version} {path} vanished: {schema_source.how_to_get()}"
+            self.error = f"the spec for {api_version} {path} vanished. {schema_source.how_to_get()}"
             raise SchemaUnavailable(self.error)
         return validator
 
