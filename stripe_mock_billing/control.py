@@ -39,8 +39,46 @@ control = Blueprint("control", __name__)
 
 # bounds of integer account settings; clock_offset may be negative (the app runs ahead)
 HUNDRED_YEARS = 100 * 366 * 86400
-INT_BOUNDS: dict[str, tuple[int, int]] = {"clock_offset": (-HUNDRED_YEARS, HUNDRED_YEARS)}
+INT_BOUNDS: dict[str, tuple[int, int]] = {
+    "clock_offset": (-HUNDRED_YEARS, HUNDRED_YEARS),
+    "dunning_smart_tries": (1, 8),  # Stripe: at most 8 tries
+    "dunning_smart_window_days": (1, 60),  # Stripe: 1 week .. 2 months
+    "webhook_timeout_ms": (1, 600_000),
+}
 DEFAULT_BOUNDS = (0, 10**9)
+# string settings with a fixed set of values
+CHOICES: dict[str, tuple[str, ...]] = {
+    "dunning_mode": ("custom", "smart"),
+    "dunning_after_final": ("cancel", "unpaid", "past_due"),
+    "dunning_invoice_after_final": ("uncollectible", "open"),
+    "webhook_delivery": ("synchronous", "background"),
+}
+# list-of-integer settings: (most entries, lowest value, highest value)
+LIST_BOUNDS: dict[str, tuple[int, int, int]] = {
+    "dunning_retry_days": (8, 1, 60),
+    "webhook_retry_schedule": (20, 0, 30 * 86400),  # seconds after each failed attempt
+}
+
+
+def _int_list(name: str, value: Any) -> list[int]:
+    """A list of integers (JSON array or comma-separated string) within LIST_BOUNDS."""
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")] if value.strip() else []
+    if not isinstance(value, list):
+        raise invalid_value(name, f"Invalid {name}: must be a list of integers.")
+    most, lo, hi = LIST_BOUNDS.get(name, (100, 0, 10**9))
+    out: list[int] = []
+    for v in value:
+        if isinstance(v, str) and v.isdigit():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise invalid_value(
+                name, f"Invalid {name}: every entry must be an integer between {lo} and {hi}."
+            )
+        out.append(v)
+    if len(out) > most:
+        raise invalid_value(name, f"Invalid {name}: at most {most} entries.")
+    return out
 
 
 @control.get("/healthz")
@@ -150,6 +188,8 @@ def delete_fault(fault_id: str) -> Response:
 
 
 def _coerce_setting(name: str, value: Any, current: Any) -> Any:
+    if isinstance(current, list):
+        return _int_list(name, value)
     if isinstance(current, bool):
         if isinstance(value, str) and value in ("true", "false"):
             return value == "true"
@@ -169,6 +209,8 @@ def _coerce_setting(name: str, value: Any, current: Any) -> Any:
         raise invalid_value(name, f"Invalid {name}: must be a non-empty string.")
     if name == "api_version":
         versions.validate(value)
+    if name in CHOICES and value not in CHOICES[name]:
+        raise invalid_value(name, f"Invalid {name}: must be one of {', '.join(CHOICES[name])}.")
     return value
 
 
