@@ -114,6 +114,18 @@ class InvoiceItem:
         return body
 
 
+def refresh_line(ns: Namespace, ii: InvoiceItem) -> None:
+    """After an update: the item's line on its draft invoice shows the item again."""
+    inv = ns.invoices.get(ii.invoice) if ii.invoice else None
+    if inv is None:
+        return
+    for i, line in enumerate(inv.lines):
+        if line.invoice_item == ii.id:
+            fresh = ii.as_line(inv.id)
+            fresh.id = line.id
+            inv.lines[i] = fresh
+
+
 def get_invoiceitem(ns: Namespace, iid: str) -> InvoiceItem:
     """An invoice item or Stripe's `No such invoiceitem`."""
     ii = ns.invoiceitems.get(iid)

@@ -1,11 +1,15 @@
-"""Invoice items: `/v1/invoiceitems` create, retrieve, list, delete.
+"""Invoice items: `/v1/invoiceitems` create, retrieve, update, list, delete.
 
 A pending invoice item (no `invoice`) is pulled into the customer's next invoice (the next cycle
 or subscription invoice; an item with `subscription` only into that subscription's invoices).
 `invoice=in_...` adds it to an existing draft instead. Amount: `amount`, or `price` x `quantity`,
 or `unit_amount_decimal` x `quantity`.
-LIMITATIONS: no update endpoint, `price_data`, discounts or tax rates; `currency` defaults to the
-price's (required with `amount`).
+Update (pending items and items on a draft invoice; its line follows): `amount`, or `quantity` /
+`unit_amount_decimal` (amount = unit x quantity), `description`, `metadata`, `period`; emits
+`invoiceitem.updated` with `previous_attributes`. An item on a finalized invoice is refused
+(400, text unverified).
+LIMITATIONS: no `price_data`, discounts or tax rates; `currency` defaults to the price's
+(required with `amount`); `price` cannot be changed by an update.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from flask import Blueprint, Response
 from .. import clock, ids
 from ..billing import engine
 from ..billing.rating import round_minor_units
+from ..domain import events as event_log
 from ..domain.customers import get_customer
-from ..domain.invoiceitems import InvoiceItem, get_invoiceitem
+from ..domain.invoiceitems import InvoiceItem, get_invoiceitem, refresh_line
 from ..domain.prices import get_price
-from ..errors import InvalidRequest, ResourceMissing, missing_param
+from ..errors import InvalidRequest, ResourceMissing, exclusive_params, missing_param
 from ..shapes import deleted_stub
 from ..store import Namespace
 from ..wire import pipeline as p
@@ -51,6 +56,17 @@ CREATE = {
     "discountable": Bool(),
 }
 LIST = {**LIST_PARAMS, "customer": Str(), "invoice": Str(), "pending": Bool(), "created": Int()}
+UPDATE = {
+    name: CREATE[name]
+    for name in (
+        "amount",
+        "description",
+        "quantity",
+        "unit_amount_decimal",
+        "period",
+        "metadata",
+    )
+}
 
 
 def _amount(ns: Namespace, prm: dict[str, Any]) -> tuple[int, str | None, Decimal | None, int]:
@@ -145,6 +161,54 @@ def list_invoiceitems() -> Response:
 
     objs = [ii for ii in reversed(ns.invoiceitems.values()) if keep(ii)]
     return render_list(objs, prm, p.ctx(), url="/v1/invoiceitems", noun="invoiceitem")
+
+
+@invoiceitems.post("/v1/invoiceitems/<iid>")
+def update_invoiceitem(iid: str) -> Response:
+    """Update a pending item or one on a draft invoice (`invoiceitem.updated`)."""
+    ns = p.ns()
+    ii = get_invoiceitem(ns, iid)
+    prm = p.params(UPDATE)
+    inv = ns.invoices.get(ii.invoice) if ii.invoice else None
+    if inv is not None and inv.status != "draft":
+        # (unverified text)
+        raise InvalidRequest(
+            "You can't update an invoice item that is attached to a finalized invoice.",
+        )
+    if prm.get("amount") is not None and (
+        prm.get("quantity") is not None or prm.get("unit_amount_decimal") is not None
+    ):
+        raise exclusive_params(["amount", "unit_amount_decimal"])
+    before = event_log.snapshot(ns, ii)
+    if prm.get("quantity") is not None or prm.get("unit_amount_decimal") is not None:
+        qty = prm["quantity"] if prm.get("quantity") is not None else ii.quantity
+        unit = prm.get("unit_amount_decimal")
+        if unit is None:
+            unit = ii.unit_amount_decimal
+        if unit is None:  # an `amount` item without a whole unit amount
+            unit = Decimal(ii.amount) / ii.quantity if ii.quantity else Decimal(ii.amount)
+        ii.quantity, ii.unit_amount_decimal = qty, unit
+        ii.amount = round_minor_units(unit * qty)
+    elif prm.get("amount") is not None:
+        ii.amount = prm["amount"]
+        ii.unit_amount_decimal = (
+            Decimal(ii.amount // ii.quantity)
+            if ii.quantity and ii.amount % ii.quantity == 0
+            else None
+        )
+    if "description" in prm:
+        ii.description = prm["description"]
+    if prm.get("period") is not None:
+        ii.period_start, ii.period_end = prm["period"]["start"], prm["period"]["end"]
+    if "metadata" in prm:
+        ii.metadata = apply_metadata(ii.metadata, prm["metadata"])
+    refresh_line(ns, ii)
+    after = event_log.snapshot(ns, ii)
+    previous = event_log.diff(before, after)
+    if previous:
+        now = clock.customer_now(ns, ii.customer)
+        event_log.emit(ns, "invoiceitem.updated", after, created=now, previous=previous)
+    return render_one(ii, p.ctx(), prm.get("expand"))
 
 
 @invoiceitems.delete("/v1/invoiceitems/<iid>")

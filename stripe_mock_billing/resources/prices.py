@@ -18,6 +18,7 @@ from flask import Blueprint, Response
 from .. import clock, ids
 from ..billing.periods import validate_interval_count
 from ..billing.rating import RatingPrice, Tier, TransformQuantity
+from ..domain import events as event_log
 from ..domain import versions
 from ..domain.prices import Price, Recurring, get_price
 from ..domain.products import get_product
@@ -299,6 +300,7 @@ def create_price() -> Response:
     )
     _update(price, prm)
     ns.prices[price.id] = price
+    event_log.emit(ns, "price.created", price, created=price.created)
     return render_one(price, p.ctx(), prm.get("expand"))
 
 
@@ -329,7 +331,12 @@ def update_price(pid: str) -> Response:
     price = get_price(ns, pid)
     prm = p.params(COMMON)
     _claim_lookup_key(ns, prm.get("lookup_key"), bool(prm.get("transfer_lookup_key")), pid)
+    before = event_log.snapshot(ns, price)
     _update(price, prm)
+    after = event_log.snapshot(ns, price)
+    previous = event_log.diff(before, after)
+    if previous:
+        event_log.emit(ns, "price.updated", after, created=clock.wall_now(ns), previous=previous)
     return render_one(price, p.ctx(), prm.get("expand"))
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from .. import clock, ids
+from ..domain import events as event_log
 from ..domain.products import Product, get_product
 from ..errors import InvalidRequest, ResourceMissing, invalid_value
 from ..shapes import deleted_stub
@@ -70,6 +71,7 @@ def new_product(ns: Namespace, prm: dict[str, Any], *, param: str = "id") -> Pro
     prod = Product(id=pid, created=now, updated=now, name=prm["name"])
     apply_product(prod, prm)
     ns.products[pid] = prod
+    event_log.emit(ns, "product.created", prod, created=now)
     return prod
 
 
@@ -104,10 +106,15 @@ def update_product(pid: str) -> Response:
                 "default_price",
                 f"The price `{price.id}` does not belong to the product `{pid}`.",
             )
+    before = event_log.snapshot(ns, prod)
     apply_product(prod, prm)
     if "default_price" in prm:
         prod.default_price = prm["default_price"]
     prod.updated = clock.wall_now(ns)
+    after = event_log.snapshot(ns, prod)
+    previous = event_log.diff(before, after)
+    if set(previous) - {"updated"}:  # `updated` alone moving is not a change worth an event
+        event_log.emit(ns, "product.updated", after, created=prod.updated, previous=previous)
     return render_one(prod, p.ctx(), prm.get("expand"))
 
 
@@ -129,11 +136,13 @@ def list_products() -> Response:
 def delete_product(pid: str) -> Response:
     """Delete a product that has no prices."""
     ns = p.ns()
-    get_product(ns, pid)
+    prod = get_product(ns, pid)
     p.params({})
     if any(pr.product == pid for pr in ns.prices.values()):
         raise InvalidRequest(
             "This product cannot be deleted because it has one or more user-created prices."
         )
+    body = event_log.snapshot(ns, prod)
     del ns.products[pid]
+    event_log.emit(ns, "product.deleted", body, created=clock.wall_now(ns))
     return json_response(deleted_stub(pid, "product"))

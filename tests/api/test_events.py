@@ -41,6 +41,8 @@ def test_subscription_create_and_renewal_sequence(client: stripe.StripeClient) -
     clk, _, sub = clocked_sub(client, [licensed_price(client).id])
     advance(client, clk.id, FEB1 + HOUR)
     assert _types(client) == [
+        "product.created",
+        "price.created",
         "test_helpers.test_clock.created",
         "customer.created",
         "customer.subscription.created",
