@@ -13,7 +13,10 @@ from . import __version__
 from .app import create_app
 from .cli_server import make_cli_server
 from .config import DEFAULT_API_VERSION, Settings
+from .control_webhooks import dispatcher
 from .domain import versions
+from .domain.event_types import SNAPSHOT_TYPES
+from .domain.webhook_endpoints import url_problem
 from .errors import StripeError
 
 
@@ -37,6 +40,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="requests per second per account before 429s (default 0 = off; test mode: 25)",
     )
+    hooks = parser.add_argument_group("webhooks (docs/webhooks.md)")
+    hooks.add_argument(
+        "--forward-to",
+        default=None,
+        metavar="URL",
+        help="deliver every account's events to URL, like `stripe listen --forward-to` "
+        "(env STRIPE_MOCK_BILLING_FORWARD_TO)",
+    )
+    hooks.add_argument(
+        "--forward-events",
+        default=None,
+        metavar="TYPE[,TYPE]",
+        help="only these event types (default *; env STRIPE_MOCK_BILLING_FORWARD_EVENTS)",
+    )
+    hooks.add_argument(
+        "--forward-key",
+        default=None,
+        metavar="sk_test_...",
+        help="only this account's events (env STRIPE_MOCK_BILLING_FORWARD_KEY)",
+    )
+    hooks.add_argument(
+        "--webhook-secret",
+        default=None,
+        metavar="whsec_...",
+        help="the forwarding signing secret (default: a new one, printed at start; env "
+        "STRIPE_MOCK_BILLING_WEBHOOK_SECRET)",
+    )
+    hooks.add_argument(
+        "--webhook-allow",
+        default=None,
+        metavar="HOST[,HOST]",
+        help="hosts besides loopback that webhooks may be delivered to (env "
+        "STRIPE_MOCK_BILLING_WEBHOOK_ALLOW)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     parser.add_argument(
         "--threaded",
@@ -45,6 +82,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     return parser
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _webhook_options(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Apply the webhook flags over the env settings; a message when one is invalid."""
+    if args.forward_to is not None:
+        settings.forward_to = args.forward_to
+    if args.forward_events is not None:
+        settings.forward_events = _csv(args.forward_events)
+    if args.forward_key is not None:
+        settings.forward_key = args.forward_key
+    if args.webhook_secret is not None:
+        settings.webhook_secret = args.webhook_secret
+    if args.webhook_allow is not None:
+        settings.webhook_allow = _csv(args.webhook_allow)
+    if settings.forward_to:
+        problem = url_problem(settings.forward_to, settings.webhook_allow)
+        if problem:
+            return f"--forward-to: {problem}"
+    unknown = [t for t in settings.forward_events if t != "*" and t not in SNAPSHOT_TYPES]
+    if unknown:
+        return f"--forward-events: unknown event type {unknown[0]}"
+    if settings.forward_key is not None and not settings.forward_key.startswith("sk_test_"):
+        return "--forward-key must be a secret test key (sk_test_...)"
+    if settings.webhook_secret is not None and not settings.webhook_secret.startswith("whsec_"):
+        return "--webhook-secret must start with whsec_"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         versions.validate(settings.api_version)
     except StripeError as err:
         parser.error(err.message)
+    problem = _webhook_options(args, settings)
+    if problem:
+        parser.error(problem)
     app = create_app(settings)
     try:
         server = make_cli_server(
@@ -83,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     host, port = server.address()
     print(f"stripe-mock-billing {__version__} listening on http://{host}:{port}", flush=True)
+    if settings.forward_to:
+        secret = dispatcher(app).forward_secret
+        print(
+            f"Ready! Forwarding webhooks to {settings.forward_to}. "
+            f"Your webhook signing secret is {secret}",
+            flush=True,
+        )
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
