@@ -16,6 +16,7 @@ from .resources.invoiceitems import invoiceitems
 from .resources.invoices import invoices
 from .resources.meter_events import meter_events
 from .resources.meter_events_v2 import meter_events_v2
+from .resources.payment_methods import payment_methods
 from .resources.prices import prices
 from .resources.products import products
 from .resources.subscription_items import subscription_items
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_blueprint(invoice_preview)
     app.register_blueprint(invoices)
     app.register_blueprint(invoiceitems)
+    app.register_blueprint(payment_methods)
     app.register_blueprint(events)
     app.register_blueprint(webhook_endpoints)
     # webhook delivery: after the pipeline's hooks (the events of a request go out once its

@@ -55,6 +55,21 @@ class AccountSettings:
     # the account's default API version: event `data.object` snapshots are rendered at it
     # (set from Settings.api_version when the account is created)
     api_version: str = DEFAULT_API_VERSION
+    # failed payments (billing/dunning.py). Retry policy of automatic collection: "custom"
+    # retries `dunning_retry_days[i]` days after the previous attempt; "smart" spreads
+    # `dunning_smart_tries` retries evenly over `dunning_smart_window_days` (Stripe's ML timing
+    # cannot be reproduced). After the last retry fails the subscription is "cancel"ed, made
+    # "unpaid" or left "past_due", and the invoice marked "uncollectible" or left "open".
+    # Defaults chosen for determinism (spec §14), not Stripe's Dashboard defaults.
+    dunning_mode: str = "custom"
+    dunning_retry_days: list[int] = field(default_factory=lambda: [3, 5, 7])
+    dunning_smart_tries: int = 8
+    dunning_smart_window_days: int = 14
+    dunning_after_final: str = "cancel"
+    dunning_invoice_after_final: str = "open"
+    # (emulator extension) a charge with no payment method at all succeeds; False makes it fail
+    # like Stripe (`invoice.payment_failed`, never retried until a payment method appears)
+    charge_without_payment_method: bool = True
     # webhooks (delivery.py): "synchronous" delivers before the API call answers, one attempt;
     # "background" queues deliveries and retries failures after webhook_retry_schedule[i] s
     webhook_delivery: str = "synchronous"

@@ -51,6 +51,24 @@ class ParameterError(InvalidRequest):
         self.store_idempotent = False
 
 
+class CardError(StripeError):
+    """402 `card_error`: a declined card (`decline_code`, and the objects involved in `extra`,
+    e.g. `payment_method`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        decline_code: str | None = None,
+        param: str | None = None,
+        extra: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, status=402, type="card_error", code=code, param=param)
+        self.decline_code = decline_code
+        self.extra = dict(extra or {})
+
+
 class ResourceMissing(StripeError):
     """`resource_missing`: 404 for ids in the URL path, 400 for ids in body params."""
 

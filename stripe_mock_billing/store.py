@@ -55,6 +55,7 @@ class Namespace:
     subscription_items: dict[str, Any] = field(default_factory=dict)  # ...SubscriptionItem
     invoices: dict[str, Any] = field(default_factory=dict)  # domain.invoices.Invoice
     invoiceitems: dict[str, Any] = field(default_factory=dict)  # domain.invoiceitems
+    payment_methods: dict[str, Any] = field(default_factory=dict)  # domain.payment_methods
     test_clocks: dict[str, Any] = field(default_factory=dict)  # domain.test_clocks.TestClock
     meters: dict[str, Any] = field(default_factory=dict)  # domain.meters.Meter
     events: dict[str, Any] = field(default_factory=dict)  # domain.events.Event

@@ -19,12 +19,13 @@ LIMITATIONS: see the modules named above.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from .. import clock
 from ..domain.events import diff, emit, snapshot
 from ..errors import InvalidRequest
-from . import invoicing, lifecycle, prorations, thresholds
+from . import invoicing, lifecycle, manual_invoices, payments, prorations, thresholds
 from .periods import add_interval
 from .state import NEVER, state
 
@@ -49,13 +50,29 @@ def _schedule(ns: Namespace, sub: Subscription) -> None:
 
 
 def sync(ns: Namespace, now: int) -> None:
-    """Advance wall-clock subscriptions to `now`; cheap when nothing is due."""
+    """Advance wall-clock subscriptions and standalone invoices to `now`; cheap when nothing
+    is due."""
     st = state(ns)
     if now < st.wall_next_due:
         return
     wall = [s for s in ns.subscriptions.values() if s.test_clock is None]
     lifecycle.advance(ns, [s for s in wall if lifecycle.next_due(ns, s) <= now], now)
-    st.wall_next_due = lifecycle.any_due(ns, wall)
+    manual_invoices.advance(ns, None, now)
+    st.wall_next_due = min(lifecycle.any_due(ns, wall), manual_invoices.next_wall_due(ns))
+
+
+def invoice_changed(ns: Namespace, inv: Invoice) -> None:
+    """An invoice's time-driven work may have changed (created, finalized, attempted by a
+    request): keep the wall-clock schedule up to date."""
+    if inv.test_clock is not None:
+        return
+    st = state(ns)
+    sub = ns.subscriptions.get(inv.subscription) if inv.subscription else None
+    if sub is not None:
+        st.wall_next_due = min(st.wall_next_due, lifecycle.next_due(ns, sub))
+    t = manual_invoices.due(ns, inv)
+    if t is not None:
+        st.wall_next_due = min(st.wall_next_due, t)
 
 
 def sync_subscription(ns: Namespace, sub: Subscription) -> None:
@@ -135,8 +152,37 @@ def subscription_joining(ns: Namespace, cust: Customer) -> None:
 # --- subscriptions ----------------------------------------------------------------------------
 
 
-def subscription_created(ns: Namespace, sub: Subscription) -> None:
-    """First invoice (`subscription_create`, finalized at once), events, scheduling."""
+def check_first_payment(
+    ns: Namespace, cust: Customer, sub: Subscription, items: list[SubscriptionItem]
+) -> None:
+    """`payment_behavior=error_if_incomplete`: the 402 of a first payment that would fail,
+    raised before anything is written."""
+    if sub.collection_method != "charge_automatically":
+        return
+    amount = 0
+    if sub.status != "trialing":
+        for item in items:
+            price = ns.prices[item.price]
+            if not price.metered:
+                amount += invoicing.fast_rate(price, item.quantity or 0)
+    for ii_id in state(ns).pending_items.get(cust.id, []):
+        ii = ns.invoiceitems.get(ii_id)
+        if ii is not None and not ii.deleted and ii.subscription is None:
+            amount += ii.amount
+    if amount <= 0:
+        return
+    decline = payments.preview_decline(ns, cust, sub.default_payment_method)
+    if decline is not None:
+        raise decline.error()
+
+
+def subscription_created(
+    ns: Namespace, sub: Subscription, *, payment_behavior: str | None = None
+) -> None:
+    """First invoice (`subscription_create`, finalized at once), events, scheduling.
+
+    `default_incomplete`: a first invoice with an amount due is finalized but not charged and
+    the subscription starts `incomplete` (paid later through `pay`)."""
     state(ns).customer_subs.setdefault(sub.customer, []).append(sub.id)
     now = sub.created
     for item in sub.items(ns):
@@ -160,10 +206,64 @@ def subscription_created(ns: Namespace, sub: Subscription) -> None:
     ns.invoices[inv.id] = inv
     sub.invoice_ids.append(inv.id)
     sub.latest_invoice = inv.id
+    wait = (
+        payment_behavior == "default_incomplete"
+        and inv.amount_due > 0
+        and sub.collection_method == "charge_automatically"
+    )
+    if wait:
+        sub.status = "incomplete"
     emit(ns, "customer.subscription.created", sub, created=now)
     emit(ns, "invoice.created", inv, created=now)
-    invoicing.finalize(ns, inv, now, automatic=False)
+    invoicing.finalize(ns, inv, now, automatic=False, collect=not wait)
     _schedule(ns, sub)
+
+
+# Namespace tables a subscription update can change (rolled back by `restore`)
+_TX_TABLES = (
+    "customers",
+    "subscriptions",
+    "subscription_items",
+    "invoices",
+    "invoiceitems",
+    "payment_methods",
+    "events",
+    "usage",
+)
+_TX_EXTENSIONS = ("billing", "standalone_invoices")
+
+
+def checkpoint(ns: Namespace) -> dict[str, Any]:
+    """A deep copy of what an update can change, for `restore` (`error_if_incomplete`)."""
+    saved = {name: copy.deepcopy(getattr(ns, name)) for name in _TX_TABLES}
+    saved["$ext"] = {
+        k: copy.deepcopy(ns.extensions[k]) for k in _TX_EXTENSIONS if k in ns.extensions
+    }
+    return saved
+
+
+def restore(ns: Namespace, saved: dict[str, Any]) -> None:
+    """Put back the state of a `checkpoint` (the update never happened)."""
+    for name in _TX_TABLES:
+        setattr(ns, name, saved[name])
+    for k in _TX_EXTENSIONS:
+        ns.extensions.pop(k, None)
+    ns.extensions.update(saved["$ext"])
+
+
+def begin_update(ns: Namespace, payment_behavior: str | None) -> None:
+    """A subscription update starts: its invoices are charged per `payment_behavior`."""
+    st = state(ns)
+    st.payment_behavior = payment_behavior or "allow_incomplete"
+    st.update_decline = None
+
+
+def end_update(ns: Namespace) -> Any:
+    """The update is done: the decline of the invoice it charged, if any."""
+    st = state(ns)
+    decline = st.update_decline
+    st.payment_behavior = st.update_decline = None
+    return decline
 
 
 def subscription_updated(ns: Namespace, sub: Subscription, before: dict[str, Any] | None) -> None:
@@ -339,8 +439,10 @@ def clock_subscriptions(ns: Namespace, clock_id: str) -> list[Subscription]:
 
 
 def advance_clock(ns: Namespace, clock_id: str, until: int) -> None:
-    """Process every effect for the clock's customers up to `until`, in time order."""
+    """Process every effect for the clock's customers up to `until`, in time order
+    (subscriptions, then standalone invoices)."""
     lifecycle.advance(ns, clock_subscriptions(ns, clock_id), until)
+    manual_invoices.advance(ns, clock_id, until)
 
 
 def clock_limit(ns: Namespace, clock_id: str, frozen_time: int) -> int:

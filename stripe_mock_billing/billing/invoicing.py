@@ -4,16 +4,11 @@ Lines: licensed items bill in advance (`quantity x price` for their period); met
 in arrears the usage of `[from, to)` under their price (`metered_quantity` dispatches to the
 meter event store for prices with `recurring.meter`, else to the legacy usage store). A draft's
 metered lines are recomputed from the stores whenever it is rendered and at finalization, so late
-usage lands on it; finalization freezes them. Payment: there are no card networks. A
-`charge_automatically` invoice is paid at finalization unless the payment is made to fail, by
-the customer's (or subscription's) default payment method being one of Stripe's declining test
-payment methods (`pm_card_chargeCustomerFail`, `pm_card_chargeDeclined`, ...) or the customer's
-metadata `_mock_payment=fail`; then the invoice stays `open` (`invoice.payment_failed`) and the
-subscription goes `past_due` (`incomplete` for its first invoice). `send_invoice` invoices stay
-`open` with `due_date = finalized_at + days_until_due`. An invoice of 0 is paid at finalization.
-LIMITATIONS: no taxes, discounts, customer balance, credit notes, payment retries (smart
-retries) or dunning; a decimal meter total bills `quantity` truncated with the amount of the
-exact total for per-unit prices.
+usage lands on it; finalization freezes them. Payment: after finalization an invoice of 0 is
+paid at once; otherwise collection (charges, retries, due dates, dunning) is dunning.py's, and
+payment methods and charge outcomes are payments.py's.
+LIMITATIONS: no taxes, discounts, customer balance or credit notes; a decimal meter total bills
+`quantity` truncated with the amount of the exact total for per-unit prices.
 """
 
 from __future__ import annotations
@@ -24,6 +19,8 @@ from typing import TYPE_CHECKING
 from .. import ids
 from ..domain.events import emit
 from ..domain.invoices import Invoice, InvoiceLine
+from . import dunning
+from .dunning import mark_paid, mark_uncollectible, void
 from .rating import rate, round_minor_units
 from .state import state
 
@@ -34,15 +31,7 @@ if TYPE_CHECKING:
     from ..store import Namespace
 
 MAX_GRACE = 72 * 3600
-FAILING_PAYMENT_METHODS = frozenset(
-    {
-        "pm_card_chargeCustomerFail",
-        "pm_card_chargeDeclined",
-        "pm_card_visa_chargeDeclined",
-        "pm_card_chargeDeclinedInsufficientFunds",
-        "pm_card_chargeDeclinedExpiredCard",
-    }
-)
+__all__ = ["mark_paid", "mark_uncollectible", "void"]
 
 
 def grace(ns: Namespace) -> int:
@@ -272,8 +261,11 @@ def _number(ns: Namespace, inv: Invoice) -> str:
     return f"{cust.invoice_prefix}-{seq:04d}"
 
 
-def finalize(ns: Namespace, inv: Invoice, now: int, *, automatic: bool) -> None:
-    """draft -> open (number, frozen lines, `invoice.finalized`), then collect payment."""
+def finalize(
+    ns: Namespace, inv: Invoice, now: int, *, automatic: bool, collect: bool = True
+) -> None:
+    """draft -> open (number, frozen lines, `invoice.finalized`), then collect payment (unless
+    `collect=False`: the caller charges it, e.g. `pay` on a draft)."""
     refresh_draft(ns, inv)
     inv.status = "open"
     inv.number = _number(ns, inv)
@@ -285,96 +277,14 @@ def finalize(ns: Namespace, inv: Invoice, now: int, *, automatic: bool) -> None:
     emit(ns, "invoice.finalized", inv, created=now, automatic=automatic)
     if inv.amount_due == 0:
         mark_paid(ns, inv, now, automatic=automatic)
-    elif inv.collection_method == "charge_automatically":
-        attempt_payment(ns, inv, now, automatic=automatic)
+    else:
+        dunning.collect(ns, inv, now, automatic=automatic, charge=collect)
 
 
 def _drop_draft(ns: Namespace, inv: Invoice) -> None:
     sub = ns.subscriptions.get(inv.subscription) if inv.subscription else None
     if sub is not None and inv.id in sub.draft_ids:
         sub.draft_ids.remove(inv.id)
-
-
-def payment_fails(ns: Namespace, inv: Invoice, payment_method: str | None = None) -> bool:
-    """Whether a charge for `inv` fails (declining test payment method or `_mock_payment`)."""
-    cust = ns.customers.get(inv.customer)
-    sub = ns.subscriptions.get(inv.subscription) if inv.subscription else None
-    pm = payment_method or (sub.default_payment_method if sub else None)
-    if pm is None and cust is not None:
-        pm = cust.default_payment_method
-    if pm in FAILING_PAYMENT_METHODS:
-        return True
-    return cust is not None and cust.metadata.get("_mock_payment") == "fail"
-
-
-def attempt_payment(
-    ns: Namespace, inv: Invoice, now: int, *, automatic: bool, payment_method: str | None = None
-) -> bool:
-    """Charge an open invoice; True when paid."""
-    inv.attempt_count += 1
-    inv.attempted = True
-    if payment_fails(ns, inv, payment_method):
-        emit(ns, "invoice.payment_failed", inv, created=now, automatic=automatic)
-        _subscription_after_payment(ns, inv, now, paid=False, automatic=automatic)
-        return False
-    mark_paid(ns, inv, now, automatic=automatic)
-    return True
-
-
-def mark_paid(
-    ns: Namespace, inv: Invoice, now: int, *, automatic: bool, out_of_band: bool = False
-) -> None:
-    """open -> paid (`invoice.paid`, `invoice.payment_succeeded`)."""
-    inv.status = "paid"
-    inv.paid_at = now
-    inv.amount_paid = inv.amount_due
-    inv.paid_out_of_band = out_of_band
-    inv.attempted = True
-    frozen = inv.frozen_copy()  # one snapshot for both events (same state)
-    emit(ns, "invoice.paid", frozen, created=now, automatic=automatic)
-    if not out_of_band:
-        emit(ns, "invoice.payment_succeeded", frozen, created=now, automatic=automatic)
-    _subscription_after_payment(ns, inv, now, paid=True, automatic=automatic)
-
-
-def _subscription_after_payment(
-    ns: Namespace, inv: Invoice, now: int, *, paid: bool, automatic: bool
-) -> None:
-    sub = ns.subscriptions.get(inv.subscription) if inv.subscription else None
-    if sub is None or sub.status == "canceled":
-        return
-    old = sub.status
-    if paid and old in ("past_due", "incomplete", "unpaid"):
-        sub.status = "trialing" if sub.trial_end and sub.trial_end > now else "active"
-    elif not paid and inv.billing_reason == "subscription_create" and old != "incomplete":
-        sub.status = "incomplete"
-    elif not paid and old in ("active", "trialing"):
-        sub.status = "past_due"
-    if sub.status != old:
-        emit(
-            ns,
-            "customer.subscription.updated",
-            sub,
-            created=now,
-            previous={"status": old},
-            automatic=automatic,
-        )
-
-
-def void(ns: Namespace, inv: Invoice, now: int, *, automatic: bool = False) -> None:
-    """open -> void."""
-    inv.status = "void"
-    inv.voided_at = now
-    inv.auto_advance = False
-    emit(ns, "invoice.voided", inv, created=now, automatic=automatic)
-
-
-def mark_uncollectible(ns: Namespace, inv: Invoice, now: int) -> None:
-    """open -> uncollectible."""
-    inv.status = "uncollectible"
-    inv.marked_uncollectible_at = now
-    inv.auto_advance = False
-    emit(ns, "invoice.marked_uncollectible", inv, created=now)
 
 
 def stop_auto_advance(ns: Namespace, sub: Subscription) -> None:

@@ -14,7 +14,9 @@ lazily by `engine.sync` when real time passes the earliest pending action.
 Every effect is stamped with the simulated time at which it was due, even when one advance
 covers many periods.
 Prorations are pending invoice items (prorations.py) that the cycle invoice pulls in.
-LIMITATIONS: no smart retries or dunning; `invoice.upcoming` is sent
+Collection steps of open invoices (retries, due dates: dunning.py) run right after the drafts'
+finalizations.
+LIMITATIONS: `invoice.upcoming` is sent
 `UPCOMING_NOTICE` (7 days) before a renewal (Stripe: configurable in the Dashboard, default
 unverified), only when the period is longer than the notice and not for a subscription that
 ends at the period end.
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..domain import versions
 from ..domain.events import emit, snapshot
-from . import invoicing
+from . import dunning, invoicing
 from .periods import add_interval, cached_period
 from .preview import preview_next
 from .state import NEVER, state
@@ -66,6 +68,10 @@ def next_due(ns: Namespace, sub: Subscription) -> int:
     due = NEVER
     for inv_id in sub.draft_ids:
         t = ns.invoices[inv_id].finalizes_at
+        if t is not None and t < due:
+            due = t
+    if sub.collect_ids:
+        t = dunning.next_due(ns, sub)
         if t is not None and t < due:
             due = t
     if sub.status not in LIVE:
@@ -109,6 +115,8 @@ def process_due(ns: Namespace, sub: Subscription, t: int) -> None:
         inv = ns.invoices[inv_id]
         if inv.finalizes_at is not None and inv.finalizes_at <= t:
             invoicing.finalize(ns, inv, t, automatic=True)
+    if sub.collect_ids:
+        dunning.process_subscription(ns, sub, t)
     if sub.status == "incomplete" and t >= sub.created + INCOMPLETE_EXPIRES:
         expire(ns, sub, sub.created + INCOMPLETE_EXPIRES)
     if sub.status not in LIVE:
@@ -268,6 +276,7 @@ def cancel(
 
 
 def _canceled(ns: Namespace, sub: Subscription, now: int, *, automatic: bool) -> None:
+    dunning.stop_collection(ns, sub)
     for item in sub.items(ns):
         item.metered_from = max(item.metered_from, now + 1)
     sub.status = "canceled"

@@ -6,7 +6,7 @@ LIMITATIONS: in memory only, like everything else in the store.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from ..store import Namespace
@@ -33,6 +33,10 @@ class EngineState:
     upcoming_sent: dict[str, int] = field(default_factory=dict)
     # subscription ids whose `customer.subscription.trial_will_end` was sent
     trial_notified: set[str] = field(default_factory=set)
+    # while a subscription update runs: its `payment_behavior`, and the decline of the
+    # invoice it charged (dunning.py), so the route can refuse or roll back the update
+    payment_behavior: str | None = None
+    update_decline: Any = None
 
 
 def state(ns: Namespace) -> EngineState:

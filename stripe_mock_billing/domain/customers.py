@@ -28,6 +28,7 @@ class Customer:
     test_clock: str | None = None
     default_payment_method: str | None = None
     next_invoice_sequence: int = 1
+    delinquent: bool = False  # an automatic payment failed or a due date passed, unpaid
     deleted: bool = False
 
     def render(self, ctx: RenderContext) -> dict[str, Any]:
@@ -42,7 +43,7 @@ class Customer:
             "created": self.created,
             "currency": None,
             "default_source": None,
-            "delinquent": False,
+            "delinquent": self.delinquent,
             "description": self.description,
             "discount": None,
             "email": self.email,

@@ -183,6 +183,15 @@ class Invoice:
     marked_uncollectible_at: int | None = None
     attempt_count: int = 0
     attempted: bool = False
+    # collection (billing/dunning.py): the next automatic attempt, when the first and the last
+    # attempt ran, the payment method of a hard decline (its retries run only once another
+    # payment method is in place), whether the due date of a send_invoice invoice has passed
+    next_payment_attempt: int | None = None
+    first_attempt_at: int | None = None
+    last_attempt_at: int | None = None
+    hard_declined_pm: str | None = None
+    overdue: bool = False
+    default_payment_method: str | None = None
     amount_paid: int = 0
     paid_out_of_band: bool = False
     test_clock: str | None = None
@@ -211,6 +220,15 @@ class Invoice:
     def amount_due(self) -> int:
         """What the customer owes: the total, never negative (no balance applied)."""
         return 0 if self.status == "void" else max(self.total, 0)
+
+    def _next_attempt(self) -> int | None:
+        """`next_payment_attempt`: the scheduled retry; for an auto-advancing draft of
+        automatic collection, when it will be finalized and charged; never for send_invoice."""
+        if self.collection_method != "charge_automatically":
+            return None
+        if self.status == "draft":
+            return self.finalizes_at if self.auto_advance else None
+        return self.next_payment_attempt if self.status == "open" else None
 
     def render(self, ctx: RenderContext) -> dict[str, Any]:
         """Wire shape of an invoice; a draft's metered lines are refreshed from usage first."""
@@ -255,7 +273,7 @@ class Invoice:
             "customer_shipping": None,
             "customer_tax_exempt": "none",
             "customer_tax_ids": [],
-            "default_payment_method": None,
+            "default_payment_method": self.default_payment_method,
             "default_source": None,
             "default_tax_rates": [],
             "description": self.description,
@@ -273,7 +291,7 @@ class Invoice:
             "lines": list_body(lines, lines_url, False),
             "livemode": False,
             "metadata": dict(self.metadata),
-            "next_payment_attempt": None,
+            "next_payment_attempt": self._next_attempt(),
             "number": self.number,
             "on_behalf_of": None,
             "payment_settings": {

@@ -101,6 +101,8 @@ class Subscription:
     # automatic finalization, and the invoice that billed the metered usage up to a period end
     invoice_ids: list[str] = field(default_factory=list)
     draft_ids: list[str] = field(default_factory=list)
+    # open invoices with time-driven collection pending (a retry, or a due date to pass)
+    collect_ids: list[str] = field(default_factory=list)
     metered_invoices: dict[int, str] = field(default_factory=dict)
 
     def items(self, ns: Namespace) -> list[SubscriptionItem]:

@@ -3,6 +3,7 @@
 Emulated: the fields billing integrations read, `metadata`, `test_clock` (accepted on create only,
 as Stripe does), deleted customers retrieving as `{"deleted": true}` stubs, and list filters
 `email` and `test_clock`. As Stripe documents, the unfiltered list omits customers on a test clock.
+`payment_method` and `invoice_settings[default_payment_method]`: billing/payments.py.
 LIMITATIONS: no payment sources, tax ids, cash balance or search.
 """
 
@@ -13,10 +14,11 @@ from typing import Any
 from flask import Blueprint, Response
 
 from .. import clock, ids
-from ..billing import engine
+from ..billing import engine, payments
 from ..domain.customers import Customer, get_customer
-from ..errors import ResourceMissing
+from ..errors import InvalidRequest, ResourceMissing
 from ..shapes import deleted_stub
+from ..store import Namespace
 from ..wire import pipeline as p
 from ..wire.params import LIST_PARAMS, Int, List, Metadata, Obj, Str, apply_metadata
 from ..wire.render import json_response, render_list, render_one
@@ -59,11 +61,57 @@ def _apply(cust: Customer, prm: dict[str, Any]) -> None:
         cust.preferred_locales = prm["preferred_locales"] or []
     if "metadata" in prm:
         cust.metadata = apply_metadata(cust.metadata, prm["metadata"])
+
+
+def _check_payment_methods(ns: Namespace, prm: dict[str, Any], cust: Customer | None) -> None:
+    """Checks of the payment method parameters, before the customer is written."""
+    given = prm.get("payment_method")
+    wanted = (prm.get("invoice_settings") or {}).get("default_payment_method")
+    for name, value in (
+        ("payment_method", given),
+        ("invoice_settings[default_payment_method]", wanted),
+    ):
+        if not value:
+            continue
+        if payments.is_test_id(value):
+            payments.check_attachable(value)
+            continue
+        pm = ns.payment_methods.get(value)
+        if pm is None:
+            raise ResourceMissing("PaymentMethod", value, param=name, in_path=False)
+        if name == "payment_method":
+            if pm.customer is not None and (cust is None or pm.customer != cust.id):
+                raise InvalidRequest(
+                    "The payment method you provided has already been attached to a customer.",
+                    code="payment_method_unexpected_state",
+                    param=name,
+                )
+        elif value != given and (cust is None or pm.customer != cust.id):
+            raise InvalidRequest(
+                f"The customer does not have a payment method with the ID {value}. The payment "
+                "method must be attached to the customer.",
+                code="resource_missing",
+                param=name,
+            )
+
+
+def _payment_methods(ns: Namespace, cust: Customer, prm: dict[str, Any]) -> None:
+    """`payment_method` attaches one (a test id makes a new `pm_...`);
+    `invoice_settings[default_payment_method]` must name one of the customer's (a test id is
+    attached first, (unverified))."""
+    now = clock.customer_now(ns, cust.id)
+    attached: dict[str, str] = {}
     if prm.get("payment_method"):
-        cust.default_payment_method = prm["payment_method"]
+        pm = payments.attach(ns, prm["payment_method"], cust, now, param="payment_method")
+        attached[prm["payment_method"]] = pm.id
     settings = prm.get("invoice_settings") or {}
-    if "default_payment_method" in settings:
-        cust.default_payment_method = settings["default_payment_method"]
+    wanted = settings.get("default_payment_method")
+    if wanted:
+        cust.default_payment_method = attached.get(wanted) or payments.for_customer(
+            ns, cust, wanted, now, param="invoice_settings[default_payment_method]"
+        )
+    elif "default_payment_method" in settings:
+        cust.default_payment_method = None
 
 
 @customers.post("/v1/customers")
@@ -85,8 +133,10 @@ def create_customer() -> Response:
         invoice_prefix=ids.random_tail(8).upper(),
     )
     _apply(cust, prm)
+    _check_payment_methods(ns, prm, None)
     ns.customers[cid] = cust
     engine.customer_created(ns, cust)
+    _payment_methods(ns, cust, prm)
     return render_one(cust, p.ctx(), prm.get("expand"))
 
 
@@ -105,8 +155,10 @@ def update_customer(cid: str) -> Response:
     prm = p.params(UPDATE)
     if cust.deleted:
         raise ResourceMissing("customer", cid)
+    _check_payment_methods(ns, prm, cust)
     before = engine.snapshot(ns, cust)
     _apply(cust, prm)
+    _payment_methods(ns, cust, prm)
     engine.customer_updated(ns, cust, before)
     return render_one(cust, p.ctx(), prm.get("expand"))
 

@@ -20,9 +20,11 @@ from typing import Any
 from flask import Blueprint, Response
 
 from .. import clock
-from ..billing import invoicing
+from ..billing import dunning, engine, invoicing, payments
+from ..domain.events import emit
 from ..domain.invoices import Invoice
-from ..errors import InvalidRequest, ResourceMissing, StripeError
+from ..domain.payment_methods import NO_PAYMENT_METHOD
+from ..errors import InvalidRequest, ResourceMissing, exclusive_params
 from ..shapes import list_body
 from ..store import Namespace
 from ..wire import pipeline as p
@@ -132,13 +134,15 @@ def finalize_invoice(iid: str) -> Response:
         )
     if prm.get("auto_advance") is not None:
         inv.auto_advance = prm["auto_advance"]
-    invoicing.finalize(ns, inv, _now(ns, inv), automatic=False)
+    invoicing.finalize(ns, inv, _now(ns, inv), automatic=False, collect=inv.auto_advance)
+    engine.invoice_changed(ns, inv)
     return render_one(inv, p.ctx(), prm.get("expand"))
 
 
 @invoices.post("/v1/invoices/<iid>/pay")
 def pay_invoice(iid: str) -> Response:
-    """Pay an open (or uncollectible) invoice; a declining payment method gives a 402."""
+    """Pay an invoice now (a draft is finalized first, as `stripe trigger` relies on); a decline
+    is a 402 `card_error` and leaves the invoice open."""
     ns = p.ns()
     inv = get_invoice(ns, iid)
     prm = p.params(PAY)
@@ -146,18 +150,35 @@ def pay_invoice(iid: str) -> Response:
         raise InvalidRequest("Invoice is already paid")
     if inv.status == "void":
         raise InvalidRequest("This invoice has been voided and can no longer be paid.")
-    if inv.status == "draft":
-        # (unverified text) Stripe: "a draft Invoice cannot be paid"
-        raise InvalidRequest("You can't pay a draft invoice. Finalize it first.")
+    if prm.get("source"):
+        raise ResourceMissing("source", prm["source"], param="source", in_path=False)
+    if prm.get("mandate"):
+        raise ResourceMissing("mandate", prm["mandate"], param="mandate", in_path=False)
+    if prm.get("paid_out_of_band") and prm.get("payment_method"):
+        raise exclusive_params(["paid_out_of_band", "payment_method"])
     now = _now(ns, inv)
+    pm_id = None
+    if prm.get("payment_method") and not prm.get("paid_out_of_band"):
+        cust = ns.customers[inv.customer]
+        pm_id = payments.for_customer(ns, cust, prm["payment_method"], now, param="payment_method")
+    if inv.status == "draft":
+        invoicing.finalize(ns, inv, now, automatic=False, collect=False)
+        if inv.status == "paid":  # nothing to pay
+            return render_one(inv, p.ctx(), prm.get("expand"))
     if prm.get("paid_out_of_band"):
         invoicing.mark_paid(ns, inv, now, automatic=False, out_of_band=True)
-    elif not invoicing.attempt_payment(
-        ns, inv, now, automatic=False, payment_method=prm.get("payment_method")
-    ):
-        raise StripeError(
-            "Your card was declined.", status=402, type="card_error", code="card_declined"
-        )
+        return render_one(inv, p.ctx(), prm.get("expand"))
+    decline = dunning.attempt(ns, inv, now, automatic=False, payment_method=pm_id)
+    if decline is not None and prm.get("forgive") and decline.decline_code == "insufficient_funds":
+        # forgive: charge what the card holds (a test card with insufficient funds holds
+        # nothing, (unverified)) and forgive the rest
+        dunning.forgive(ns, inv, now)
+        decline = None
+    engine.invoice_changed(ns, inv)
+    if decline is NO_PAYMENT_METHOD:
+        raise InvalidRequest(decline.message)
+    if decline is not None:
+        raise decline.error()
     return render_one(inv, p.ctx(), prm.get("expand"))
 
 
@@ -187,5 +208,26 @@ def mark_uncollectible_invoice(iid: str) -> Response:
         raise InvalidRequest(
             f"You can only mark open invoices as uncollectible; this invoice is {inv.status}."
         )
-    invoicing.mark_uncollectible(ns, inv, _now(ns, inv))
+    now = _now(ns, inv)
+    invoicing.mark_uncollectible(ns, inv, now)
+    dunning.settled(ns, inv, now, automatic=False)  # a past_due subscription becomes active
+    return render_one(inv, p.ctx(), prm.get("expand"))
+
+
+@invoices.post("/v1/invoices/<iid>/send")
+def send_invoice(iid: str) -> Response:
+    """Send an invoice (`invoice.sent`; no e-mail in test mode, as at Stripe)."""
+    ns = p.ns()
+    inv = get_invoice(ns, iid)
+    prm = p.params({})
+    if inv.status == "draft":
+        # (unverified text)
+        raise InvalidRequest("You can't send a draft invoice. Finalize it first.")
+    if inv.status in ("void", "uncollectible") or inv.collection_method != "send_invoice":
+        # (unverified text)
+        raise InvalidRequest(
+            "You can only send open or paid invoices with collection_method=send_invoice; "
+            f"this invoice is {inv.status} with collection_method={inv.collection_method}."
+        )
+    emit(ns, "invoice.sent", inv, created=_now(ns, inv))
     return render_one(inv, p.ctx(), prm.get("expand"))

@@ -16,10 +16,10 @@ from typing import Any
 from flask import Blueprint, Response
 
 from .. import clock, ids
-from ..billing import engine
+from ..billing import engine, payments
 from ..billing.periods import add_interval, period_containing
 from ..domain import versions
-from ..domain.customers import get_customer
+from ..domain.customers import Customer, get_customer
 from ..domain.subscriptions import (
     Subscription,
     SubscriptionItem,
@@ -150,6 +150,15 @@ def create_subscription() -> Response:
         raise InvalidRequest("The price must be recurring.")
     now = clock.customer_now(ns, cust.id)
     start, anchor, ps, pe, t0, t1 = _first_period(prm, now, rec.interval, rec.interval_count)
+    behavior = prm.get("payment_behavior") or "allow_incomplete"
+    if behavior == "pending_if_incomplete":
+        # (unverified text) pending updates exist only for updates
+        raise invalid_value(
+            "payment_behavior",
+            "payment_behavior=pending_if_incomplete can only be used when updating a subscription.",
+        )
+    _check_collection(prm, "charge_automatically")
+    _check_payment_method(ns, cust, prm.get("default_payment_method"))
     engine.subscription_joining(ns, cust)
     sub = Subscription(
         id=ids.new_id("subscription"),
@@ -170,12 +179,53 @@ def create_subscription() -> Response:
     )
     _apply_common(sub, prm, now)
     new_items = [new_item(ns, sub.id, spec, now) for spec in items]
+    if behavior == "error_if_incomplete":
+        engine.check_first_payment(ns, cust, sub, new_items)
     ns.subscriptions[sub.id] = sub
     for it in new_items:
         ns.subscription_items[it.id] = it
         sub.item_ids.append(it.id)
-    engine.subscription_created(ns, sub)
+    _attach_payment_method(ns, cust, sub, now)
+    engine.subscription_created(ns, sub, payment_behavior=behavior)
     return render_one(sub, p.ctx(), prm.get("expand"))
+
+
+def _check_collection(prm: dict[str, Any], current: str) -> None:
+    """`days_until_due` only goes with `collection_method=send_invoice` (unverified text)."""
+    method = prm.get("collection_method") or current
+    if prm.get("days_until_due") is not None and method != "send_invoice":
+        raise invalid_value(
+            "days_until_due",
+            "Invalid days_until_due: days_until_due can only be set when collection_method is "
+            "send_invoice.",
+        )
+
+
+def _check_payment_method(ns: Namespace, cust: Customer, pm_id: str | None) -> None:
+    """`default_payment_method`: a test id that can be attached, or one of the customer's."""
+    if not pm_id:
+        return
+    if payments.is_test_id(pm_id):
+        payments.check_attachable(pm_id)
+        return
+    pm = ns.payment_methods.get(pm_id)
+    if pm is None:
+        raise ResourceMissing("PaymentMethod", pm_id, param="default_payment_method", in_path=False)
+    if pm.customer != cust.id:
+        raise InvalidRequest(
+            f"The customer does not have a payment method with the ID {pm_id}. The payment "
+            "method must be attached to the customer.",
+            code="resource_missing",
+            param="default_payment_method",
+        )
+
+
+def _attach_payment_method(ns: Namespace, cust: Customer, sub: Subscription, now: int) -> None:
+    """A test id as `default_payment_method` becomes a new `pm_...` of the customer."""
+    if sub.default_payment_method and payments.is_test_id(sub.default_payment_method):
+        sub.default_payment_method = payments.for_customer(
+            ns, cust, sub.default_payment_method, now, param="default_payment_method"
+        )
 
 
 @subscriptions.get("/v1/subscriptions/<sid>")
@@ -238,8 +288,39 @@ def update_subscription(sid: str) -> Response:
         raise InvalidRequest(
             "A canceled subscription can only update its cancellation_details and metadata."
         )
+    if sub.status in ("incomplete", "incomplete_expired") and set(prm) - {"metadata", "expand"}:
+        # OpenAPI: an incomplete subscription takes only metadata and default_source (no
+        # sources here) (unverified text)
+        raise InvalidRequest(
+            f"A subscription with status {sub.status} can only update its metadata and "
+            "default_source."
+        )
     if "items" in prm:
         _validate_item_updates(ns, sub, prm, version)
+    behavior = prm.get("payment_behavior")
+    if behavior == "pending_if_incomplete":
+        raise invalid_value(
+            "payment_behavior",
+            "The emulator does not support pending updates: use allow_incomplete, "
+            "default_incomplete or error_if_incomplete.",
+        )
+    _check_collection(prm, sub.collection_method)
+    cust = ns.customers[sub.customer]
+    _check_payment_method(ns, cust, prm.get("default_payment_method"))
+    saved = engine.checkpoint(ns) if behavior == "error_if_incomplete" else None
+    engine.begin_update(ns, behavior)
+    try:
+        _update(ns, sub, prm)
+    finally:
+        decline = engine.end_update(ns)
+    if decline is not None and saved is not None:
+        engine.restore(ns, saved)  # error_if_incomplete: the update is not applied
+        raise decline.error()
+    return render_one(ns.subscriptions[sid], p.ctx(), prm.get("expand"))
+
+
+def _update(ns: Namespace, sub: Subscription, prm: dict[str, Any]) -> None:
+    """Apply a validated update."""
     now = clock.customer_now(ns, sub.customer)
     at = engine.proration_time(ns, sub, prm.get("proration_date"))
     licensed = engine.licensed_items(ns, sub)
@@ -271,8 +352,8 @@ def update_subscription(sid: str) -> Response:
         engine.reset_anchor(ns, sub)
     if prm.get("trial_end") == "now" and sub.status == "trialing":
         engine.end_trial(ns, sub)
+    _attach_payment_method(ns, ns.customers[sub.customer], sub, now)
     engine.subscription_updated(ns, sub, before)
-    return render_one(sub, p.ctx(), prm.get("expand"))
 
 
 def update_item(

@@ -256,9 +256,13 @@ def error_body(err: StripeError, request_id: str, *, v2: bool) -> dict[str, Any]
     if err.code:
         inner["code"] = err.code
         inner["doc_url"] = "https://stripe.com/docs/error-codes/" + err.code.replace("_", "-")
+    decline = getattr(err, "decline_code", None)
+    if decline:
+        inner["decline_code"] = decline
     inner["message"] = err.message
     if err.param:
         inner["param"] = err.param
+    inner.update(getattr(err, "extra", None) or {})
     inner["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
     return {"error": inner}
 

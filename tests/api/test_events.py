@@ -81,7 +81,10 @@ def test_payment_failure_events(client: stripe.StripeClient) -> None:
     clk, _, _ = clocked_sub(
         client,
         [licensed_price(client).id],
-        customer={"payment_method": "pm_card_chargeCustomerFail"},
+        customer={
+            "payment_method": "pm_card_chargeCustomerFail",
+            "invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"},
+        },
     )
     assert _types(client, type="invoice.payment_failed") == ["invoice.payment_failed"]
     sub_updates = client.v1.events.list({"type": "customer.subscription.updated"}).data
