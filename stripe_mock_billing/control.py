@@ -20,15 +20,15 @@ envelope (400 with `code`/`param`/`message`).
 from __future__ import annotations
 
 import dataclasses
-import json
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Response, current_app, request
 
 from . import __version__, clock, snapshot
 from .config import AccountSettings
 from .domain import versions
-from .errors import ApiError, InvalidRequest, ResourceMissing, invalid_value, unknown_params
+from .errors import ApiError, ResourceMissing, invalid_value, unknown_params
+from .limits import loads_json, parse_int
 from .store import Namespace, Store
 from .wire import faults, journal
 from .wire.auth import authenticate
@@ -69,8 +69,8 @@ def _int_list(name: str, value: Any) -> list[int]:
     most, lo, hi = LIST_BOUNDS.get(name, (100, 0, 10**9))
     out: list[int] = []
     for v in value:
-        if isinstance(v, str) and v.isdigit():
-            v = int(v)
+        if isinstance(v, str):
+            v = parse_int(v) if v.isdigit() else v
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             raise invalid_value(
                 name, f"Invalid {name}: every entry must be an integer between {lo} and {hi}."
@@ -102,13 +102,7 @@ def _body() -> dict[str, Any]:
     if not raw.strip():
         return {}
     if (request.mimetype or "").lower() == "application/json":
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidRequest("Invalid JSON: the request body could not be parsed.") from None
-        if not isinstance(data, dict):
-            raise InvalidRequest("Invalid JSON: the request body must be a JSON object.")
-        return data
+        return cast(dict[str, Any], loads_json(raw))
     return dict(decode(raw))
 
 
@@ -133,14 +127,13 @@ def list_journal() -> Response:
     space = _account()
     args = request.args
     since_raw = args.get("since", "0")
-    if not since_raw.isdigit():
+    since = parse_int(since_raw)
+    if since is None or since < 0:
         raise invalid_value("since", f"Invalid integer: {since_raw}", "parameter_invalid_integer")
     unknown = sorted(k for k in args if k not in ("method", "path", "since"))
     if unknown:
         raise unknown_params(unknown)
-    found = journal.entries(
-        space, method=args.get("method"), path=args.get("path"), since=int(since_raw)
-    )
+    found = journal.entries(space, method=args.get("method"), path=args.get("path"), since=since)
     return _list([e.to_json() for e in found], "/_mock/journal")
 
 
@@ -197,8 +190,9 @@ def _coerce_setting(name: str, value: Any, current: Any) -> Any:
             raise invalid_value(name, f"Invalid boolean: {value}")
         return value
     if isinstance(current, int):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)
+        if isinstance(value, str):
+            parsed = parse_int(value.strip())
+            value = parsed if parsed is not None else value[:100]
         if isinstance(value, bool) or not isinstance(value, int):
             raise invalid_value(name, f"Invalid integer: {value}", "parameter_invalid_integer")
         lo, hi = INT_BOUNDS.get(name, DEFAULT_BOUNDS)

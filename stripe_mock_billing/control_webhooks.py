@@ -27,6 +27,7 @@ from .delivery import FAULT_KINDS, JOBS_KEY, Dispatcher, FaultRule
 from .domain.event_types import SNAPSHOT_TYPES, THIN_TYPES
 from .errors import InvalidRequest, ResourceMissing, invalid_value, missing_param, unknown_params
 from .ids import random_tail
+from .limits import parse_int
 from .wire.render import json_response
 
 log = logging.getLogger("stripe_mock_billing")
@@ -108,8 +109,9 @@ def _str(body: dict[str, Any], name: str) -> str | None:
 
 def _int(body: dict[str, Any], name: str, default: int, lo: int, hi: int) -> int:
     value = body.get(name, default)
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        parsed = parse_int(value.strip())
+        value = parsed if parsed is not None else value[:100]
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid_value(name, f"Invalid integer: {value}", "parameter_invalid_integer")
     if not lo <= value <= hi:

@@ -85,7 +85,9 @@ def is_loopback(host: str) -> bool:
         return True
     parts = h.split(".")
     return (
-        len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)
+        len(parts) == 4
+        and parts[0] == "127"
+        and all(p.isascii() and p.isdigit() and len(p) <= 3 and int(p) < 256 for p in parts)
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from ..errors import ResourceMissing, exclusive_params, invalid_value
+from ..limits import parse_int
 from ..wire import pipeline as p
 from ..wire.form import Node
 from ..wire.params import LIST_PARAMS, Bool, List, Param, Str
@@ -48,11 +49,11 @@ class Range(Param):
 
 
 def _int(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        msg = f"Invalid integer: {value}"
-        raise invalid_value(name, msg, "parameter_invalid_integer") from None
+    n = parse_int(value.strip())
+    if n is None:
+        msg = f"Invalid integer: {value[:100]}"
+        raise invalid_value(name, msg, "parameter_invalid_integer")
+    return n
 
 
 def in_range(t: int, rng: dict[str, int] | None) -> bool:

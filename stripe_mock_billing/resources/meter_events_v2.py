@@ -45,6 +45,7 @@ from ..billing.meter_ingest import (
 from ..billing.meter_usage import DuplicateIdentifier
 from ..domain.meters import Meter, meter_for_event_name
 from ..errors import ResourceMissing, StripeError, V2Error
+from ..limits import parse_int
 from ..store import Namespace
 from ..wire import pipeline as p
 from ..wire.auth import key_from_header
@@ -281,10 +282,11 @@ def list_thin_events() -> Response:
     ns = p.ns()
     object_id = request.args.get("object_id")
     limit = request.args.get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
+    n = parse_int(limit)
+    if n is None or not 1 <= n <= 100:
         raise invalid_fields("limit must be an integer between 1 and 100.")
     reps = [r for r in reversed(error_reports(ns)) if object_id is None or r.meter == object_id]
-    data = [r.render() for r in reps[: int(limit)]]
+    data = [r.render() for r in reps[:n]]
     return json_response({"data": data, "next_page_url": None, "previous_page_url": None})
 
 

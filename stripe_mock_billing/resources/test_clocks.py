@@ -29,18 +29,18 @@ from ..errors import InvalidRequest, invalid_value
 from ..shapes import deleted_stub
 from ..store import Namespace
 from ..wire import pipeline as p
-from ..wire.params import LIST_PARAMS, Int, Str
+from ..wire.params import LIST_PARAMS, Str, Timestamp
 from ..wire.render import json_response, render_list, render_one
 
 test_clocks = Blueprint("test_clocks", __name__)
 
 
 CREATE = {
-    "frozen_time": Int(required=True, nullable=False),
+    "frozen_time": Timestamp(required=True, nullable=False, allow_now=False),
     "name": Str(max_length=300),
     "customer": Str(),
 }
-ADVANCE = {"frozen_time": Int(required=True, nullable=False)}
+ADVANCE = {"frozen_time": Timestamp(required=True, nullable=False, allow_now=False)}
 
 
 def _settle(ns: Namespace, clk: TestClock) -> None:

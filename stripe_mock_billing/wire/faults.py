@@ -45,6 +45,7 @@ from ..errors import (
     unknown_params,
 )
 from ..ids import random_tail
+from ..limits import parse_int
 from ..store import Namespace
 from .journal import path_matches
 
@@ -123,8 +124,9 @@ class Fault:
 
 def _int(body: dict[str, Any], name: str, default: int, lo: int, hi: int) -> int:
     value = body.get(name, default)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        parsed = parse_int(value.strip())
+        value = parsed if parsed is not None else value[:100]
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid_value(name, f"Invalid integer: {value}", "parameter_invalid_integer")
     if not lo <= value <= hi:

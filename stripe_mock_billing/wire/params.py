@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from ..errors import invalid_empty, invalid_integer, invalid_value, missing_param, unknown_params
+from ..limits import MAX_TIMESTAMP, MIN_TIMESTAMP, parse_int
 from .form import Node
 
 INT64_MAX = 2**63 - 1
@@ -119,9 +120,6 @@ class Enum(Param):
         return s
 
 
-_INT_RE = re.compile(r"-?[0-9]+")
-
-
 @dataclass(slots=True, kw_only=True)
 class Int(Param):
     """A base-10 integer (int64), optionally bounded."""
@@ -136,15 +134,23 @@ class Int(Param):
             return None
         if self.allow_inf and s == "inf":
             return None
-        if not _INT_RE.fullmatch(s) or abs(int(s)) > INT64_MAX:
-            raise invalid_integer(name, s)
-        n = int(s)
+        n = parse_int(s)  # never int(s): 4,300+ digits raise, and the work is quadratic
+        if n is None or abs(n) > INT64_MAX:
+            raise invalid_integer(name, _cut(s))
         return _in_range(name, n, self.min, self.max)
+
+
+def _cut(text: str) -> str:
+    """A value as echoed in an error message (an absurd one is cut)."""
+    return text if len(text) <= 100 else text[:100] + "..."
 
 
 @dataclass(slots=True, kw_only=True)
 class Timestamp(Int):
-    """A Unix timestamp; `now` allowed when `allow_now` (returned as the string 'now')."""
+    """A Unix timestamp; `now` allowed when `allow_now` (returned as the string 'now').
+
+    Always within 1970-01-01 .. 2999-12-31 (limits.py): billing period math works in years
+    1..9999, so a timestamp outside would fail later, inside an engine step."""
 
     allow_now: bool = True
     extra_literals: tuple[str, ...] = ()
@@ -154,7 +160,15 @@ class Timestamp(Int):
             (self.allow_now and value == NOW) or value in self.extra_literals
         ):
             return value
-        return Int.coerce(self, value, name)
+        n = Int.coerce(self, value, name)
+        if n is not None and not MIN_TIMESTAMP <= n <= MAX_TIMESTAMP:
+            raise invalid_value(
+                name,
+                f"Invalid timestamp: {name} must be a Unix timestamp between {MIN_TIMESTAMP} "
+                f"and {MAX_TIMESTAMP}.",
+                code="parameter_invalid_integer",
+            )
+        return n
 
 
 @dataclass(slots=True, kw_only=True)
@@ -281,7 +295,7 @@ def _as_indexed(value: Node, name: str) -> list[tuple[str, Node]]:
         raise invalid_value(name, f"Invalid array: {name} must be an array.")
     items: list[tuple[int, str, Node]] = []
     for k, v in value.items():
-        if not k.isdigit() or len(k) > 6:
+        if not (k.isascii() and k.isdigit()) or len(k) > 6:
             raise invalid_value(name, f"Invalid array: {name} must be an array.")
         items.append((int(k), k, v))
     items.sort()

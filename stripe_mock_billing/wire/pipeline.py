@@ -21,6 +21,7 @@ from .. import clock
 from ..config import Settings, validate_api_version
 from ..errors import ApiError, InvalidRequest, RateLimited, StripeError, UnrecognizedURL
 from ..ids import random_tail
+from ..limits import loads_json
 from ..shapes import RenderContext
 from ..store import Namespace, Store
 from . import faults, idempotency, journal
@@ -160,13 +161,7 @@ def _decode_v2() -> dict[str, Any]:
     body = req.get_data(cache=True)
     if req.method in ("GET", "DELETE") or not body.strip():
         return {}
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("Invalid JSON: the request body could not be parsed.") from None
-    if not isinstance(data, dict):
-        raise InvalidRequest("Invalid JSON: the request body must be a JSON object.")
-    return data
+    return cast(dict[str, Any], loads_json(body))
 
 
 def _rate_limit(space: Namespace) -> None:
