@@ -8,7 +8,9 @@ generic decoders turn integer-keyed metadata into lists and mangle `[]`.
 
 Rules: percent-encoded and literal brackets are both accepted; `+` is a space; a repeated key
 without brackets keeps the last value (unverified); mixing a scalar and a nested value under one
-key, more than `MAX_DEPTH` levels, malformed brackets or non-UTF-8 are 400 errors.
+key, more than `MAX_DEPTH` levels, malformed brackets, a pair with an empty name (`=x`) or
+non-UTF-8 are 400 errors. Work is linear in the body's size: every limit (pairs, key length,
+depth, value length; limits.py) is checked on the raw bytes before anything is decoded.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from __future__ import annotations
 from urllib.parse import unquote_to_bytes
 
 from ..errors import InvalidRequest
+from ..limits import MAX_FORM_DEPTH, MAX_FORM_PAIRS, MAX_KEY_LENGTH, MAX_VALUE_LENGTH
 
 Node = str | dict[str, "Node"]
-MAX_DEPTH = 10
-MAX_KEYS = 10_000
+MAX_DEPTH = MAX_FORM_DEPTH
+MAX_KEYS = MAX_FORM_PAIRS
+# a character takes at most 12 raw bytes (`%F0%9F%98%80`): raw lengths past these are too long
+_RAW_KEY_MAX = 12 * MAX_KEY_LENGTH
+_RAW_VALUE_MAX = 12 * MAX_VALUE_LENGTH
 
 
 def _decode_component(raw: bytes) -> str:
@@ -34,30 +40,42 @@ def _decode_component(raw: bytes) -> str:
 
 def split_key(key: str) -> list[str]:
     """`items[0][price]` -> `['items', '0', 'price']`; `expand[]` -> `['expand', '']`."""
-    head, bracket, rest = key.partition("[")
+    head, bracket, _ = key.partition("[")
     if not bracket:
         return [key]
-    parts = [head]
-    rest = "[" + rest
-    while rest:
-        if not rest.startswith("["):
-            raise InvalidRequest(f"Invalid parameter name: {key}")
-        close = rest.find("]")
-        if close < 0:
-            raise InvalidRequest(f"Invalid parameter name: {key}")
-        parts.append(rest[1:close])
-        rest = rest[close + 1 :]
     if not head:
-        raise InvalidRequest(f"Invalid parameter name: {key}")
+        raise InvalidRequest(f"Invalid parameter name: {_short(key)}")
+    if key.count("[") >= MAX_DEPTH:  # before any splitting: linear in the key's length
+        raise _too_deep(head)
+    parts = [head]
+    pos = len(head)
+    end = len(key)
+    while pos < end:  # one pass, no re-slicing of the rest
+        if key[pos] != "[":
+            raise InvalidRequest(f"Invalid parameter name: {_short(key)}")
+        close = key.find("]", pos + 1)
+        if close < 0:
+            raise InvalidRequest(f"Invalid parameter name: {_short(key)}")
+        parts.append(key[pos + 1 : close])
+        pos = close + 1
     return parts
+
+
+def _short(text: str) -> str:
+    """A key as quoted in an error message (an absurd one is cut)."""
+    return text if len(text) <= 100 else text[:100] + "..."
+
+
+def _too_deep(head: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"Invalid parameter name: {_short(head)} is nested more than {MAX_DEPTH} levels deep."
+    )
 
 
 def _insert(root: dict[str, Node], key: str, value: str) -> None:
     parts = split_key(key)
     if len(parts) > MAX_DEPTH:
-        raise InvalidRequest(
-            f"Invalid parameter name: {parts[0]} is nested more than {MAX_DEPTH} levels deep."
-        )
+        raise _too_deep(parts[0])
     node: dict[str, Node] = root
     path = parts[0]
     for i, part in enumerate(parts):
@@ -93,18 +111,43 @@ def decode(raw: bytes | str) -> dict[str, Node]:
     root: dict[str, Node] = {}
     if not raw:
         return root
-    pairs = raw.split(b"&")
-    if len(pairs) > MAX_KEYS:
+    if raw.count(b"&") >= MAX_KEYS:  # counted before splitting: no list of a million pairs
         raise InvalidRequest(f"Invalid request: more than {MAX_KEYS} parameters.")
-    for pair in pairs:
+    for pair in raw.split(b"&"):
         if not pair:
             continue
         k, _, v = pair.partition(b"=")
+        if len(k) > _RAW_KEY_MAX or len(v) > _RAW_VALUE_MAX:
+            _check_lengths(k, v)
         key = _decode_component(k)
         if not key:
-            continue
-        _insert(root, key, _decode_component(v))
+            # `=x`: Stripe has no parameter without a name (an empty pair `&&` is skipped)
+            raise InvalidRequest("Invalid parameter name: a parameter has an empty name.")
+        value = _decode_component(v)
+        if len(key) > MAX_KEY_LENGTH or len(value) > MAX_VALUE_LENGTH:
+            _check_lengths(key, value)
+        _insert(root, key, value)
     return root
+
+
+def _check_lengths(key: bytes | str, value: bytes | str) -> None:
+    """400 for a key or value over its limit. Raw (still percent-encoded) lengths may be up to
+    12 bytes per character (`%F0%9F%98%80`), so only past that are they too long undecoded."""
+    if isinstance(key, bytes):
+        key_len = len(key) if len(key) > _RAW_KEY_MAX else 0
+        value_len = len(value) if len(value) > _RAW_VALUE_MAX else 0
+        name = _short(key[:120].decode("utf-8", "replace"))
+    else:
+        key_len, value_len, name = len(key), len(value), _short(key)
+    if key_len > MAX_KEY_LENGTH:
+        raise InvalidRequest(
+            f"Invalid parameter name: {name} is longer than {MAX_KEY_LENGTH} characters."
+        )
+    if value_len > MAX_VALUE_LENGTH:
+        raise InvalidRequest(
+            f"Invalid value for {name}: it is longer than {MAX_VALUE_LENGTH} characters.",
+            param=name,
+        )
 
 
 def flatten(node: Node, prefix: str = "") -> list[tuple[str, str]]:

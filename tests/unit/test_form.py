@@ -107,7 +107,6 @@ DECODE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("a=1&a=2", {"a": "2"}),  # repeated scalar: last wins (unverified)
     ("a=1&&b=2&", {"a": "1", "b": "2"}),  # empty pairs are skipped
     ("flag", {"flag": ""}),  # a key without '=' is an empty value
-    ("=x&b=1", {"b": "1"}),  # an empty key is ignored
     ("v=a%3Db%26c", {"v": "a=b&c"}),
     ("v=a[b]", {"v": "a[b]"}),  # brackets inside a value are data
     ("items[5][price]=x&items[2][price]=y", {"items": {"5": {"price": "x"}, "2": {"price": "y"}}}),
@@ -147,6 +146,77 @@ def test_key_count_limit() -> None:
     with pytest.raises(InvalidRequest) as exc:
         decode("&".join(f"k{i}=1" for i in range(MAX_KEYS + 1)))
     assert exc.value.message == f"Invalid request: more than {MAX_KEYS} parameters."
+
+
+@pytest.mark.parametrize("raw", ["=x&b=1", "b=1&=", "=", "%=x"[1:]])
+def test_a_pair_with_an_empty_name_is_rejected(raw: str) -> None:
+    with pytest.raises(InvalidRequest) as exc:
+        decode(raw)
+    assert exc.value.status == 400
+    assert exc.value.message == "Invalid parameter name: a parameter has an empty name."
+
+
+def test_key_length_limit() -> None:
+    """Keys up to 500 characters (docs/reference/limits.md); Stripe's longest are ~60."""
+    assert decode("metadata[" + "k" * 490 + "]=1")  # 500 characters with the brackets
+    with pytest.raises(InvalidRequest) as exc:
+        decode("metadata[" + "k" * 491 + "]=1")
+    assert exc.value.message.endswith("is longer than 500 characters.")
+    with pytest.raises(InvalidRequest):  # percent-encoded past 12 bytes per character
+        decode("k" + "%5B" * 2_000 + "=1")
+
+
+def test_value_length_limit() -> None:
+    """Values up to 131,072 characters (128 KiB); Stripe's longest strings have 5,000."""
+    assert decode("description=" + "x" * 131_072)
+    with pytest.raises(InvalidRequest) as exc:
+        decode("description=" + "x" * 131_073)
+    assert exc.value.message == (
+        "Invalid value for description: it is longer than 131072 characters."
+    )
+    assert exc.value.param == "description"
+
+
+def _calls_made(fn: Any, *args: Any) -> int:
+    """How many Python and C functions `fn(*args)` calls (a work measure that is not a timer)."""
+    import sys
+
+    count = 0
+
+    def prof(_frame: Any, event: str, _arg: Any) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(prof)
+    try:
+        fn(*args)
+    except InvalidRequest:
+        pass
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+@pytest.mark.parametrize("depth", [11, 1_000, 400_000])
+def test_deep_keys_are_rejected_with_bounded_work(depth: int) -> None:
+    """Issue 14: `metadata` + N x `[]` was quadratic in N (one copy of the rest per level, 3.7 s
+    at 0.8 MB); the limits are now checked before any splitting, so the work does not grow."""
+    raw = "metadata" + "[]" * depth + "=1"
+    with pytest.raises(InvalidRequest) as exc:
+        decode(raw)
+    assert exc.value.status == 400
+    if depth == 11:
+        assert exc.value.message == (
+            "Invalid parameter name: metadata is nested more than 10 levels deep."
+        )
+    assert _calls_made(decode, raw) < 60
+    assert _calls_made(split_key, "metadata" + "[x]" * depth) < 20
+
+
+def test_many_pairs_are_rejected_before_splitting() -> None:
+    raw = b"a=1&" * 1_000_000
+    assert _calls_made(decode, raw) < 20
 
 
 @pytest.mark.parametrize("raw", [b"name=\xff\xfe", b"na\xc3me=x", b"name=%FF", b"%C3=x"])
