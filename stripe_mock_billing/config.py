@@ -46,6 +46,9 @@ class AccountSettings:
     strict_clock_limits: bool = False
     # answer test clock advances with status `advancing`, turning `ready` on the next retrieve
     async_clock_advance: bool = False
+    # billing periods one test clock advance may cross, summed over the clock's subscriptions
+    # (bounded work per request; Stripe's own cap, two intervals, is `strict_clock_limits`)
+    max_advance_periods: int = 10_000
     # requests per second per account; 0 = off (Stripe test mode allows 25/s)
     rate_limit: int = 0
     # seconds meter events take to show up in summaries (Stripe aggregates asynchronously)

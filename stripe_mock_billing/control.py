@@ -44,6 +44,7 @@ INT_BOUNDS: dict[str, tuple[int, int]] = {
     "dunning_smart_tries": (1, 8),  # Stripe: at most 8 tries
     "dunning_smart_window_days": (1, 60),  # Stripe: 1 week .. 2 months
     "webhook_timeout_ms": (1, 600_000),
+    "max_advance_periods": (1, 1_000_000),
 }
 DEFAULT_BOUNDS = (0, 10**9)
 # string settings with a fixed set of values

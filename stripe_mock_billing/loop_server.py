@@ -12,10 +12,13 @@ malformed requests get a 400 and the connection is closed; bodies over 32 MiB a 
 Requests run one at a time, in arrival order. An injected latency fault (control API) does not
 block the loop: the request executes at once and its response is held back for the latency
 (see faults.py).
+Requests whose work grows with the account (a test clock advance, a snapshot import) run on
+one worker thread instead, and so does every later request of the same API key while one is
+there (they queue behind it, in order): a long advance of one account does not stall the others.
 LIMITATIONS: no true concurrency, so a second request with the same Idempotency-Key can never
 arrive while the first is running (no 409 `idempotency_key_in_use`): use `--threaded` (cheroot,
-one thread per connection) or `ThreadedServer` for tests of concurrent requests. A long request
-(a test clock advanced across thousands of subscriptions) delays the others. No TLS.
+one thread per connection) or `ThreadedServer` for tests of concurrent requests. Two long
+requests of different accounts wait for each other on the one worker. No TLS.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 from urllib.parse import unquote
 
@@ -44,6 +49,8 @@ _TOO_LARGE = (
     b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 )
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# POSTs whose work grows with the account's size: run on the worker thread, off the loop
+_LONG_POST = re.compile(r"/v1/test_helpers/test_clocks/[^/]+/advance/?|/_mock/snapshot/?")
 
 
 class _Connection(asyncio.Protocol):
@@ -111,7 +118,14 @@ class _Connection(asyncio.Protocol):
         env = self.server.environ(method, self.url, self.headers, b"".join(self.body), self.peer)
         slot: list[Any] = [None, keep]
         self.pending.append(slot)
-        answer, delay = self.server.call(env, head=method == "HEAD", keep_alive=keep)
+        head = method == "HEAD"
+        if self.server.goes_off_loop(env):
+            self.server.call_off_loop(env, head, keep, self._answered, slot)
+            return
+        answer, delay = self.server.call(env, head=head, keep_alive=keep)
+        self._answered(slot, env, answer, delay)
+
+    def _answered(self, slot: list[Any], env: dict[str, Any], answer: bytes, delay: float) -> None:
         jobs = env[JOBS_KEY]
         if jobs:
             # synchronous webhook deliveries: off the loop (a receiver may call the API back),
@@ -157,6 +171,9 @@ class LoopServer:
         )
         sock = self._server.sockets[0].getsockname()
         self.host, self.port = str(sock[0]), int(sock[1])
+        # long requests, and the requests of their API key queued behind them (see the module doc)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stripe-mock-long")
+        self._busy: dict[str, int] = {}  # Authorization header -> requests on the worker
 
     def address(self) -> tuple[str, int]:
         """The bound host and port."""
@@ -170,6 +187,7 @@ class LoopServer:
             self._server.close()
             self.loop.run_until_complete(self._server.wait_closed())
             self.loop.close()
+            self._worker.shutdown(wait=False)
 
     def shutdown(self) -> None:
         """Stop serving (thread-safe)."""
@@ -188,6 +206,38 @@ class LoopServer:
                 run_job(job)
 
         self.loop.run_in_executor(None, work).add_done_callback(done)
+
+    def goes_off_loop(self, env: dict[str, Any]) -> bool:
+        """Whether a request runs on the worker: a long one, or one of a key that has one
+        there (so an account's requests keep their order and never block the loop on its lock)."""
+        auth = env.get("HTTP_AUTHORIZATION")
+        if auth is not None and auth in self._busy:
+            return True
+        return env["REQUEST_METHOD"] == "POST" and bool(_LONG_POST.fullmatch(env["PATH_INFO"]))
+
+    def call_off_loop(
+        self,
+        env: dict[str, Any],
+        head: bool,
+        keep_alive: bool,
+        fn: Callable[[list[Any], dict[str, Any], bytes, float], None],
+        slot: list[Any],
+    ) -> None:
+        """Run the app on the worker thread, then `fn(slot, env, answer, delay)` on the loop."""
+        auth = env.get("HTTP_AUTHORIZATION") or ""
+        self._busy[auth] = self._busy.get(auth, 0) + 1
+        future = self.loop.run_in_executor(
+            self._worker, lambda: self.call(env, head=head, keep_alive=keep_alive)
+        )
+
+        def done(fut: asyncio.Future[tuple[bytes, float]]) -> None:
+            left = self._busy.pop(auth) - 1
+            if left:
+                self._busy[auth] = left
+            answer, delay = fut.result()  # `call` renders every failure itself
+            fn(slot, env, answer, delay)
+
+        future.add_done_callback(done)
 
     def loop_call_later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
         """Schedule `fn(*args)` after `delay` seconds on the loop."""

@@ -8,7 +8,10 @@ simulated time at which each effect happened. With the account setting `async_cl
 the answer is `status: advancing` (still showing the old `frozen_time`, as Stripe's example
 does) and the clock turns `ready` on the next retrieve. Stripe's caps (3 customers per clock,
 3 subscriptions per customer, at most two intervals of the shortest subscription per advance,
-two years without subscriptions) apply only with `strict_clock_limits`. Deleting a clock deletes
+two years without subscriptions) apply only with `strict_clock_limits`; without them an advance
+still crosses at most `max_advance_periods` (10,000) billing periods, summed over the clock's
+subscriptions, so one request's work is bounded. An advance is all or nothing: a rejected or
+failed one leaves the clock, its objects and events as they were. Deleting a clock deletes
 its customers, which cancels their subscriptions.
 `customer` on create (newer API versions) attaches an existing customer for good: its
 subscriptions and pending invoice items follow the clock from then on (accepted on every version).
@@ -22,6 +25,8 @@ from flask import Blueprint, Response, g
 
 from .. import clock, ids
 from ..billing import engine
+from ..billing.lifecycle import LIVE
+from ..billing.periods import period_index
 from ..domain.customers import get_customer
 from ..domain.events import emit
 from ..domain.test_clocks import TestClock, get_clock
@@ -115,6 +120,20 @@ def delete_test_clock(cid: str) -> Response:
     return json_response(deleted_stub(cid, "test_helpers.test_clock"))
 
 
+def periods_crossed(ns: Namespace, clock_id: str, target: int, cap: int) -> int:
+    """How many period boundaries an advance to `target` crosses, summed over the
+    clock's live subscriptions (constant work per subscription; stops counting past `cap`)."""
+    total = 0
+    for sub in engine.clock_subscriptions(ns, clock_id):
+        end = sub.current_period_end
+        if sub.status not in LIVE or end > target:
+            continue
+        total += 1 + period_index(end, sub.interval, sub.interval_count, target)
+        if total > cap:
+            break
+    return total
+
+
 def _check_advance(ns: Namespace, clk: TestClock, target: int) -> None:
     if clk.status == "advancing":
         # (unverified text)
@@ -135,6 +154,17 @@ def _check_advance(ns: Namespace, clk: TestClock, target: int) -> None:
             "Cannot advance the test clock more than two intervals of the shortest subscription "
             "on it (two years when it has no subscriptions).",
         )
+    cap = ns.settings.max_advance_periods
+    crossed = periods_crossed(ns, clk.id, target, cap)
+    if crossed > cap:
+        # Stripe's shape for an advance too far (its own bound is two intervals); this bound
+        # keeps one request's work finite (docs/reference/limits.md)
+        raise invalid_value(
+            "frozen_time",
+            f"Cannot advance the test clock that far: it would cross more than {cap} billing "
+            "periods of its subscriptions in one advance. Advance it in smaller steps (account "
+            "setting `max_advance_periods`).",
+        )
 
 
 @test_clocks.post("/v1/test_helpers/test_clocks/<cid>/advance")
@@ -146,10 +176,16 @@ def advance_test_clock(cid: str) -> Response:
     target = prm["frozen_time"]
     _check_advance(ns, clk, target)
     old = clk.frozen_time
-    clk.status, clk.shown_time = "advancing", old
-    clk.frozen_time = target
-    emit(ns, "test_helpers.test_clock.advancing", clk, created=old)
-    engine.advance_clock(ns, clk.id, target)
+    saved = engine.checkpoint(ns)  # an advance that fails half-way changes nothing
+    try:
+        clk.status, clk.shown_time = "advancing", old
+        clk.frozen_time = target
+        emit(ns, "test_helpers.test_clock.advancing", clk, created=old)
+        engine.advance_clock(ns, clk.id, target)
+    except Exception:
+        engine.restore(ns, saved)
+        clk.status, clk.shown_time, clk.frozen_time = "ready", None, old
+        raise
     if not ns.settings.async_clock_advance:
         _settle(ns, clk)
     return render_one(clk, p.ctx(), prm.get("expand"))
