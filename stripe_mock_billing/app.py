@@ -10,6 +10,7 @@ from .control import control
 from .control_webhooks import install as install_webhooks
 from .resources.billing_meters import billing_meters
 from .resources.customers import customers
+from .resources.event_destinations import event_destinations
 from .resources.events import events
 from .resources.invoice_preview import invoice_preview
 from .resources.invoiceitems import invoiceitems
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_blueprint(payment_methods)
     app.register_blueprint(events)
     app.register_blueprint(webhook_endpoints)
+    app.register_blueprint(event_destinations)
     # webhook delivery: after the pipeline's hooks (the events of a request go out once its
     # write is done and its lock released, before its response)
     install_webhooks(app)

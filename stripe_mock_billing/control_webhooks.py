@@ -28,6 +28,7 @@ from .domain.event_types import SNAPSHOT_TYPES, THIN_TYPES
 from .errors import InvalidRequest, ResourceMissing, invalid_value, missing_param, unknown_params
 from .ids import random_tail
 from .limits import parse_int
+from .wire import journal
 from .wire.render import json_response
 
 log = logging.getLogger("stripe_mock_billing")
@@ -50,11 +51,15 @@ def dispatcher(app: Flask | None = None) -> Dispatcher:
 def _collect(resp: Response) -> Response:
     """After the write, lock still held: render the request's events for their targets."""
     space = g.get("locked")
+    if space is None and g.get("v2"):  # the v2 meter event stream authenticates by token
+        space = journal.request_namespace()
     if space is None:
         return resp
     try:
         d = dispatcher()
-        job = d.dispatch(d.collect(space))
+        with space.lock:
+            deliveries = d.collect(space)
+        job = d.dispatch(deliveries)
         if job is not None:
             request.environ[_PENDING] = job
     except Exception:  # delivery never makes an API call fail

@@ -35,8 +35,9 @@ from typing import Any
 
 from . import clock, ids, webhook_http
 from .config import Settings
+from .domain.event_destinations import PING, thin_destinations_for
 from .domain.event_types import matches
-from .domain.events import OUTBOX, Event
+from .domain.events import OUTBOX, THIN_OUTBOX, Event
 from .domain.webhook_endpoints import endpoints_for
 from .store import Namespace, Store
 from .webhooks import sign_payload
@@ -152,6 +153,12 @@ class FaultRule:
         }
 
 
+def _thin_body(ev: Any) -> bytes:
+    """A thin notification as delivered: the v2 event without `data` (fetched separately)."""
+    body = {k: v for k, v in ev.render().items() if k != "data"}
+    return json.dumps(body, indent=2).encode("utf-8")
+
+
 class _AccountQueue:
     """Background deliveries of one account: a time-ordered heap and the account's workers."""
 
@@ -241,7 +248,25 @@ class Dispatcher:
     # --- collecting (request thread, account lock held) ----------------------------------
 
     def collect(self, ns: Namespace) -> list[Delivery]:
-        """Drain the account's outbox into deliveries with their bodies rendered now."""
+        """Drain the account's outboxes into deliveries with their bodies rendered now."""
+        out = self._collect_snapshot(ns)
+        thin: list[Any] | None = ns.extensions.get(THIN_OUTBOX)
+        if thin:
+            events = list(thin)
+            thin.clear()
+            for ev in events:
+                body = _thin_body(ev)
+                if ev.type == PING:  # a ping goes to the pinged destination only
+                    ed = ns.event_destinations.get(ev.destination)
+                    found = [ed] if ed is not None and ed.status == "enabled" else []
+                else:
+                    found = thin_destinations_for(ns, ev.type)
+                for ed in found:
+                    target = Target(id=ed.id, url=ed.url, secret=ed.secret, counts=False)
+                    out.append(Delivery(ns=ns, event=ev, target=target, body=body))
+        return out
+
+    def _collect_snapshot(self, ns: Namespace) -> list[Delivery]:
         outbox: list[Event] | None = ns.extensions.get(OUTBOX)
         if not outbox:
             return []
@@ -390,7 +415,7 @@ class Dispatcher:
             return False
         if d.target.id == FORWARD_ID:
             return True
-        ep = d.ns.webhook_endpoints.get(d.target.id)
+        ep = d.ns.webhook_endpoints.get(d.target.id) or d.ns.event_destinations.get(d.target.id)
         return ep is not None and ep.status == "enabled"
 
     def wait_idle(self, ns: Namespace, timeout: float) -> bool:

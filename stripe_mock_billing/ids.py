@@ -30,6 +30,7 @@ PREFIXES: dict[str, str] = {
     "test_helpers.test_clock": "clock",
     "event": "evt",
     "webhook_endpoint": "we",
+    "v2.core.event_destination": "ed_test",
     "request": "req",
 }
 
@@ -47,6 +48,7 @@ TABLE_BY_PREFIX: dict[str, str] = {
     "clock": "test_clocks",
     "evt": "events",
     "we": "webhook_endpoints",
+    "ed": "event_destinations",
 }
 
 

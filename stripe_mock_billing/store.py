@@ -60,6 +60,7 @@ class Namespace:
     meters: dict[str, Any] = field(default_factory=dict)  # domain.meters.Meter
     events: dict[str, Any] = field(default_factory=dict)  # domain.events.Event
     webhook_endpoints: dict[str, Any] = field(default_factory=dict)  # domain.webhook_endpoints
+    event_destinations: dict[str, Any] = field(default_factory=dict)  # domain.event_destinations
     # legacy usage records per subscription item id (billing/usage.py ItemUsage)
     usage: dict[str, Any] = field(default_factory=dict)
     # Billing Meter events of this account (billing/meter_usage.py), created on first use

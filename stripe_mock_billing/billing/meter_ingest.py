@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import clock, ids
+from ..domain.events import publish_thin
 from ..domain.meters import Meter
 from ..store import Namespace
 from .meter_billing import event_store
@@ -263,7 +264,16 @@ def report(ns: Namespace, found: list[tuple[Meter | None, EventError]]) -> list[
         for mid, errs in grouped.items()
     ]
     ns.extensions.setdefault(REPORTS, []).extend(reports)
+    for rep in reports:
+        publish_thin(ns, rep)
     return reports
+
+
+def store_thin(ns: Namespace, event: Any) -> None:
+    """Keep another thin event (a destination ping) with the error reports, for
+    `GET /v2/core/events`, and hand it to delivery."""
+    ns.extensions.setdefault(REPORTS, []).append(event)
+    publish_thin(ns, event)
 
 
 def error_reports(ns: Namespace) -> list[ErrorReport]:

@@ -14,6 +14,8 @@ from .webhook_endpoints import endpoints_for, pinned_versions
 # ns.extensions key: events not yet handed to webhook delivery (the app drains it per request;
 # `_mock` keys are not exported by snapshots)
 OUTBOX = "_mock_webhook_outbox"
+# thin (v2) events not yet handed to delivery: meter error reports, destination pings
+THIN_OUTBOX = "_mock_thin_outbox"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -107,6 +109,11 @@ class Snapshot(dict[str, Any]):
     def __init__(self, body: dict[str, Any], alt: dict[str, dict[str, Any]]) -> None:
         super().__init__(body)
         self.alt = alt
+
+
+def publish_thin(ns: Namespace, event: Any) -> None:
+    """Hand a thin event (with `id`, `type`, `render()`) to delivery after the request."""
+    ns.extensions.setdefault(THIN_OUTBOX, []).append(event)
 
 
 def snapshot(ns: Namespace, obj: Renderable) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from ..errors import ResourceMissing
 from ..shapes import RenderContext
 from ..store import Namespace
+from .event_destinations import snapshot_destinations_for
 from .event_types import matches
 
 
@@ -62,15 +63,20 @@ def get_webhook_endpoint(ns: Namespace, we_id: str) -> WebhookEndpoint:
     return ep
 
 
-def endpoints_for(ns: Namespace, type_: str) -> list[WebhookEndpoint]:
-    """Enabled endpoints subscribed to `type_`, in creation order."""
-    return [ep for ep in ns.webhook_endpoints.values() if ep.wants(type_)]
+def endpoints_for(ns: Namespace, type_: str) -> list[Any]:
+    """Enabled endpoints subscribed to `type_` in creation order, then the snapshot event
+    destinations subscribed to it (both have `id`, `url`, `secret`, `api_version`)."""
+    found: list[Any] = [ep for ep in ns.webhook_endpoints.values() if ep.wants(type_)]
+    if ns.event_destinations:
+        found.extend(snapshot_destinations_for(ns, type_))
+    return found
 
 
 def pinned_versions(ns: Namespace) -> set[str]:
     """API versions other than the account default that some endpoint renders events at."""
     default = ns.settings.api_version
     out = {ep.api_version for ep in ns.webhook_endpoints.values() if ep.api_version}
+    out |= {ed.api_version for ed in ns.event_destinations.values() if ed.api_version}
     out.discard(default)
     return out  # type: ignore[return-value]
 
