@@ -8,6 +8,7 @@ from .billing.invoicing import refresh_draft
 from .config import Settings
 from .control import control
 from .control_webhooks import install as install_webhooks
+from .errors import ErrorLog
 from .resources.billing_meters import billing_meters
 from .resources.customers import customers
 from .resources.event_destinations import event_destinations
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.url_map.merge_slashes = True
     app.extensions["stripe_mock_billing.store"] = store or Store(settings)
     # unexpected exceptions, kept for the thread / in-process adapters to re-raise into tests
-    app.extensions["stripe_mock_billing.errors"] = []
+    app.extensions["stripe_mock_billing.errors"] = ErrorLog()  # bounded: the newest 100
     pipeline.install(app)
     # renders inside a request bring a draft invoice's metered lines up to date first
     app.extensions[pipeline.REFRESH] = refresh_draft

@@ -428,3 +428,49 @@ def test_an_export_carries_its_format_version_and_imports_again(
     assert (snap["format"], snap["format_version"]) == ("stripe-mock-billing/account-snapshot", 1)
     mock.import_state(json.loads(json.dumps(snap)))
     assert len(client.v1.subscriptions.list({"customer": cus}).data) == 1
+
+
+# --- 5. the unexpected-error list is bounded ---------------------------------------------------
+
+
+def test_unexpected_errors_are_bounded_and_keep_no_request_body(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every 500 kept its exception, whose traceback kept the request body alive in its frames'
+    locals, forever: thirty 500s with 8 MB bodies held 560 MB."""
+    from flask import request
+
+    from stripe_mock_billing.app import create_app
+    from stripe_mock_billing.config import Settings
+
+    app = create_app(Settings(port=0))
+
+    def boom() -> Any:
+        body = request.get_data()  # a local that the traceback would keep
+        raise RuntimeError(f"boom with {len(body)} bytes" + "!" * int(request.args["extra"]))
+
+    monkeypatch.setitem(app.view_functions, "customers.create_customer", boom)
+    big = b"&".join(b"k%d=" % i + b"a" * 100_000 for i in range(3))
+    with ThreadedServer(app=app) as srv:
+        for _ in range(120):
+            r = send(srv, "sk_test_errors", "POST", "/v1/customers?extra=0", big)
+            assert r.status_code == 500
+        errors = app.extensions["stripe_mock_billing.errors"]
+        assert len(errors) == 120  # counts every one, so `errors[seen:]` keeps working
+        kept = list(errors)
+        assert len(kept) == 100  # the newest 100
+        assert errors[119:] == [kept[-1]]
+        for _ in range(100):  # long messages: cut to 16 KiB, at most 1 MiB of them kept
+            send(srv, "sk_test_errors", "POST", "/v1/customers?extra=50000", big)
+    kept = list(errors)
+    assert len(errors) == 220
+    assert sum(len(str(e)) for e in kept) <= 1024 * 1024
+    for err in kept:
+        assert len(str(err)) <= 16 * 1024
+        tb = err.__traceback__
+        while tb is not None:
+            assert all(
+                not (isinstance(v, bytes | str) and len(v) >= 100_000)
+                for v in tb.tb_frame.f_locals.values()
+            )
+            tb = tb.tb_next
