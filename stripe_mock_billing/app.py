@@ -16,6 +16,7 @@ from .resources.events import events
 from .resources.invoice_preview import invoice_preview
 from .resources.invoiceitems import invoiceitems
 from .resources.invoices import invoices
+from .resources.manual_invoices import manual_invoices_bp
 from .resources.meter_events import meter_events
 from .resources.meter_events_v2 import meter_events_v2
 from .resources.payment_methods import payment_methods
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_blueprint(test_clocks)
     app.register_blueprint(invoice_preview)
     app.register_blueprint(invoices)
+    app.register_blueprint(manual_invoices_bp)
     app.register_blueprint(invoiceitems)
     app.register_blueprint(payment_methods)
     app.register_blueprint(events)

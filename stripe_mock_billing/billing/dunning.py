@@ -78,7 +78,8 @@ def due_at(inv: Invoice) -> int | None:
     return None
 
 
-def _watch(ns: Namespace, inv: Invoice) -> None:
+def watch(ns: Namespace, inv: Invoice) -> None:
+    """Keep `inv` among the invoices with time-driven collection pending."""
     sub = ns.subscriptions.get(inv.subscription) if inv.subscription else None
     if sub is not None:
         if inv.id not in sub.collect_ids and due_at(inv) is not None:
@@ -108,7 +109,7 @@ def collect(ns: Namespace, inv: Invoice, now: int, *, automatic: bool, charge: b
     """Collection right after finalization: charge (charge_automatically, auto_advance, not for
     an `unpaid` subscription), or watch the due date (send_invoice)."""
     if inv.collection_method == "send_invoice":
-        _watch(ns, inv)
+        watch(ns, inv)
         return
     if not charge:
         return
@@ -181,7 +182,7 @@ def _failed(
         if inv.next_payment_attempt != old_next:
             prev["next_payment_attempt"] = old_next
         if inv.next_payment_attempt is not None:
-            _watch(ns, inv)
+            watch(ns, inv)
     if ran:
         emit(ns, "invoice.payment_failed", inv, created=now, automatic=events_auto)
     if prev:

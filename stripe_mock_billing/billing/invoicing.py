@@ -271,7 +271,7 @@ def finalize(
     inv.number = _number(ns, inv)
     inv.finalized_at = now
     inv.finalizes_at = None
-    if inv.collection_method == "send_invoice":
+    if inv.collection_method == "send_invoice" and inv.due_date is None:
         inv.due_date = now + (inv.days_until_due if inv.days_until_due is not None else 30) * 86400
     _drop_draft(ns, inv)
     emit(ns, "invoice.finalized", inv, created=now, automatic=automatic)

@@ -123,3 +123,44 @@ def next_wall_due(ns: Namespace) -> int:
             if t is not None and t < best:
                 best = t
     return best
+
+
+def set_auto_advance(ns: Namespace, inv: Invoice, value: bool) -> None:
+    """`auto_advance` changed: a draft (re)schedules or stops its finalization; an open invoice
+    stops or resumes its automatic retries."""
+    inv.auto_advance = value
+    if inv.status == "draft":
+        sub = ns.subscriptions.get(inv.subscription) if inv.subscription else None
+        if inv.billing_reason != "manual" and sub is not None:
+            inv.finalizes_at = inv.created + invoicing.grace(ns) if value else None
+            if value and inv.id not in sub.draft_ids:
+                sub.draft_ids.append(inv.id)
+        else:
+            schedule(ns, inv)
+        return
+    if inv.status != "open" or inv.collection_method != "charge_automatically":
+        return
+    if not value:
+        inv.next_payment_attempt = None
+    elif inv.attempt_count > 0 and inv.next_payment_attempt is None:
+        inv.next_payment_attempt = dunning.retry_time(ns.settings, inv)
+        if inv.next_payment_attempt is not None:
+            dunning.watch(ns, inv)
+
+
+def delete_draft(ns: Namespace, inv: Invoice, now: int) -> None:
+    """Delete a one-off draft: its invoice items become pending again (unverified) and
+    `invoice.deleted` is sent."""
+    body = inv.frozen_copy()
+    pending = state(ns).pending_items.setdefault(inv.customer, [])
+    for line in inv.lines:
+        ii = ns.invoiceitems.get(line.invoice_item) if line.invoice_item else None
+        if ii is not None and not ii.deleted:
+            ii.invoice = None
+            pending.append(ii.id)
+    del ns.invoices[inv.id]
+    dunning.standalone(ns).pop(inv.id, None)
+    sub = ns.subscriptions.get(inv.subscription) if inv.subscription else None
+    if sub is not None and inv.id in sub.invoice_ids:
+        sub.invoice_ids.remove(inv.id)
+    emit(ns, "invoice.deleted", body, created=now)
