@@ -87,6 +87,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     api_version: str = DEFAULT_API_VERSION
+    # accounts no request touched for this many seconds are forgotten (0 = never), and at
+    # most this many are kept, least recently used dropped first (0 = no cap); the pytest
+    # plugin turns both off (each test deletes its own account)
+    account_idle_ttl: int = 24 * 3600
+    max_accounts: int = 10_000
     # idempotency keys kept per account (oldest evicted first) and how long (Stripe: >= 24 h)
     idempotency_max_keys: int = 10_000
     idempotency_ttl: int = 24 * 3600
@@ -116,6 +121,10 @@ class Settings:
             s.api_version = env["STRIPE_MOCK_BILLING_API_VERSION"]
         if "STRIPE_MOCK_BILLING_RATE_LIMIT" in env:
             s.account_defaults.rate_limit = int(env["STRIPE_MOCK_BILLING_RATE_LIMIT"])
+        if "STRIPE_MOCK_BILLING_ACCOUNT_TTL" in env:
+            s.account_idle_ttl = int(env["STRIPE_MOCK_BILLING_ACCOUNT_TTL"])
+        if "STRIPE_MOCK_BILLING_MAX_ACCOUNTS" in env:
+            s.max_accounts = int(env["STRIPE_MOCK_BILLING_MAX_ACCOUNTS"])
         for name in ("forward_to", "forward_key", "webhook_secret"):
             value = env.get("STRIPE_MOCK_BILLING_" + name.upper())
             if value:

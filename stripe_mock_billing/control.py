@@ -95,7 +95,8 @@ def _store() -> Store:
 
 def _account() -> Namespace:
     """The account named by the Authorization header (401/403 like the real API)."""
-    return _store().namespace(authenticate(request.headers.get("Authorization"), v2=False))
+    key = authenticate(request.headers.get("Authorization"), v2=False)
+    return _store().namespace(key, clock.monotonic())
 
 
 def _body() -> dict[str, Any]:

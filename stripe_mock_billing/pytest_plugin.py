@@ -123,7 +123,8 @@ def stripe_mock_app_settings() -> Any:
     """Settings of the session's app (in-process and server modes); override to customize."""
     from stripe_mock_billing.config import Settings
 
-    return Settings.from_env(propagate_exceptions=True)
+    # each test deletes its own account: no idle-account eviction under a long test
+    return Settings.from_env(propagate_exceptions=True, account_idle_ttl=0, max_accounts=0)
 
 
 def _check_external(url: str) -> None:

@@ -87,22 +87,50 @@ class Store:
         self.settings = settings
         self._lock = threading.Lock()
         self._namespaces: dict[str, Namespace] = {}
+        # api key -> monotonic time of its last request, least recently used first (bounds
+        # idle accounts: Settings.account_idle_ttl, Settings.max_accounts)
+        self._touched: dict[str, float] = {}
         # v2 meter event session tokens: token -> (api key, expires_at)
         self.session_tokens: dict[str, tuple[str, int]] = {}
 
-    def namespace(self, api_key: str) -> Namespace:
-        """The account for `api_key`, created on first use."""
+    def namespace(self, api_key: str, now: float | None = None) -> Namespace:
+        """The account for `api_key`, created on first use; `now` (monotonic seconds, given by
+        requests) marks it used, and creating an account drops the idle ones first."""
         ns = self._namespaces.get(api_key)
         if ns is not None:
+            if now is not None:
+                self._touched.pop(api_key, None)
+                self._touched[api_key] = now
             return ns
         with self._lock:
             ns = self._namespaces.get(api_key)
             if ns is None:
+                if now is not None:
+                    self._drop_idle(now)
                 version = self.settings.api_version
                 acct = replace(self.settings.account_defaults, api_version=version)
                 ns = Namespace(api_key=api_key, settings=acct)
                 self._namespaces[api_key] = ns
+            if now is not None:
+                self._touched.pop(api_key, None)
+                self._touched[api_key] = now
             return ns
+
+    def _drop_idle(self, now: float) -> None:
+        """Forget accounts no request touched for `account_idle_ttl` seconds, then the least
+        recently used ones past `max_accounts` (never one that a request holds)."""
+        ttl, most = self.settings.account_idle_ttl, self.settings.max_accounts
+        for key, seen in list(self._touched.items()):
+            over = most > 0 and len(self._namespaces) >= most
+            if not over and not (ttl > 0 and now - seen > ttl):
+                break  # the rest were used more recently
+            ns = self._namespaces.get(key)
+            if ns is not None and not ns.lock.acquire(blocking=False):
+                continue
+            self._touched.pop(key, None)
+            self._namespaces.pop(key, None)
+            if ns is not None:
+                ns.lock.release()
 
     def peek(self, api_key: str) -> Namespace | None:
         """The account for `api_key` if it exists (never creates one)."""
@@ -112,11 +140,13 @@ class Store:
         """Forget everything about one account."""
         with self._lock:
             self._namespaces.pop(api_key, None)
+            self._touched.pop(api_key, None)
 
     def reset_all(self) -> None:
         """Forget every account."""
         with self._lock:
             self._namespaces.clear()
+            self._touched.clear()
 
     def api_keys(self) -> list[str]:
         """Keys of the accounts that exist."""

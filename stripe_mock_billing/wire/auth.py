@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 
 from ..errors import AuthenticationError, PermissionDenied
+from ..limits import MAX_API_KEY_LENGTH
 
 NO_KEY = (
     "You did not provide an API key. You need to provide your API key in the Authorization "
@@ -68,12 +69,25 @@ def key_from_header(header: str | None) -> str:
 
 
 _WHITESPACE = re.compile(r"\s")
+# an Authorization header longer than this holds no valid key (Basic base64 is 4/3 the key)
+_MAX_HEADER = 16 + MAX_API_KEY_LENGTH * 4 // 3 + 8
+
+
+def authenticate(header: str | None, *, v2: bool) -> str:
+    """The secret test key of the request, or Stripe's 401/403. A key over 255 characters is
+    an invalid key (Stripe's are ~110): checked before the cache, so absurd headers are neither
+    cached nor made into accounts."""
+    if header is not None and len(header) > _MAX_HEADER:
+        key = key_from_header(header[:_MAX_HEADER])
+        raise AuthenticationError(f"Invalid API Key provided: {mask_key(key[:40])}...")
+    return _authenticate(header, v2=v2)
 
 
 @lru_cache(maxsize=4096)
-def authenticate(header: str | None, *, v2: bool) -> str:
-    """The secret test key of the request, or Stripe's 401/403 (accepted headers are cached)."""
+def _authenticate(header: str | None, *, v2: bool) -> str:
     key = key_from_header(header)
+    if len(key) > MAX_API_KEY_LENGTH:
+        raise AuthenticationError(f"Invalid API Key provided: {mask_key(key[:40])}...")
     if key.startswith(("pk_test_", "pk_live_")):
         raise PermissionDenied(PUBLISHABLE, code="secret_key_required")
     ok = key.startswith("sk_test_") or (key.startswith("rk_test_") and not v2)

@@ -205,7 +205,7 @@ def before_request() -> Response | None:
         key = authenticate(env.get("HTTP_AUTHORIZATION"), v2=gg.v2)
     gg.version = validate_api_version(env.get("HTTP_STRIPE_VERSION") or st.settings.api_version)
     if key is not None:
-        gg.ns = st.namespace(key)
+        gg.ns = st.namespace(key, clock.monotonic())
         _rate_limit(gg.ns)
     if gg.v2:
         gg.json = _decode_v2()

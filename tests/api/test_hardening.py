@@ -474,3 +474,77 @@ def test_unexpected_errors_are_bounded_and_keep_no_request_body(
                 for v in tb.tb_frame.f_locals.values()
             )
             tb = tb.tb_next
+
+
+# --- 6. API key sizes and idle accounts ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("length", [256, 60_000, 1024 * 1024])
+def test_an_absurdly_long_api_key_is_a_401(loop_srv: Any, length: int) -> None:
+    """300 distinct 1 MB keys made 300 accounts (and 300 cached headers): 613 MB."""
+    key = "sk_test_" + "k" * (length - len("sk_test_"))
+    r = requests.get(
+        f"http://127.0.0.1:{loop_srv.port}/v1/customers",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    assert r.status_code == 401
+    err = r.json()["error"]
+    assert err["type"] == "invalid_request_error" and "code" not in err
+    assert err["message"] == "Invalid API Key provided: sk_test_" + "*" * 28 + "kkkk..."
+    assert len(r.content) < 1024
+
+
+def test_a_255_character_key_is_accepted(server: ThreadedServer) -> None:
+    key = "sk_test_" + uuid.uuid4().hex + "k" * (255 - 8 - 32)
+    assert len(key) == 255
+    assert send(server, key, "GET", "/v1/customers", None, None).status_code == 200
+
+
+def _customers(srv: ThreadedServer, key: str) -> list[str]:
+    r = send(srv, key, "GET", "/v1/customers", None, None)
+    assert r.status_code == 200
+    return [c["name"] for c in r.json()["data"]]
+
+
+def _create(srv: ThreadedServer, key: str) -> None:
+    assert send(srv, key, "POST", "/v1/customers", b"name=" + key.encode()).status_code == 200
+
+
+def test_idle_accounts_are_forgotten_after_the_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stripe_mock_billing import clock
+    from stripe_mock_billing.config import Settings
+
+    now = [1000.0]
+    monkeypatch.setattr(clock, "monotonic", lambda: now[0])
+    with ThreadedServer(Settings(port=0, account_idle_ttl=60, max_accounts=0)) as srv:
+        _create(srv, "sk_test_a")
+        now[0] = 1050.0
+        _create(srv, "sk_test_b")
+        now[0] = 1070.0  # a idle for 70 s, b for 20 s: a new account drops a
+        _create(srv, "sk_test_c")
+        assert _customers(srv, "sk_test_a") == []
+        assert _customers(srv, "sk_test_b") == ["sk_test_b"]
+
+
+def test_least_recently_used_accounts_go_past_max_accounts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from stripe_mock_billing import clock
+    from stripe_mock_billing.config import Settings
+
+    now = [0.0]
+
+    def tick() -> float:
+        now[0] += 1
+        return now[0]
+
+    monkeypatch.setattr(clock, "monotonic", tick)
+    with ThreadedServer(Settings(port=0, account_idle_ttl=0, max_accounts=3)) as srv:
+        for key in ("sk_test_a", "sk_test_b", "sk_test_c"):
+            _create(srv, key)
+        assert _customers(srv, "sk_test_a") == ["sk_test_a"]  # a is used again
+        _create(srv, "sk_test_d")  # a 4th account: b, least recently used, goes
+        assert _customers(srv, "sk_test_a") == ["sk_test_a"]
+        assert _customers(srv, "sk_test_c") == ["sk_test_c"]
+        assert _customers(srv, "sk_test_b") == []
