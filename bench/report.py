@@ -127,6 +127,18 @@ reset), and real pytest (tests using `stripe_client` minus tests using nothing, 
 times one SDK call (`customers.create`, `customers.retrieve`) in process through `responses`, in
 process through the httpx transport, and over loopback HTTP to a `ThreadedServer`; the last row is
 the ratio of loopback to in-process for `customers.create`.
+
+### Webhooks
+
+`python bench/bench_webhooks.py [sync|background|timeouts]` (no argument: all three) points
+webhook endpoints at receivers running in a subprocess (asyncio, keep-alive; one answers at once
+with a success, one accepts and never answers). `sync` times a customer create (one event) on the
+app as a WSGI callable with no endpoint and with several, and divides the difference by the
+number of endpoints: the cost synchronous delivery adds per event per endpoint. `background`
+creates many customers with several endpoints in background mode and counts deliveries per
+second until every event's `pending_webhooks` is back to zero. `timeouts` compares the create's
+median with a hundred endpoints that all time out against as many that answer, and measures
+another account meanwhile; the row labels give the sizes.
 """
 
 _FIELDS = ("Command", "What", "Target", "Measured", "OK/MISSED", "Measured when (load average)")
