@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import InvalidRequest
+from .stripe_versions import KNOWN_DATES, KNOWN_VERSIONS, NEWEST
 
 DEFAULT_API_VERSION = "2025-02-24.acacia"
 DEFAULT_PORT = 12111
@@ -22,8 +23,14 @@ _VERSION_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:\.([a-z]+))?")
 
 
 @lru_cache(maxsize=256)
-def validate_api_version(version: str) -> str:
-    """Return `version` if well-formed, else Stripe's 400 `Invalid Stripe API version`."""
+def validate_api_version(version: str, today: str | None = None) -> str:
+    """The version to serve for `version`, else Stripe's 400 `Invalid Stripe API version`.
+
+    A released version (stripe_versions.py) is served as itself, a `.preview` on a release date
+    too; a well-formed one newer than the newest released but not after `today` (ISO date, when
+    the caller knows it) as the newest released one; anything else is invalid."""
+    if version in KNOWN_VERSIONS:
+        return version
     m = _VERSION_RE.fullmatch(version)
     ok = m is not None
     if m is not None:
@@ -31,9 +38,12 @@ def validate_api_version(version: str) -> str:
             date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         except ValueError:
             ok = False
-    if not ok:
-        raise InvalidRequest(f"Invalid Stripe API version: {version}")
-    return version
+    day = version[:10]
+    if ok and m is not None and m.group(4) == "preview" and day in KNOWN_DATES:
+        return version
+    if ok and today is not None and NEWEST[:10] < day <= today:
+        return NEWEST
+    raise InvalidRequest(f"Invalid Stripe API version: {version[:100]}")
 
 
 @dataclass(slots=True, kw_only=True)

@@ -69,6 +69,14 @@ def create_test_clock() -> Response:
             raise invalid_value(
                 "customer", f"The customer {cust.id} is already attached to a test clock."
             )
+        if prm["frozen_time"] < cust.created:
+            # (unverified text) a clock before the customer existed would date its objects
+            # (cancellations, invoices) before their own creation
+            raise invalid_value(
+                "frozen_time",
+                f"The frozen_time must not be before the creation of customer {cust.id} "
+                f"({cust.created}) to attach it to the test clock.",
+            )
     clk = TestClock(
         id=ids.new_id("test_helpers.test_clock"),
         created=clock.wall_now(ns),

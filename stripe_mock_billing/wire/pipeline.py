@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, cast
@@ -144,7 +145,7 @@ def _is_api(path: str) -> bool:
 def _decode_v1() -> dict[str, Node]:
     req = _req()
     raw = decode(req.query_string)
-    if req.method == "POST":
+    if req.method in ("POST", "DELETE"):  # a DELETE body (`curl -X DELETE -d`) counts too
         ctype = (req.mimetype or "").lower()
         body = req.get_data(cache=True)
         if ctype in ("application/json", "multipart/form-data") and body:
@@ -177,6 +178,11 @@ def _rate_limit(space: Namespace) -> None:
     space.recent_requests = recent
 
 
+def _today() -> str:
+    """Today's date (UTC, ISO): a Stripe-Version may not be dated after it."""
+    return time.strftime("%Y-%m-%d", time.gmtime(clock.real_time()))
+
+
 def before_request() -> Response | None:
     """Route, auth, version, rate limit, params, idempotency, lock."""
     req = _req()
@@ -203,7 +209,10 @@ def before_request() -> Response | None:
         key = None
     else:
         key = authenticate(env.get("HTTP_AUTHORIZATION"), v2=gg.v2)
-    gg.version = validate_api_version(env.get("HTTP_STRIPE_VERSION") or st.settings.api_version)
+    requested = env.get("HTTP_STRIPE_VERSION") or st.settings.api_version
+    gg.version = validate_api_version(requested, _today())
+    # a version newer than the newest known is served as that one, and the response says so
+    gg.requested_version = requested if gg.version != requested else None
     if key is not None:
         gg.ns = st.namespace(key, clock.monotonic())
         _rate_limit(gg.ns)
@@ -264,6 +273,8 @@ def after_request(resp: Response) -> Response:
         else:
             headers.add("Stripe-Version", version)
         headers.add("Cache-Control", "no-cache, no-store")
+        if gg.get("requested_version"):
+            headers.add("Stripe-Mock-Requested-Version", gg.requested_version)
         headers.add("Access-Control-Allow-Origin", "*")
     idem_key = gg.get("idem_key")
     if idem_key:

@@ -548,3 +548,98 @@ def test_least_recently_used_accounts_go_past_max_accounts(
         assert _customers(srv, "sk_test_a") == ["sk_test_a"]
         assert _customers(srv, "sk_test_c") == ["sk_test_c"]
         assert _customers(srv, "sk_test_b") == []
+
+
+# --- 10. lenient input Stripe rejects --------------------------------------------------------
+
+
+def test_a_delete_body_is_read(client: stripe.StripeClient, server: ThreadedServer) -> None:
+    """`curl -X DELETE -d invoice_now=true` was silently dropped, unknown params passed."""
+    clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN1_2025})
+    cus = client.v1.customers.create({"test_clock": clk.id})
+    price = client.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 1000,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "p"},
+        }
+    )
+    sub = client.v1.subscriptions.create({"customer": cus.id, "items": [{"price": price.id}]})
+    key = client._requestor.api_key  # type: ignore[attr-defined]
+    r = send(server, key, "DELETE", f"/v1/subscriptions/{sub.id}", b"bogus=1")
+    err = assert_envelope(r)
+    assert (err["code"], err["param"]) == ("parameter_unknown", "bogus")
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    r = send(server, key, "DELETE", f"/v1/subscriptions/{sub.id}", b"invoice_now=true")
+    assert r.status_code == 200 and r.json()["status"] == "canceled"
+    invoices = client.v1.invoices.list({"subscription": sub.id}).data
+    assert len(invoices) == 2  # the first invoice and the final one of invoice_now
+
+
+def _version_get(server: ThreadedServer, key: str, version: str) -> requests.Response:
+    return requests.get(
+        server.url + "/v1/customers",
+        headers={"Authorization": f"Bearer {key}", "Stripe-Version": version},
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["9999-12-31", "9999-12-31.zeta", "2025-02-24.basil", "2024-05-01", "2025-03-31.nope"],
+)
+def test_a_version_stripe_never_released_is_400(
+    server: ThreadedServer, api_key: str, bad: str
+) -> None:
+    """Any well-formed date was accepted, 9999-12-31 included."""
+    r = _version_get(server, api_key, bad)
+    err = assert_envelope(r)
+    assert r.status_code == 400
+    assert err["message"] == f"Invalid Stripe API version: {bad}"
+
+
+@pytest.mark.parametrize(
+    "good", ["2024-06-20", "2025-02-24.acacia", "2025-03-31.preview", "2026-11-18.endive"]
+)
+def test_released_versions_are_served_as_themselves(
+    server: ThreadedServer, api_key: str, good: str
+) -> None:
+    r = _version_get(server, api_key, good)
+    assert r.status_code == 200
+    assert r.headers["Stripe-Version"] == good
+    assert "Stripe-Mock-Requested-Version" not in r.headers
+
+
+def test_a_newer_version_not_in_the_future_is_served_as_the_newest(
+    server: ThreadedServer, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new SDK release must keep working before the emulator learns its version."""
+    from stripe_mock_billing import clock
+
+    monkeypatch.setattr(clock, "real_time", lambda: 1798761600)  # 2027-01-01
+    r = _version_get(server, api_key, "2026-12-16.endive")
+    assert r.status_code == 200
+    assert r.headers["Stripe-Version"] == "2026-11-18.endive"
+    assert r.headers["Stripe-Mock-Requested-Version"] == "2026-12-16.endive"
+    err = assert_envelope(_version_get(server, api_key, "2027-01-02.endive"))  # the future
+    assert err["message"] == "Invalid Stripe API version: 2027-01-02.endive"
+
+
+def test_a_customer_cannot_join_a_clock_frozen_before_it_existed(
+    client: stripe.StripeClient,
+) -> None:
+    """Attached to a clock frozen in the past, its subscription got canceled_at < created."""
+    cus = client.v1.customers.create({})
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.test_helpers.test_clocks.create(
+            {"frozen_time": cus.created - 86400, "customer": cus.id}
+        )
+    e = err_of(exc)
+    assert (e["param"], exc.value.http_status) == ("frozen_time", 400)
+    assert client.v1.test_helpers.test_clocks.list().data == []
+    assert client.v1.customers.retrieve(cus.id).test_clock is None
+    clk = client.v1.test_helpers.test_clocks.create(
+        {"frozen_time": cus.created, "customer": cus.id}
+    )
+    assert client.v1.customers.retrieve(cus.id).test_clock == clk.id

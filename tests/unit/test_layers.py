@@ -19,7 +19,7 @@ import pytest
 PACKAGE = "stripe_mock_billing"
 ROOT = Path(__file__).resolve().parents[2] / PACKAGE
 
-CORE = {"", "store", "clock", "ids", "errors", "config", "shapes", "limits"}
+CORE = {"", "store", "clock", "ids", "errors", "config", "shapes", "limits", "stripe_versions"}
 EDGES = {
     "__main__",
     "app",
