@@ -25,16 +25,29 @@ with the system store.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import clock, ids, webhook_http
 from .config import Settings
+from .delivery_queue import AccountQueue
+from .delivery_records import (
+    FAULT_KINDS,
+    Attempt,
+    Delivery,
+    FaultRule,
+    Target,
+    add_fault,
+    attempt_log,
+    clear_faults,
+    faults,
+    list_attempts,
+    record,
+    record_fault,
+    take_fault,
+)
 from .domain.event_destinations import PING, thin_destinations_for
 from .domain.event_types import matches
 from .domain.events import OUTBOX, THIN_OUTBOX, Event
@@ -42,17 +55,12 @@ from .domain.webhook_endpoints import endpoints_for
 from .store import Namespace, Store
 from .webhooks import sign_payload
 
-# ns.extensions keys (control-API bookkeeping: `_mock` keys are not exported by snapshots)
-ATTEMPTS = "_mock_webhook_attempts"
-FAULTS = "_mock_webhook_faults"
-MAX_ATTEMPTS_KEPT = 10_000
+__all__ = ["FAULT_KINDS", "JOBS_KEY", "Dispatcher", "FaultRule"]
+
 # Stripe's test-mode retries: "3 times over a few hours"; community reports ~1 min, 1 h, 4 h
 # (unverified), webhook-delivery-and-dunning.md §1
 STRIPE_RETRY_SCHEDULE = [60, 3600, 14400]
 DELIVERY_MODES = ("synchronous", "background")
-FAULT_KINDS = ("duplicate", "reorder", "delay", "fail", "drop")
-WORKERS_PER_ACCOUNT = 8
-IDLE_EXIT = 2.0  # seconds a background worker waits for work before it exits
 REORDER_HOLD = 1.0  # background: a held (reordered) delivery goes out at most this late
 FORWARD_ID = "forward"
 # WSGI environ key: a server that can hold a response back without blocking (loop_server.py)
@@ -63,168 +71,10 @@ JOBS_KEY = "stripe_mock_billing.webhook_jobs"
 LocalReceiver = Callable[[bytes, dict[str, str]], int]
 
 
-@dataclass(slots=True, kw_only=True)
-class Target:
-    """Where a delivery goes: a webhook endpoint or the forwarding URL."""
-
-    id: str
-    url: str
-    secret: str
-    version: str | None = None
-    counts: bool = True  # counts toward `pending_webhooks` (endpoints, not forwarding)
-
-
-@dataclass(slots=True, kw_only=True)
-class Delivery:
-    """One event for one target, with the exact bytes to send."""
-
-    ns: Namespace
-    event: Event
-    target: Target
-    body: bytes
-    attempts: int = 0
-    done: bool = False
-    faults: list[str] = field(default_factory=list)  # faults already applied to it
-
-
-@dataclass(slots=True, kw_only=True)
-class Attempt:
-    """One POST (or a fault's stand-in for one), as the control API shows it."""
-
-    id: str
-    event: str
-    type: str
-    endpoint: str
-    url: str
-    attempt: int
-    status: int | None
-    error: str | None
-    succeeded: bool
-    duration_ms: float
-    signature: str | None
-    created: int
-    fault: str | None = None
-    manual: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        """The control API's `_mock.webhook_attempt`."""
-        return {"object": "_mock.webhook_attempt", **{k: getattr(self, k) for k in _FIELDS}}
-
-
-_FIELDS = (
-    "id",
-    "event",
-    "type",
-    "endpoint",
-    "url",
-    "attempt",
-    "status",
-    "error",
-    "succeeded",
-    "duration_ms",
-    "signature",
-    "created",
-    "fault",
-    "manual",
-)
-
-
-@dataclass(slots=True, kw_only=True)
-class FaultRule:
-    """The next `times` deliveries (of `type` / to `endpoint` when given) get `kind`."""
-
-    id: str
-    kind: str
-    times: int
-    type: str | None = None
-    endpoint: str | None = None
-    delay_ms: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        """The control API's `_mock.webhook_fault`."""
-        return {
-            "id": self.id,
-            "object": "_mock.webhook_fault",
-            "kind": self.kind,
-            "times": self.times,
-            "type": self.type,
-            "endpoint": self.endpoint,
-            "delay_ms": self.delay_ms,
-        }
-
-
 def _thin_body(ev: Any) -> bytes:
     """A thin notification as delivered: the v2 event without `data` (fetched separately)."""
     body = {k: v for k, v in ev.render().items() if k != "data"}
     return json.dumps(body, indent=2).encode("utf-8")
-
-
-class _AccountQueue:
-    """Background deliveries of one account: a time-ordered heap and the account's workers."""
-
-    def __init__(self, dispatcher: Dispatcher, api_key: str) -> None:
-        self.dispatcher = dispatcher
-        self.api_key = api_key
-        self.cond = threading.Condition()
-        self.heap: list[tuple[float, int, Delivery]] = []
-        self.seq = itertools.count()
-        self.workers = 0
-        self.idle = 0
-        self.busy = 0
-        self.held: dict[str, Delivery] = {}  # reordered deliveries, by target id
-
-    def push(self, delivery: Delivery, delay: float = 0.0) -> None:
-        with self.cond:
-            heapq.heappush(self.heap, (clock.monotonic() + delay, next(self.seq), delivery))
-            if self.idle > 0:
-                self.cond.notify()
-            elif self.workers < WORKERS_PER_ACCOUNT:
-                self.workers += 1
-                threading.Thread(
-                    target=self._work, name=f"webhooks-{self.api_key[-6:]}", daemon=True
-                ).start()
-
-    def pending(self) -> int:
-        with self.cond:
-            return len(self.heap) + self.busy + len(self.held)
-
-    def _work(self) -> None:
-        while True:
-            with self.cond:
-                delivery = None
-                while delivery is None:
-                    now = clock.monotonic()
-                    if self.heap and self.heap[0][0] <= now:
-                        delivery = heapq.heappop(self.heap)[2]
-                        break
-                    wait = self.heap[0][0] - now if self.heap else IDLE_EXIT
-                    self.idle += 1
-                    notified = self.cond.wait(wait)
-                    self.idle -= 1
-                    if not notified and not self.heap:
-                        self.workers -= 1
-                        return
-                self.busy += 1
-            try:
-                self.dispatcher.attempt_background(self, delivery)
-            except Exception:  # never let a worker die on a bug: record nothing, go on
-                import logging
-
-                logging.getLogger("stripe_mock_billing").exception("webhook delivery failed")
-            finally:
-                with self.cond:
-                    self.busy -= 1
-                    self.cond.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        deadline = clock.monotonic() + timeout
-        with self.cond:
-            while self.heap or self.busy or self.held:
-                left = deadline - clock.monotonic()
-                if left <= 0:
-                    return False
-                self.cond.wait(min(left, 0.05))
-        return True
 
 
 class Dispatcher:
@@ -233,7 +83,7 @@ class Dispatcher:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.lock = threading.Lock()
-        self.queues: dict[str, _AccountQueue] = {}
+        self.queues: dict[str, AccountQueue] = {}
         self.local_receivers: dict[str, LocalReceiver] = {}
         settings = store.settings
         self.forward_secret = settings.webhook_secret or (
@@ -343,15 +193,15 @@ class Dispatcher:
 
     # --- background ---------------------------------------------------------------------
 
-    def _queue(self, ns: Namespace) -> _AccountQueue:
+    def _queue(self, ns: Namespace) -> AccountQueue:
         with self.lock:
             q = self.queues.get(ns.api_key)
             if q is None:
-                q = _AccountQueue(self, ns.api_key)
+                q = AccountQueue(self.attempt_background, ns.api_key)
                 self.queues[ns.api_key] = q
             return q
 
-    def _first_background(self, q: _AccountQueue, d: Delivery) -> None:
+    def _first_background(self, q: AccountQueue, d: Delivery) -> None:
         kind, rule = self._take_fault(d)
         if kind == "drop":
             self._record_fault(d, "drop")
@@ -364,7 +214,7 @@ class Dispatcher:
             dup = Delivery(ns=d.ns, event=d.event, target=d.target, body=d.body, faults=["dup"])
             q.push(dup)
 
-    def attempt_background(self, q: _AccountQueue, d: Delivery) -> None:
+    def attempt_background(self, q: AccountQueue, d: Delivery) -> None:
         """One attempt of a queued delivery, then its retry or its release."""
         if not self._still_wanted(d):
             return
@@ -393,7 +243,7 @@ class Dispatcher:
         if d.attempts <= len(schedule):
             q.push(d, float(schedule[d.attempts - 1]))
 
-    def _release_held(self, q: _AccountQueue, d: Delivery) -> None:
+    def _release_held(self, q: AccountQueue, d: Delivery) -> None:
         with q.cond:
             if q.held.get(d.target.id) is not d:
                 return
@@ -480,49 +330,13 @@ class Dispatcher:
         return ok
 
     def _record_fault(self, d: Delivery, kind: str) -> None:
-        d.attempts += 1
-        self._record(
-            d,
-            Attempt(
-                id="whatt_" + ids.random_tail(24),
-                event=d.event.id,
-                type=d.event.type,
-                endpoint=d.target.id,
-                url=d.target.url,
-                attempt=d.attempts,
-                status=None,
-                error="dropped by an injected fault" if kind == "drop" else "injected failure",
-                succeeded=False,
-                duration_ms=0.0,
-                signature=None,
-                created=clock.real_time(),
-                fault=kind,
-            ),
-        )
+        record_fault(d, kind)
 
     def _record(self, d: Delivery, attempt: Attempt) -> None:
-        log: list[tuple[Attempt, Delivery]] = d.ns.extensions.setdefault(ATTEMPTS, [])
-        log.append((attempt, d))
-        if len(log) > MAX_ATTEMPTS_KEPT:
-            del log[: len(log) - MAX_ATTEMPTS_KEPT]
-
-    # --- faults -------------------------------------------------------------------------
+        record(d, attempt)
 
     def _take_fault(self, d: Delivery) -> tuple[str | None, FaultRule | None]:
-        rules: list[FaultRule] | None = d.ns.extensions.get(FAULTS)
-        if not rules:
-            return None, None
-        with self.lock:
-            for rule in rules:
-                if rule.type is not None and rule.type != d.event.type:
-                    continue
-                if rule.endpoint is not None and rule.endpoint != d.target.id:
-                    continue
-                rule.times -= 1
-                if rule.times <= 0:
-                    rules.remove(rule)
-                return rule.kind, rule
-        return None, None
+        return take_fault(self.lock, d)
 
     # --- control API --------------------------------------------------------------------
 
@@ -530,17 +344,12 @@ class Dispatcher:
         self, ns: Namespace, event: str | None = None, endpoint: str | None = None
     ) -> list[Attempt]:
         """The account's attempts, oldest first."""
-        log: list[tuple[Attempt, Delivery]] = ns.extensions.get(ATTEMPTS, [])
-        return [
-            a
-            for a, _ in list(log)
-            if (event is None or a.event == event) and (endpoint is None or a.endpoint == endpoint)
-        ]
+        return list_attempts(ns, event, endpoint)
 
     def resend(self, ns: Namespace, event: str, endpoint: str) -> Attempt | None:
         """Send an event to an endpoint again now (any mode); None if it was never delivered
         there."""
-        log: list[tuple[Attempt, Delivery]] = ns.extensions.get(ATTEMPTS, [])
+        log = attempt_log(ns)
         found = next(
             (d for a, d in reversed(log) if a.event == event and a.endpoint == endpoint), None
         )
@@ -551,15 +360,12 @@ class Dispatcher:
 
     def add_fault(self, ns: Namespace, rule: FaultRule) -> None:
         """Arm a delivery fault."""
-        with self.lock:
-            ns.extensions.setdefault(FAULTS, []).append(rule)
+        add_fault(self.lock, ns, rule)
 
     def faults(self, ns: Namespace) -> list[FaultRule]:
         """Armed delivery faults."""
-        return list(ns.extensions.get(FAULTS, []))
+        return faults(ns)
 
     def clear_faults(self, ns: Namespace) -> int:
         """Disarm every delivery fault."""
-        with self.lock:
-            rules = ns.extensions.pop(FAULTS, [])
-        return len(rules)
+        return clear_faults(self.lock, ns)

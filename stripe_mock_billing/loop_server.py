@@ -174,6 +174,8 @@ class LoopServer:
         # long requests, and the requests of their API key queued behind them (see the module doc)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stripe-mock-long")
         self._busy: dict[str, int] = {}  # Authorization header -> requests on the worker
+        # synchronous webhook deliveries (a receiver may take up to its timeout to answer)
+        self._hooks = ThreadPoolExecutor(max_workers=32, thread_name_prefix="stripe-mock-hooks")
 
     def address(self) -> tuple[str, int]:
         """The bound host and port."""
@@ -188,6 +190,7 @@ class LoopServer:
             self.loop.run_until_complete(self._server.wait_closed())
             self.loop.close()
             self._worker.shutdown(wait=False)
+            self._hooks.shutdown(wait=False)
 
     def shutdown(self) -> None:
         """Stop serving (thread-safe)."""
@@ -205,7 +208,7 @@ class LoopServer:
             for job in jobs:
                 run_job(job)
 
-        self.loop.run_in_executor(None, work).add_done_callback(done)
+        self.loop.run_in_executor(self._hooks, work).add_done_callback(done)
 
     def goes_off_loop(self, env: dict[str, Any]) -> bool:
         """Whether a request runs on the worker: a long one, or one of a key that has one

@@ -38,6 +38,8 @@ EDGES = {
     "webhook_http",
     "webhook_receiver",
     "delivery",
+    "delivery_queue",
+    "delivery_records",
     "control_webhooks",
 }
 # which layers a layer may import (itself included)
