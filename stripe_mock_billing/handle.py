@@ -157,6 +157,34 @@ class StripeMock:
         body.pop("object", None)
         return body
 
+    def set_dunning(
+        self,
+        *,
+        retry_days: list[int] | None = None,
+        smart_tries: int | None = None,
+        smart_window_days: int | None = None,
+        after_final: str | None = None,
+        invoice_after_final: str | None = None,
+    ) -> dict[str, Any]:
+        """The account's retry policy and what happens after the last failed retry:
+        `retry_days=[3, 5, 7]` (custom schedule, days after the previous attempt) or
+        `smart_tries=8, smart_window_days=14` (evenly spaced); `after_final` "cancel" | "unpaid"
+        | "past_due"; `invoice_after_final` "uncollectible" | "open"."""
+        changes: dict[str, Any] = {}
+        if retry_days is not None:
+            changes.update(dunning_mode="custom", dunning_retry_days=list(retry_days))
+        if smart_tries is not None or smart_window_days is not None:
+            changes["dunning_mode"] = "smart"
+            if smart_tries is not None:
+                changes["dunning_smart_tries"] = smart_tries
+            if smart_window_days is not None:
+                changes["dunning_smart_window_days"] = smart_window_days
+        if after_final is not None:
+            changes["dunning_after_final"] = after_final
+        if invoice_after_final is not None:
+            changes["dunning_invoice_after_final"] = invoice_after_final
+        return self.update_settings(**changes)
+
     # --- wall clock ---------------------------------------------------------------------
     def now(self) -> int:
         """The account's wall-clock time (real time + clock_offset)."""
