@@ -11,6 +11,9 @@ Fixtures:
 - `stripe_mock_app_settings` (session): the `Settings` of the session's app; override it in a
   conftest.py to change defaults (in-process and server modes).
 - `stripe_mock_backend` (session): the app / server / URL shared by the session.
+- `stripe_webhooks`: a webhook receiver registered as an endpoint (`*`) of the test's account,
+  verifying every delivery with the official SDK: `.events(type)`, `.wait_for(type)`,
+  `.clear()`, `.respond_with(status)` (webhook_receiver.py; docs/webhooks.md).
 
 Modes, from `--stripe-mock-mode`, else env `STRIPE_MOCK_BILLING_MODE`, else ini
 `stripe_mock_mode`, else `external` when `STRIPE_MOCK_BILLING_URL` (or `--stripe-mock-url` /
@@ -24,7 +27,9 @@ ini `stripe_mock_url`) is set, else `inprocess`:
   share it safely because every test has its own key.
 
 Marker `@pytest.mark.stripe_mock(**account_settings)` applies account settings (e.g.
-`rate_limit=25`, `clock_offset=-30`) to the test's account before it runs.
+`rate_limit=25`, `clock_offset=-30`, `webhook_delivery="background"`) to the test's account
+before it runs; `@pytest.mark.stripe_webhook_fault(kind, times=1, type=None, endpoint=None)`
+arms a webhook delivery fault.
 
 In-process and server modes fail a test whose requests made the emulator raise unexpectedly.
 """
