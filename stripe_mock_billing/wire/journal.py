@@ -6,10 +6,13 @@ method, path, decoded parameters (the form tree for v1, the JSON body or query f
 `Idempotency-Key`, the status, the response body, `Request-Id`, the API version, whether the
 answer was an idempotent replay, the injected fault if any, and the time.
 
-Memory is bounded per account: at most `MAX_ENTRIES` entries and `MAX_BYTES` of stored bodies
-(oldest dropped first); a response body over `MAX_BODY` bytes is kept as `null` with
-`response_truncated: true`. Requests that fail before the account is known (401/403, unknown
-URL without a key) have no account and are not journaled.
+Memory is bounded per account: at most `MAX_ENTRIES` entries and `MAX_BYTES` of what is held
+(oldest dropped first). What is held is what is counted: the raw query string, request body and
+response body, as bytes; parameters and responses are decoded only when the journal is read (a
+parsed form tree takes several times its body's size). A request or response body over
+`MAX_BODY` bytes is kept as `null` with `params_truncated` / `response_truncated: true`.
+Requests that fail before the account is known (401/403, unknown URL without a key) have no
+account and are not journaled.
 
 LIMITATIONS: control requests (`/_mock/*`, `/healthz`) are not journaled.
 """
@@ -25,6 +28,8 @@ from typing import Any, cast
 from flask import Request, Response, current_app, g, request
 
 from .. import clock
+from ..errors import StripeError
+from ..limits import loads_json
 from ..store import Namespace, Store
 from .form import decode
 
@@ -44,7 +49,7 @@ class JournalEntry:
     time: float
     method: str
     path: str
-    params: dict[str, Any]
+    params: dict[str, Any] | None
     idempotency_key: str | None
     status: int
     response: Any
@@ -53,20 +58,41 @@ class JournalEntry:
     replayed: bool = False
     fault: str | None = None
     response_truncated: bool = False
+    params_truncated: bool = False
     size: int = 0
     # the raw response body, decoded into `response` only when the journal is read
     body: bytes = b""
+    # the raw request (query string, body; v2: JSON), decoded into `params` when read
+    raw_query: bytes = b""
+    raw_body: bytes = b""
+    v2: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Wire shape of an entry (`object: "_mock.journal_entry"`)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        del out["size"], out["body"]
+        for internal in ("size", "body", "raw_query", "raw_body", "v2"):
+            del out[internal]
+        if self.params is None:
+            out["params"] = None if self.params_truncated else self._decode_params()
         if self.body and self.response is None:
             try:
                 out["response"] = json.loads(self.body)
             except ValueError:
                 out["response"] = self.body.decode("utf-8", "replace")
         return {"object": "_mock.journal_entry", **out}
+
+    def _decode_params(self) -> dict[str, Any]:
+        try:
+            if self.v2:
+                if self.raw_body.strip() and self.method not in ("GET", "DELETE"):
+                    return cast(dict[str, Any], loads_json(self.raw_body))
+                return dict(decode(self.raw_query))
+            params = dict(decode(self.raw_query))
+            if self.method in ("POST", "DELETE"):
+                params.update(decode(self.raw_body))
+            return params
+        except StripeError:  # the request was refused for it: nothing decoded to show
+            return {}
 
 
 def has_glob(pattern: str) -> bool:
@@ -101,19 +127,6 @@ def request_namespace() -> Namespace | None:
     return space if isinstance(space, Namespace) else None
 
 
-def _request_params(gd: dict[str, Any], req: Request) -> dict[str, Any]:
-    if gd.get("v2"):
-        body = gd.get("json")
-        if isinstance(body, dict) and body:
-            return body
-        try:
-            return dict(decode(req.query_string))
-        except Exception:  # malformed query: the request failed anyway
-            return {}
-    raw = gd.get("raw")
-    return dict(raw) if isinstance(raw, dict) else {}
-
-
 def record(resp: Response) -> None:
     """Append the current request and `resp` to its account's journal (after_request hook)."""
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
@@ -128,14 +141,24 @@ def record(resp: Response) -> None:
             return
     body_bytes = resp.get_data() if not resp.is_streamed else b""
     truncated = len(body_bytes) > MAX_BODY
-    # the request body's length without reading the stream (a GET has none to read)
-    size = (0 if truncated else len(body_bytes)) + (req.content_length or 0) + 200
+    # the request body as read by the pipeline (never read here: a GET has none to read)
+    raw_body = cast(bytes, getattr(req, "_cached_data", b"")) or b""
+    raw_query = req.query_string
+    params_truncated = len(raw_body) + len(raw_query) > MAX_BODY
+    if params_truncated:
+        raw_body = raw_query = b""
+    held = (0 if truncated else len(body_bytes)) + len(raw_body) + len(raw_query)
+    size = held + 400  # the entry itself
     entry = JournalEntry(
         seq=0,
         time=clock.real_time_float(),
         method=req.method,
         path=path,
-        params=_request_params(gd, req),
+        params=None,
+        raw_query=raw_query,
+        raw_body=raw_body,
+        v2=bool(gd.get("v2")),
+        params_truncated=params_truncated,
         idempotency_key=req.environ.get("HTTP_IDEMPOTENCY_KEY"),  # no KeyError on absence
         status=resp.status_code,
         response=None,

@@ -643,3 +643,36 @@ def test_a_customer_cannot_join_a_clock_frozen_before_it_existed(
         {"frozen_time": cus.created, "customer": cus.id}
     )
     assert client.v1.customers.retrieve(cus.id).test_clock == clk.id
+
+
+# --- 9. the journal's cap counts what it holds --------------------------------------------------
+
+
+def test_the_journal_holds_what_its_cap_counts() -> None:
+    """The 8 MiB cap counted Content-Length but kept the parsed form trees: 36 MB for a
+    nominal 8 MB. Many small pairs make a tree several times its body's size."""
+    import gc
+    import tracemalloc
+
+    from stripe_mock_billing.config import Settings
+
+    body = "&".join(f"metadata[key{i:05d}]=value{i:05d}" for i in range(8600)).encode()
+    assert 250_000 < len(body) < 262_144  # under the journal's 256 KiB per-body limit
+    with ThreadedServer(Settings(port=0)) as srv:
+        key = "sk_test_journal_" + uuid.uuid4().hex
+        send(srv, key, "GET", "/v1/customers", None, None)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for _ in range(60):  # 15 MB of bodies: the oldest are dropped past 8 MiB
+                assert send(srv, key, "POST", "/v1/customers", body).status_code == 400
+            gc.collect()
+            held = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        r = send(srv, key, "GET", "/_mock/journal?method=POST", None, None)
+        entries = r.json()["data"]
+        assert 25 <= len(entries) <= 33  # 8 MiB of 256 KB bodies
+        assert entries[-1]["params"]["metadata"]["key08599"] == "value08599"
+    assert held < 12 * 1024 * 1024, held
