@@ -26,6 +26,7 @@ from flask import Blueprint, Response, current_app, request
 
 from . import __version__, clock, snapshot
 from .config import AccountSettings
+from .delivery import STRIPE_RETRY_SCHEDULE
 from .domain import versions
 from .errors import ApiError, ResourceMissing, invalid_value, unknown_params
 from .limits import loads_json, parse_int
@@ -54,6 +55,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "dunning_invoice_after_final": ("uncollectible", "open"),
     "webhook_delivery": ("synchronous", "background"),
 }
+# named values of list settings: `webhook_retry_schedule="stripe"` is Stripe's test-mode schedule
+LIST_PRESETS: dict[str, dict[str, list[int]]] = {
+    "webhook_retry_schedule": {"stripe": STRIPE_RETRY_SCHEDULE},
+}
 # list-of-integer settings: (most entries, lowest value, highest value)
 LIST_BOUNDS: dict[str, tuple[int, int, int]] = {
     "dunning_retry_days": (8, 1, 60),
@@ -63,6 +68,8 @@ LIST_BOUNDS: dict[str, tuple[int, int, int]] = {
 
 def _int_list(name: str, value: Any) -> list[int]:
     """A list of integers (JSON array or comma-separated string) within LIST_BOUNDS."""
+    if name in LIST_PRESETS and isinstance(value, str) and value in LIST_PRESETS[name]:
+        return list(LIST_PRESETS[name][value])
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",")] if value.strip() else []
     if not isinstance(value, list):

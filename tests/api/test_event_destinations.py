@@ -5,9 +5,11 @@ fetched back (`fetch_event`, `fetch_related_object`), snapshot destinations."""
 from __future__ import annotations
 
 import pytest
+import requests
 import stripe
 
 from stripe_mock_billing.handle import StripeMock
+from stripe_mock_billing.server import ThreadedServer
 from tests.api.meter_helpers import day0, make_meter, send
 from tests.api.webhook_helpers import receiver
 
@@ -166,3 +168,21 @@ def test_bad_create(client: stripe.StripeClient, extra: dict, message: str) -> N
     assert exc.value.code == "invalid_request"
     assert str(exc.value.user_message).startswith(message)
     assert client.v2.core.event_destinations.list().data == []
+
+
+def test_fetch_headers_sdks_send_are_accepted(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    ed = _create(client, "http://127.0.0.1:9/thin")
+    ev = client.v2.core.event_destinations.ping(ed.id)
+    resp = requests.get(
+        f"{server.url}/v2/core/events/{ev.id}",
+        headers={
+            "Authorization": f"Bearer {api_key}",
+            "Stripe-Request-Trigger": f"event={ev.id}",
+            "Stripe-Context": "acct_123",
+        },
+        timeout=10,
+    )
+    assert resp.status_code == 200
+    assert resp.json()["id"] == ev.id

@@ -114,3 +114,22 @@ def test_settings_are_validated(server: ThreadedServer, api_key: str) -> None:
     assert resp.json()["error"]["message"] == (
         "Invalid webhook_timeout_ms: must be between 1 and 600000."
     )
+
+
+def test_stripe_retry_schedule_preset(server: ThreadedServer, api_key: str) -> None:
+    resp = requests.post(
+        f"{server.url}/_mock/settings",
+        json={"webhook_retry_schedule": "stripe"},
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    )
+    assert resp.status_code == 200
+    assert resp.json()["webhook_retry_schedule"] == [60, 3600, 14400]
+    resp = requests.post(
+        f"{server.url}/_mock/settings",
+        json={"webhook_retry_schedule": [2592001]},
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    )
+    assert resp.status_code == 400
+    assert resp.json()["error"]["param"] == "webhook_retry_schedule"
