@@ -9,7 +9,9 @@ from .config import Settings
 from .control import control
 from .control_webhooks import install as install_webhooks
 from .errors import ErrorLog
+from .resources.alerts import alerts
 from .resources.billing_meters import billing_meters
+from .resources.credit_grants import credit_grants
 from .resources.customers import customers
 from .resources.event_destinations import event_destinations
 from .resources.events import events
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_blueprint(events)
     app.register_blueprint(webhook_endpoints)
     app.register_blueprint(event_destinations)
+    app.register_blueprint(credit_grants)
+    app.register_blueprint(alerts)
     # webhook delivery: after the pipeline's hooks (the events of a request go out once its
     # write is done and its lock released, before its response)
     install_webhooks(app)

@@ -32,6 +32,9 @@ PREFIXES: dict[str, str] = {
     "webhook_endpoint": "we",
     "v2.core.event_destination": "ed_test",
     "request": "req",
+    "billing.credit_grant": "credgr",
+    "billing.credit_balance_transaction": "cbtxn",
+    "billing.alert": "alrt",
 }
 
 # id prefix -> Namespace table attribute holding objects with that prefix (for expand and lookups)
@@ -49,6 +52,9 @@ TABLE_BY_PREFIX: dict[str, str] = {
     "evt": "events",
     "we": "webhook_endpoints",
     "ed": "event_destinations",
+    "credgr": "credit_grants",
+    "cbtxn": "credit_balance_transactions",
+    "alrt": "alerts",
 }
 
 

@@ -88,6 +88,9 @@ ALLOWED = frozenset(
         _D + "events:Event",
         _D + "webhook_endpoints:WebhookEndpoint",
         _D + "event_destinations:EventDestination",
+        _D + "credit_grants:CreditGrant",
+        _D + "credit_grants:CreditBalanceTransaction",
+        _D + "alerts:Alert",
         _B + "state:EngineState",
         _B + "usage:ItemUsage",
         _B + "meter_usage:MeterEventStore",
@@ -115,6 +118,9 @@ TABLES = {
     "webhook_endpoints": _D + "webhook_endpoints:WebhookEndpoint",
     "event_destinations": _D + "event_destinations:EventDestination",
     "usage": _B + "usage:ItemUsage",
+    "credit_grants": _D + "credit_grants:CreditGrant",
+    "credit_balance_transactions": _D + "credit_grants:CreditBalanceTransaction",
+    "alerts": _D + "alerts:Alert",
 }
 # the declared fields of the classes that are no dataclass (column stores), as annotations
 PLAIN_FIELDS: dict[str, dict[str, str]] = {

@@ -61,6 +61,10 @@ class Namespace:
     events: dict[str, Any] = field(default_factory=dict)  # domain.events.Event
     webhook_endpoints: dict[str, Any] = field(default_factory=dict)  # domain.webhook_endpoints
     event_destinations: dict[str, Any] = field(default_factory=dict)  # domain.event_destinations
+    credit_grants: dict[str, Any] = field(default_factory=dict)  # domain.credit_grants
+    # ...credit_grants.CreditBalanceTransaction (the ledger, in writing order)
+    credit_balance_transactions: dict[str, Any] = field(default_factory=dict)
+    alerts: dict[str, Any] = field(default_factory=dict)  # domain.alerts.Alert
     # legacy usage records per subscription item id (billing/usage.py ItemUsage)
     usage: dict[str, Any] = field(default_factory=dict)
     # Billing Meter events of this account (billing/meter_usage.py), created on first use

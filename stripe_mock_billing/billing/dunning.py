@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.events import emit, snapshot
 from ..domain.payment_methods import NO_PAYMENT_METHOD, Decline
-from . import payments
+from . import credits, payments
 from .state import state
 
 if TYPE_CHECKING:
@@ -418,6 +418,7 @@ def void(ns: Namespace, inv: Invoice, now: int, *, automatic: bool = False) -> N
     inv.voided_at = now
     inv.auto_advance = False
     inv.next_payment_attempt = None
+    credits.invoice_voided(ns, inv, now)  # applied billing credits go back to their grants
     emit(ns, "invoice.voided", inv, created=now, automatic=automatic)
 
 

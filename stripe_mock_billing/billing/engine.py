@@ -25,7 +25,15 @@ from typing import TYPE_CHECKING, Any
 from .. import clock
 from ..domain.events import diff, emit, snapshot
 from ..errors import InvalidRequest
-from . import invoicing, lifecycle, manual_invoices, payments, prorations, thresholds
+from . import (
+    invoicing,
+    lifecycle,
+    manual_invoices,
+    payments,
+    prorations,
+    thresholds,
+    usage_watch,
+)
 from .periods import add_interval
 from .state import NEVER, state
 
@@ -229,8 +237,11 @@ _TX_TABLES = (
     "payment_methods",
     "events",
     "usage",
+    "credit_grants",
+    "credit_balance_transactions",
+    "alerts",
 )
-_TX_EXTENSIONS = ("billing", "standalone_invoices")
+_TX_EXTENSIONS = ("billing", "standalone_invoices", "credit_grants_by_customer")
 
 
 def checkpoint(ns: Namespace) -> dict[str, Any]:
@@ -441,8 +452,11 @@ def clock_subscriptions(ns: Namespace, clock_id: str) -> list[Subscription]:
 def advance_clock(ns: Namespace, clock_id: str, until: int) -> None:
     """Process every effect for the clock's customers up to `until`, in time order
     (subscriptions, then standalone invoices)."""
-    lifecycle.advance(ns, clock_subscriptions(ns, clock_id), until)
+    subs = clock_subscriptions(ns, clock_id)
+    lifecycle.advance(ns, subs, until)
     manual_invoices.advance(ns, clock_id, until)
+    # billing credit expiries, billing thresholds and usage alerts at the new clock time
+    usage_watch.clock_advanced(ns, state(ns).clock_customers.get(clock_id, []), subs, until)
 
 
 def clock_limit(ns: Namespace, clock_id: str, frozen_time: int) -> int:

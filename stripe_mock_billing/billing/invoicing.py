@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .. import ids
 from ..domain.events import emit
 from ..domain.invoices import Invoice, InvoiceLine
-from . import dunning
+from . import credits, dunning
 from .dunning import mark_paid, mark_uncollectible, void
 from .rating import rate, round_minor_units
 from .state import state
@@ -186,6 +186,7 @@ def refresh_draft(ns: Namespace, inv: Invoice) -> None:
         return
     for line in inv.lines:
         refresh_line(ns, inv, line)
+    credits.project(ns, inv)  # the billing credits it would use
 
 
 def add_invoiceitem(ns: Namespace, ii: InvoiceItem, inv: Invoice | None, now: int) -> None:
@@ -267,6 +268,7 @@ def finalize(
     """draft -> open (number, frozen lines, `invoice.finalized`), then collect payment (unless
     `collect=False`: the caller charges it, e.g. `pay` on a draft)."""
     refresh_draft(ns, inv)
+    credits.apply(ns, inv, now)  # billing credits pay for the qualifying lines
     inv.status = "open"
     inv.number = _number(ns, inv)
     inv.finalized_at = now

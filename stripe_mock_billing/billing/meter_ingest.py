@@ -36,6 +36,7 @@ from .. import clock, ids
 from ..domain.events import publish_thin
 from ..domain.meters import Meter
 from ..store import Namespace
+from . import usage_watch
 from .meter_billing import event_store
 
 MAX_PAST = 35 * 86400
@@ -151,6 +152,7 @@ def check_and_store(
     event_store(ns).add(
         meter.id, cid, timestamp, value, identifier, received_at, meter.event_time_window
     )
+    usage_watch.meter_usage(ns, meter, cid)  # alerts and billing thresholds
     return None
 
 

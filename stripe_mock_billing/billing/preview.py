@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .. import ids
 from ..domain.invoices import Invoice, InvoiceLine
 from ..domain.subscriptions import SubscriptionItem
-from . import invoicing, prorations
+from . import credits, invoicing, prorations
 from .periods import add_interval, cached_period
 from .state import state
 
@@ -191,6 +191,7 @@ def preview(ns: Namespace, sub: Subscription, now: int, changes: Changes | None 
                 inv.lines.insert(0, _tmp(ii.as_line(inv.id)))
     for line in inv.lines:
         line.invoice = inv.id
+    credits.project(ns, inv)  # the billing credits it would use
     return inv
 
 

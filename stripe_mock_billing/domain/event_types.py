@@ -9,6 +9,10 @@ from __future__ import annotations
 
 SNAPSHOT_TYPES: frozenset[str] = frozenset(
     {
+        "billing.alert.triggered",
+        "billing.credit_balance_transaction.created",
+        "billing.credit_grant.created",
+        "billing.credit_grant.updated",
         "billing.meter.created",
         "billing.meter.deactivated",
         "billing.meter.reactivated",

@@ -52,6 +52,21 @@ class InvoiceLine:
     metered: bool = False
     usage_end: int | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # billing credits paying for this line: (credit balance transaction id, amount); the id is
+    # None on drafts and previews, which show the credits they would use (billing/credits.py)
+    credits: list[tuple[str | None, int]] = field(default_factory=list)
+
+    def pretax_credit_amounts(self) -> list[dict[str, Any]]:
+        """Line `pretax_credit_amounts` (billing-credits.md §5.4)."""
+        return [
+            {
+                "amount": amount,
+                "credit_balance_transaction": txn,
+                "discount": None,
+                "type": "credit_balance_transaction",
+            }
+            for txn, amount in self.credits
+        ]
 
     def render(self, ctx: RenderContext) -> dict[str, Any]:
         """Wire shape of a line, in the line shape of the request's API version."""
@@ -84,6 +99,8 @@ class InvoiceLine:
             body["subscription_item"] = self.subscription_item  # set on proration items too
             if self.kind != "subscription":
                 body["invoice_item"] = self.invoice_item
+            if versions.has_credit_grants(ctx.version):
+                body["pretax_credit_amounts"] = self.pretax_credit_amounts()
             return body
         if self.kind == "subscription":
             parent: dict[str, Any] = {
@@ -109,7 +126,7 @@ class InvoiceLine:
                 "subscription_item_details": None,
             }
         body["parent"] = parent
-        body["pretax_credit_amounts"] = []
+        body["pretax_credit_amounts"] = self.pretax_credit_amounts()
         body["pricing"] = (
             {
                 "type": "price_details",
@@ -212,9 +229,19 @@ class Invoice:
         return dup
 
     @property
-    def total(self) -> int:
+    def subtotal(self) -> int:
         """Sum of the line amounts (no tax, no discounts)."""
         return sum(line.amount for line in self.lines)
+
+    @property
+    def credited(self) -> int:
+        """What billing credits pay (applied, or on a draft / preview: would pay)."""
+        return sum(amount for line in self.lines for _, amount in line.credits)
+
+    @property
+    def total(self) -> int:
+        """The subtotal minus billing credits (no tax, no discounts)."""
+        return self.subtotal - self.credited
 
     @property
     def amount_due(self) -> int:
@@ -237,7 +264,8 @@ class Invoice:
         cust = ctx.ns.customers.get(self.customer)
         lines = [line.render(ctx) for line in self.lines]
         lines_url = f"/v1/invoices/{self.id}/lines" if not self.preview else "/v1/invoices/lines"
-        total = self.total
+        subtotal = self.subtotal
+        total = subtotal - self.credited
         due = 0 if self.status == "void" else max(total, 0)
         remaining = 0 if self.status in ("paid", "void") else max(due - self.amount_paid, 0)
         body: dict[str, Any] = {
@@ -316,8 +344,8 @@ class Invoice:
                 "paid_at": self.paid_at,
                 "voided_at": self.voided_at,
             },
-            "subtotal": total,
-            "subtotal_excluding_tax": total,
+            "subtotal": subtotal,
+            "subtotal_excluding_tax": subtotal,
             "test_clock": self.test_clock,
             "total": total,
             "total_discount_amounts": [],
@@ -346,7 +374,7 @@ class Invoice:
                 if self.subscription
                 else None
             )
-            body["total_pretax_credit_amounts"] = []
+            body["total_pretax_credit_amounts"] = self.total_pretax_credit_amounts()
             body["total_taxes"] = []
         else:
             body["discount"] = None
@@ -365,4 +393,10 @@ class Invoice:
                 body["automatically_finalizes_at"] = (
                     self.finalizes_at if self.auto_advance else None
                 )
+            if versions.has_credit_grants(ctx.version):
+                body["total_pretax_credit_amounts"] = self.total_pretax_credit_amounts()
         return body
+
+    def total_pretax_credit_amounts(self) -> list[dict[str, Any]]:
+        """Invoice `total_pretax_credit_amounts`: every line's credits, in line order."""
+        return [c for line in self.lines for c in line.pretax_credit_amounts()]

@@ -67,3 +67,41 @@ def has_finalizes_at(version: str) -> bool:
 def has_clock_status_details(version: str) -> bool:
     """`test_helpers.test_clock.status_details` exists (required) from `2024-09-30.acacia`."""
     return _day(version) >= FINALIZES_AT
+
+
+CREDITS = "2024-10-28"  # billing credits (grants, balance summary, balance transactions)
+CREDITS_VOID_REINSTATES = "2024-12-18"  # voiding an invoice gives its credits back
+CREDITS_PRIORITY = "2025-02-24"  # grant `priority`, `applicability_config[scope][prices]`
+CREDITS_CATEGORY_OPTIONAL = "2025-10-29"  # create `category` defaults to `paid`
+CUSTOMER_ACCOUNT = "2025-12-15"  # `customer_account` beside `customer`
+ALERTS = "2024-09-30"  # /v1/billing/alerts and billing.alert.triggered
+
+
+def has_credit_grants(version: str) -> bool:
+    """Billing credits exist from `2024-10-28.acacia` (billing-credits.md §0)."""
+    return _day(version) >= CREDITS
+
+
+def credits_void_reinstates(version: str) -> bool:
+    """Voiding an invoice reinstates its applied credits from `2024-12-18.acacia`."""
+    return _day(version) >= CREDITS_VOID_REINSTATES
+
+
+def has_credit_priority(version: str) -> bool:
+    """Grant `priority` and price-level scope from `2025-02-24.acacia`."""
+    return _day(version) >= CREDITS_PRIORITY
+
+
+def credit_category_optional(version: str) -> bool:
+    """Grant create `category` is optional (default `paid`) from `2025-10-29.clover`."""
+    return _day(version) >= CREDITS_CATEGORY_OPTIONAL
+
+
+def has_customer_account(version: str) -> bool:
+    """`customer_account` exists on grants and summaries from `2025-12-15.clover`."""
+    return _day(version) >= CUSTOMER_ACCOUNT
+
+
+def has_alerts(version: str) -> bool:
+    """The Alerts API exists from `2024-09-30.acacia` (billing-alerts.md §0)."""
+    return _day(version) >= ALERTS

@@ -31,6 +31,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from .. import clock
+from ..billing import usage_watch
 from ..billing.meter_billing import event_store
 from ..billing.meter_ingest import (
     check_and_store,
@@ -149,6 +150,7 @@ def cancel_event(ns: Any, meter: Meter, identifier: str, *, param: str) -> None:
         raise invalid_value(
             param, f"The meter event with identifier {identifier} has already been cancelled."
         )
+    usage_watch.meter_usage(ns, meter, owner[1])  # thresholds see the lower usage
 
 
 @meter_events.post("/v1/billing/meter_event_adjustments")

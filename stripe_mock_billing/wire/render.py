@@ -31,6 +31,11 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     "usage_record": frozenset(),
     "billing.meter_event_summary": frozenset(),
     "test_helpers.test_clock": frozenset(),
+    "billing.credit_grant": frozenset({"customer", "test_clock"}),
+    "billing.credit_balance_transaction": frozenset({"credit_grant", "test_clock"}),
+    "billing.credit_balance_summary": frozenset({"customer"}),
+    "billing.alert": frozenset(),  # usage_threshold.meter / filters: not expandable here
+    "billing.alert_triggered": frozenset(),
 }
 MAX_EXPAND_DEPTH = 4
 # the object an expandable id field names (for checking `expand[]` before a write)
@@ -44,6 +49,7 @@ EXPAND_TARGET: dict[str, str] = {
     "subscription": "subscription",
     "subscription_item": "subscription_item",
     "test_clock": "test_helpers.test_clock",
+    "credit_grant": "billing.credit_grant",
 }
 # fully described types: object type -> fields rendered inline (`list:` = a list object of them)
 # and "includable" fields that only render when expanded. Types not listed here are only checked
@@ -63,6 +69,9 @@ EMBEDDED: dict[str, dict[str, str]] = {
     "billing.meter_event": {},
     "billing.meter_event_adjustment": {},
     "webhook_endpoint": {},
+    "billing.credit_grant": {},
+    "billing.credit_balance_transaction": {},
+    "billing.alert": {},
 }
 # `/v1/<collection>` -> the object type its create/retrieve/update/list and verbs render
 TYPE_BY_COLLECTION: dict[str, str] = {
@@ -78,10 +87,24 @@ TYPE_BY_COLLECTION: dict[str, str] = {
     "billing/meter_events": "billing.meter_event",
     "billing/meter_event_adjustments": "billing.meter_event_adjustment",
     "webhook_endpoints": "webhook_endpoint",
+    "billing/credit_grants": "billing.credit_grant",
+    "billing/credit_balance_transactions": "billing.credit_balance_transaction",
+    "billing/alerts": "billing.alert",
 }
 # POST `/v1/<collection>/<id>/<verb>` actions that render the collection's object
 VERBS = frozenset(
-    {"advance", "deactivate", "finalize", "mark_uncollectible", "pay", "reactivate", "void"}
+    {
+        "activate",
+        "advance",
+        "archive",
+        "deactivate",
+        "expire",
+        "finalize",
+        "mark_uncollectible",
+        "pay",
+        "reactivate",
+        "void",
+    }
 )
 
 
