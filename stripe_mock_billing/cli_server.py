@@ -4,6 +4,9 @@
   meter events/s on 2 cores; see its docstring for the measurements and the trade-off).
 - `--threaded`: cheroot, a thread per connection, for tests of truly concurrent requests (409
   `idempotency_key_in_use`); about a third of the loop's throughput, because of GIL hand-offs.
+  A client that sends its request slowly holds a thread while it does, so there are
+  `THREADED_WORKERS` (64) of them, a socket read waits at most `THREADED_TIMEOUT` (10 s) and
+  headers are capped at 64 KiB (limits.py): 20 slow sockets leave the health check answering.
   (werkzeug's development server, which server.py's ThreadedServer uses, is slower still.)
 - `--verbose`: werkzeug, which logs every request.
 LIMITATIONS: no TLS (plain http on loopback, as the SDKs allow).
@@ -15,11 +18,12 @@ from typing import Protocol
 
 from flask import Flask
 
+from . import limits
 from .server import make_wsgi_server
 
-# worker threads: requests of one account are serialized by its lock anyway; more threads
-# only add GIL contention, fewer would starve concurrent keep-alive clients
-THREADS = 8
+# worker threads: idle ones cost nothing, and a slow client occupies one until its read times
+# out (8 were taken down by 8 incomplete requests)
+THREADS = limits.THREADED_WORKERS
 
 
 class CliServer(Protocol):
@@ -37,8 +41,15 @@ class _Cheroot:
         from cheroot import wsgi
 
         self._server = wsgi.Server(
-            (host, port), app, numthreads=THREADS, request_queue_size=128, timeout=60
+            (host, port),
+            app,
+            numthreads=THREADS,
+            request_queue_size=128,
+            timeout=limits.THREADED_TIMEOUT,
+            accepted_queue_size=limits.MAX_CONNECTIONS,
         )
+        self._server.max_request_header_size = limits.MAX_HEADER_BYTES
+        self._server.max_request_body_size = 2 * limits.MAX_BODY_BYTES
         self._server.prepare()  # binds now, so a port-0 address is known before serving
 
     def address(self) -> tuple[str, int]:

@@ -30,6 +30,16 @@ MAX_INT_DIGITS = 40  # digits an integer parameter may have before it is not an 
 # API keys (wire/auth.py): Stripe's are ~110 characters; a longer key is an invalid one (401)
 MAX_API_KEY_LENGTH = 255
 
+# --- connections (loop_server.py; cli_server.py for --threaded) -------------------------------
+MAX_HEADER_BYTES = 64 * 1024  # request line + headers; more: 431
+HEADER_TIMEOUT = 10.0  # seconds from a request's first byte (or the connect) to its last header
+BODY_TIMEOUT = 30.0  # seconds from the last header to the end of the body
+IDLE_TIMEOUT = 75.0  # seconds a keep-alive connection may wait for its next request
+MAX_CONNECTIONS = 1024  # open client connections; more are answered 503 and closed
+DRAIN_TIMEOUT = 10.0  # seconds SIGTERM waits for requests in flight before exiting
+THREADED_WORKERS = 64  # --threaded (cheroot): threads, so slow clients cannot take them all
+THREADED_TIMEOUT = 10  # --threaded: seconds a socket read may wait
+
 # --- time --------------------------------------------------------------------------------------
 # Unix timestamps accepted in parameters (test clock `frozen_time`, `trial_end`, ...):
 # 1970-01-01 .. 2999-12-31T23:59:59Z, so period math (which works in years 1..9999) always fits

@@ -8,7 +8,13 @@ requests/s at ~600 us of server CPU per request, this loop ~4,200-4,800 requests
 
 Behaviour: HTTP/1.1 keep-alive and pipelining (answers in order), chunked request bodies,
 `Expect: 100-continue` (curl sends it for bodies over 1 KiB), HEAD, `Connection: close`;
-malformed requests get a 400 and the connection is closed; bodies over 32 MiB a 413.
+malformed requests get a 400 and the connection is closed; bodies over 32 MiB a 413, headers
+over 64 KiB a 431. Slow clients cannot hold the server (limits.py): a request's headers must
+arrive within `HEADER_TIMEOUT`, its body within `BODY_TIMEOUT`, an idle keep-alive connection
+is closed after `IDLE_TIMEOUT` (408 and close for the first two), and past `MAX_CONNECTIONS`
+open connections a new one is answered 503 and closed. `shutdown()` (SIGTERM) stops accepting,
+lets the requests in flight finish and their answers go out (at most `DRAIN_TIMEOUT`), then
+stops.
 Requests run one at a time, in arrival order. An injected latency fault (control API) does not
 block the loop: the request executes at once and its response is held back for the latency
 (see faults.py).
@@ -37,6 +43,7 @@ from urllib.parse import unquote
 import httptools
 from flask import Flask
 
+from . import limits
 from .control_webhooks import run_job
 from .delivery import JOBS_KEY
 from .wire.faults import DEFER_KEY
@@ -49,6 +56,12 @@ _TOO_LARGE = (
     b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 )
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+_HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
+    b"Connection: close\r\n\r\n"
+)
+_BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 # POSTs whose work grows with the account's size: run on the worker thread, off the loop
 _LONG_POST = re.compile(r"/v1/test_helpers/test_clocks/[^/]+/advance/?|/_mock/snapshot/?")
 
@@ -65,14 +78,37 @@ class _Connection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.size = 0
+        self.head_size = 0
         # answers not yet written, in request order: [bytes | None (held back), keep_alive]
         self.pending: deque[list[Any]] = deque()
+        # slow-client deadline (loop time) and the answer sent when it passes; None: none
+        self.deadline: float | None = None
+        self.on_deadline = _TIMEOUT
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport, but have its interface
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else ""
+        if not self.server.admit(self):
+            self._abort(_BUSY)
+            return
+        self._expect(self.server.header_timeout, _TIMEOUT)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.forget(self)
+
+    def _expect(self, seconds: float | None, answer: bytes = _TIMEOUT) -> None:
+        """The next step must happen within `seconds` (None: no deadline)."""
+        self.deadline = None if seconds is None else self.server.loop.time() + seconds
+        self.on_deadline = answer
+
+    def expired(self, now: float) -> bool:
+        """Close the connection if its deadline passed (the server's sweep calls this)."""
+        if self.deadline is None or now < self.deadline or self.pending:
+            return False
+        self._abort(self.on_deadline)
+        return True
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -92,14 +128,26 @@ class _Connection(asyncio.Protocol):
         self.headers = []
         self.body = []
         self.size = 0
+        self.head_size = 0
+        if not self.pending:
+            self._expect(self.server.header_timeout)
+
+    def _grow_head(self, n: int) -> None:
+        self.head_size += n
+        if self.head_size > limits.MAX_HEADER_BYTES:
+            self._abort(_HEADERS_TOO_LARGE)
+            raise ValueError("request headers too large")
 
     def on_url(self, url: bytes) -> None:
+        self._grow_head(len(url))
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._grow_head(len(name) + len(value) + 4)
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self._expect(self.server.body_timeout)
         for name, value in self.headers:
             expects = name.lower() == b"expect" and value.lower() == b"100-continue"
             if expects and self.transport is not None:
@@ -118,6 +166,7 @@ class _Connection(asyncio.Protocol):
         env = self.server.environ(method, self.url, self.headers, b"".join(self.body), self.peer)
         slot: list[Any] = [None, keep]
         self.pending.append(slot)
+        self._expect(None)  # running: no deadline until its answer is written
         head = method == "HEAD"
         if self.server.goes_off_loop(env):
             self.server.call_off_loop(env, head, keep, self._answered, slot)
@@ -153,13 +202,31 @@ class _Connection(asyncio.Protocol):
             if not keep:
                 transport.close()
                 return
+        if not self.pending:
+            self._expect(self.server.idle_timeout)
 
 
 class LoopServer:
     """`LoopServer(app, host, port)`: bind now, `serve_forever()`, `shutdown()` from any thread."""
 
-    def __init__(self, app: Flask, host: str, port: int) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        host: str,
+        port: int,
+        *,
+        header_timeout: float = limits.HEADER_TIMEOUT,
+        body_timeout: float = limits.BODY_TIMEOUT,
+        idle_timeout: float = limits.IDLE_TIMEOUT,
+        max_connections: int = limits.MAX_CONNECTIONS,
+        drain_timeout: float = limits.DRAIN_TIMEOUT,
+    ) -> None:
         self.app = app
+        self.header_timeout, self.body_timeout = header_timeout, body_timeout
+        self.idle_timeout, self.max_connections = idle_timeout, max_connections
+        self.drain_timeout = drain_timeout
+        self.connections: set[_Connection] = set()
+        self._draining = False
         try:
             import uvloop
 
@@ -181,8 +248,45 @@ class LoopServer:
         """The bound host and port."""
         return self.host, self.port
 
+    def admit(self, conn: _Connection) -> bool:
+        """Count a new connection in, unless the server is full or stopping."""
+        if self._draining or len(self.connections) >= self.max_connections:
+            return False
+        self.connections.add(conn)
+        return True
+
+    def forget(self, conn: _Connection) -> None:
+        """A connection closed."""
+        self.connections.discard(conn)
+
+    def _sweep(self) -> None:
+        """Close the connections whose slow-client deadline passed (every 1/4 s)."""
+        now = self.loop.time()
+        for conn in list(self.connections):
+            if conn.expired(now):
+                self.connections.discard(conn)
+        step = min(0.25, self.header_timeout / 4, self.body_timeout / 4, self.idle_timeout / 4)
+        self.loop.call_later(step, self._sweep)
+
+    def _drain(self, started: float) -> None:
+        """Stop once no request is in flight (or after `drain_timeout`), answers written."""
+        busy = any(conn.pending for conn in self.connections) or bool(self._busy)
+        if busy and self.loop.time() - started < self.drain_timeout:
+            self.loop.call_later(0.02, self._drain, started)
+            return
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.close()
+        self.loop.call_later(0.05, self.loop.stop)  # let the closes flush
+
+    def _begin_drain(self) -> None:
+        self._draining = True
+        self._server.close()  # no new connections
+        self._drain(self.loop.time())
+
     def serve_forever(self) -> None:
         """Run the loop until `shutdown()`."""
+        self.loop.call_soon(self._sweep)
         try:
             self.loop.run_forever()
         finally:
@@ -193,8 +297,8 @@ class LoopServer:
             self._hooks.shutdown(wait=False)
 
     def shutdown(self) -> None:
-        """Stop serving (thread-safe)."""
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        """Stop serving (thread-safe): requests in flight finish and are answered first."""
+        self.loop.call_soon_threadsafe(self._begin_drain)
 
     def run_off_loop(
         self, jobs: list[Callable[[], None]], delay: float, fn: Callable[..., None], *args: Any
