@@ -57,12 +57,12 @@ class InvoiceLine:
     credits: list[tuple[str | None, int]] = field(default_factory=list)
 
     def pretax_credit_amounts(self) -> list[dict[str, Any]]:
-        """Line `pretax_credit_amounts` (billing-credits.md §5.4)."""
+        """Line `pretax_credit_amounts` (billing-credits.md §5.4; `discount` is not nullable in
+        the schema, so a credit's entry has none)."""
         return [
             {
                 "amount": amount,
                 "credit_balance_transaction": txn,
-                "discount": None,
                 "type": "credit_balance_transaction",
             }
             for txn, amount in self.credits
