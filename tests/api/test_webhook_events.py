@@ -118,3 +118,14 @@ def test_meter_events_delivered(client: stripe.StripeClient) -> None:
         client.v1.billing.meters.deactivate(meter.id)
         assert rcv.types() == ["billing.meter.created", "billing.meter.deactivated"]
         assert rcv.events()[1].data.object.status == "inactive"
+
+
+def test_invoice_updated(client: stripe.StripeClient, cus: str) -> None:
+    with receiver() as rcv:
+        endpoint(client, rcv, ["invoice.created", "invoice.updated"])
+        inv = client.v1.invoices.create({"customer": cus, "description": "before"})
+        client.v1.invoices.update(inv.id, {"description": "after"})
+        assert rcv.types() == ["invoice.created", "invoice.updated"]
+        upd = rcv.wait_for("invoice.updated")
+        assert upd.data.object.description == "after"
+        assert upd.data.previous_attributes.description == "before"
