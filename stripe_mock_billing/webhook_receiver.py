@@ -74,7 +74,11 @@ class WebhookReceiver:
         if obj != "v2.core.event":
             return stripe.Webhook.construct_event(body.decode("utf-8"), sig, self.secret)
         client = stripe.StripeClient("sk_test_receiver")
-        parse = getattr(client, "parse_event_notification", None) or client.parse_thin_event
+        # stripe-python 13+: parse_event_notification; 11.x-12.x: parse_thin_event
+        name = "parse_event_notification"
+        parse = getattr(client, name, None) or getattr(client, "parse_thin_event", None)
+        if parse is None:
+            raise ValueError("this stripe-python cannot parse thin events")
         return parse(body.decode("utf-8"), sig, self.secret)
 
     def respond_with(self, status: int, times: int = 1, delay: float = 0.0) -> None:

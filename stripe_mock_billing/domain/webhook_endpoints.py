@@ -78,7 +78,7 @@ def pinned_versions(ns: Namespace) -> set[str]:
     out = {ep.api_version for ep in ns.webhook_endpoints.values() if ep.api_version}
     out |= {ed.api_version for ed in ns.event_destinations.values() if ed.api_version}
     out.discard(default)
-    return out  # type: ignore[return-value]
+    return out
 
 
 LOOPBACK_NAMES = ("localhost",)
