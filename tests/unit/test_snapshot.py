@@ -102,3 +102,21 @@ def test_settings_must_be_account_settings() -> None:
     snap["state"]["settings"] = 5
     with pytest.raises(InvalidRequest, match="settings must be AccountSettings"):
         snapshot.import_state(space, snap)
+
+
+def test_every_table_of_the_account_has_its_class_in_the_snapshot_format() -> None:
+    """Import accepts only listed classes: a new Namespace table must be added to
+    snapshot.TABLES (and its class to snapshot.ALLOWED), or exports of it cannot be imported."""
+    import dataclasses
+
+    from stripe_mock_billing.store import Namespace
+
+    tables = {
+        f.name
+        for f in dataclasses.fields(Namespace)
+        if f.default_factory is dict and f.name not in snapshot.SKIP_FIELDS
+    }
+    assert tables - set(snapshot.TABLES) - {"extensions"} == set()
+    assert set(snapshot.TABLES.values()) <= snapshot.ALLOWED
+    for name in snapshot.ALLOWED:
+        assert isinstance(snapshot._class(name), type)
