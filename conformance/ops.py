@@ -50,6 +50,7 @@ OPS: dict[str, Op] = {
     **_crud("prices", "prices", delete=None),
     **_crud("subscriptions", "subscriptions", delete="cancel"),
     **_crud("subscription_items", "subscriptionItems"),
+    **_crud("webhook_endpoints", "webhookEndpoints"),
     # legacy usage records (acacia and earlier)
     "usage_records.create": Op(
         "POST",

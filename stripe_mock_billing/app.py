@@ -7,6 +7,7 @@ from flask import Flask
 from .billing.invoicing import refresh_draft
 from .config import Settings
 from .control import control
+from .control_billing import control_billing
 from .control_webhooks import install as install_webhooks
 from .errors import ErrorLog
 from .resources.alerts import alerts
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     # after the pipeline's hook (which takes the account lock): roll due wall-clock subscriptions
     app.before_request(sync_before_request)
     app.register_blueprint(control)
+    app.register_blueprint(control_billing)
     app.register_blueprint(customers)
     app.register_blueprint(products)
     app.register_blueprint(prices)

@@ -292,6 +292,22 @@ class StripeMock:
         body = self._control("POST", "/_mock/webhooks/wait", {"timeout": timeout})
         return bool(body["idle"])
 
+    # --- billing credits and usage alerts ------------------------------------------------
+    def credit_balance(self, customer: str, currency: str = "usd") -> dict[str, int]:
+        """The customer's credit balance in `currency`: `{"available": n, "ledger": n}` (0 / 0
+        without grants), as `credit_balance_summary` computes it (control_billing.py)."""
+        body = self._control("GET", f"/_mock/credits/{customer}")
+        for row in body["balances"]:
+            if row["currency"] == currency:
+                return {"available": row["available"], "ledger": row["ledger"]}
+        return {"available": 0, "ledger": 0}
+
+    def alerts_triggered(self, customer: str | None = None) -> list[dict[str, Any]]:
+        """Every usage alert that fired: `{"alert", "customer", "value"}` (one per alert and
+        customer, as `one_time` alerts fire)."""
+        query = {"customer": customer} if customer else None
+        return list(self._control("GET", "/_mock/alerts/triggered", query=query)["data"])
+
     # --- snapshots ----------------------------------------------------------------------
     def export_state(self) -> dict[str, Any]:
         """This account's state as JSON (snapshot.py)."""

@@ -249,8 +249,10 @@ class _Encoder:
             names = [f.name for f in dataclasses.fields(obj)]
         else:
             names = _slot_names(cls) + list(getattr(obj, "__dict__", {}))
+        # a field declared "None" is a cache (a meter series' sorted view): written as null
+        caches = {k for k, v in PLAIN_FIELDS.get(_qualname(cls), {}).items() if v == "None"}
         fields = {
-            name: self.enc(getattr(obj, name), f"{where}.{name}")
+            name: None if name in caches else self.enc(getattr(obj, name), f"{where}.{name}")
             for name in names
             if hasattr(obj, name)
         }

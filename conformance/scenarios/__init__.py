@@ -12,6 +12,7 @@ MODULES = (
     "meter_billing",
     "events",
     "lifecycle",
+    "webhooks",
     "emulator",
 )
 

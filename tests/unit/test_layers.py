@@ -41,6 +41,7 @@ EDGES = {
     "delivery_queue",
     "delivery_records",
     "control_webhooks",
+    "control_billing",
 }
 # which layers a layer may import (itself included)
 MAY_IMPORT = {
