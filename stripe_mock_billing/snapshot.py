@@ -88,6 +88,7 @@ ALLOWED = frozenset(
         _D + "events:Event",
         _D + "webhook_endpoints:WebhookEndpoint",
         _D + "event_destinations:EventDestination",
+        _D + "event_destinations:PingEvent",
         _D + "credit_grants:CreditGrant",
         _D + "credit_grants:CreditBalanceTransaction",
         _D + "alerts:Alert",

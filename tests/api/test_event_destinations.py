@@ -186,3 +186,15 @@ def test_fetch_headers_sdks_send_are_accepted(
     )
     assert resp.status_code == 200
     assert resp.json()["id"] == ev.id
+
+
+def test_snapshot_roundtrip_keeps_destinations_and_pings(
+    client: stripe.StripeClient, mock: StripeMock
+) -> None:
+    ed = _create(client, "http://127.0.0.1:9/thin")
+    ping = client.v2.core.event_destinations.ping(ed.id)
+    snap = mock.export_state()
+    mock.reset()
+    mock.import_state(snap)
+    assert [d.id for d in client.v2.core.event_destinations.list().data] == [ed.id]
+    assert client.v2.core.events.retrieve(ping.id).type == "v2.core.event_destination.ping"
