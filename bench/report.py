@@ -107,6 +107,21 @@ moves: when the wall-time row says MISSED, compare the CPU-time row and the load
 it. Event snapshots of invoices are frozen copies rendered on first read, which keeps emitting
 that many events cheap.
 
+### Billing credits, usage alerts and meter thresholds
+
+`python bench/bench_credits_alerts.py` builds two accounts in process with the same meter and
+customers subscribed to its price; one of them also has a thousand active alerts (filtered on
+its customers, plus a few for all customers, none reached) and an `amount_gte` threshold on
+every subscription (never reached). The same v1 meter events go to both accounts in alternating
+rounds through the Flask test client; the rows give the median time per event of each and the
+overhead of the watched account, which is what alert and threshold checks add to ingest. It then
+puts a thousand customers with a meter-priced subscription, three grants and usage on one test
+clock, advances it to the period end (the cycle drafts), and times the finalization of every
+draft: first the engine step alone (credits applied, invoices paid, events written), then the
+same advance through the API, whose time also includes the account checkpoint the advance takes
+for its rollback (a deep copy of every table); the same two rows without grants show what the
+credits add.
+
 ### Legacy usage records
 
 `python bench/bench_usage_ingest.py` posts usage records one after another with the official SDK
