@@ -332,3 +332,17 @@ def test_webhook_endpoints_accept_the_new_event_types(client: stripe.StripeClien
         {"url": "http://127.0.0.1:9/hook", "enabled_events": types}  # type: ignore[typeddict-item]
     )
     assert sorted(we.enabled_events) == sorted(types)
+
+
+def test_a_clock_advance_evaluates_the_clocks_customers(client: stripe.StripeClient) -> None:
+    from tests.api.billing_helpers import HOUR, JAN1, advance
+    from tests.api.credit_helpers import clocked
+
+    m = meter(client)
+    clk, cus = clocked(client)
+    send(client, cus.id, 100)
+    alert(client, m.id, 100, cus.id)
+    assert fired(client) == []  # created after the usage: not evaluated yet
+    advance(client, clk.id, JAN1 + HOUR)
+    (trig,) = fired(client)
+    assert (trig["customer"], trig["value"], trig["created"]) == (cus.id, 100, JAN1 + HOUR)
