@@ -95,6 +95,13 @@ OPS: dict[str, Op] = {
         "invoices.finalize_invoice",
         "invoices.finalizeInvoice",
     ),
+    "invoices.pay": Op("POST", "/v1/invoices/{0}/pay", "invoices.pay", "invoices.pay"),
+    "customers.payment_methods": Op(
+        "GET",
+        "/v1/customers/{0}/payment_methods",
+        "customers.payment_methods.list",
+        "customers.listPaymentMethods",
+    ),
     # events
     "events.list": Op("GET", "/v1/events", "events.list", "events.list"),
     "events.retrieve": Op("GET", "/v1/events/{0}", "events.retrieve", "events.retrieve"),

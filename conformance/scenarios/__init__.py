@@ -13,6 +13,7 @@ MODULES = (
     "events",
     "lifecycle",
     "webhooks",
+    "dunning",
     "emulator",
 )
 
