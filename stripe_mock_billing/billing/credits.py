@@ -281,6 +281,20 @@ def project(ns: Namespace, inv: Invoice) -> None:
         line.credits = [*line.credits, (None, amount)]
 
 
+def held(ns: Namespace, customer: str) -> bool:
+    """Whether the customer has any grant (the cheap test before a credits computation)."""
+    return bool(grants_of(ns, customer))
+
+
+def would_pay(ns: Namespace, inv: Invoice, now: int) -> int:
+    """What the customer's credits would pay of a not-yet-stored invoice (after its drafts):
+    billing thresholds measure the amount net of credits."""
+    if not grants_of(ns, inv.customer):
+        return 0
+    left = held_by_drafts(ns, inv.customer, now)
+    return sum(amount for _, _, amount in _plan(ns, inv, now, left))
+
+
 def apply(ns: Namespace, inv: Invoice, now: int) -> None:
     """Finalization: the eligible grants pay for the invoice's qualifying lines."""
     for line in inv.lines:

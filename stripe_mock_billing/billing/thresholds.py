@@ -8,7 +8,8 @@ usage after the threshold invoice (it is not offset by an "amount previously bil
 usage is simply not billed twice). `reset_billing_cycle_anchor` also restarts the period at the
 threshold time, billing the licensed items for the new period on the same invoice.
 Documented rules kept: not evaluated during trials nor in the last 24 hours before the
-subscription ends. Threshold invoices are finalized (and paid) at once.
+subscription ends; the amount measured for `amount_gte` is net of the billing credits the
+invoice would use (credits.py). Threshold invoices are finalized (and paid) at once.
 LIMITATIONS: tiers restart after a threshold invoice (Stripe keeps tiers across threshold
 invoices unless the anchor resets); usage recorded later with a timestamp at or before an
 earlier threshold invoice's time is not billed; no proration on anchor reset.
@@ -19,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..domain.invoices import Invoice, ItemReason
-from . import invoicing, lifecycle
+from . import credits, invoicing, lifecycle
 from .periods import add_interval
 
 if TYPE_CHECKING:
@@ -58,6 +59,22 @@ def evaluate(ns: Namespace, sub: Subscription, now: int) -> Invoice | None:
         if item.usage_gte is not None and qty >= item.usage_gte:
             hits.append(item)
     amount_hit = sub.amount_gte is not None and total >= sub.amount_gte
+    if amount_hit and credits.held(ns, sub.customer):
+        # the amount measured is net of billing credits (billing-alerts.md §6)
+        probe = invoicing.new_invoice(
+            ns,
+            sub,
+            created=now,
+            reason="subscription_threshold",
+            start=sub.current_period_start,
+            end=now,
+        )
+        probe.lines = [
+            invoicing.metered_line(ns, sub, it, it.price, it.metered_from, end)
+            for it in items
+            if ns.prices[it.price].metered and it.metered_from < end
+        ]
+        amount_hit = total - credits.would_pay(ns, probe, now) >= (sub.amount_gte or 0)
     if not hits and not amount_hit:
         return None
     inv = invoicing.new_invoice(

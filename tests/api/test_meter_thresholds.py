@@ -119,12 +119,14 @@ def test_usage_stamped_ahead_counts_when_the_clock_gets_there(
     assert (th.billing_reason, th.created, th.total) == ("subscription_threshold", AT + 240, 600)
 
 
-def test_credits_pay_a_threshold_invoice(client: stripe.StripeClient) -> None:
+def test_the_amount_measured_is_net_of_credits(client: stripe.StripeClient) -> None:
     from tests.api.credit_helpers import grant
 
     _, cus, sub = setup(client, billing_thresholds={"amount_gte": 1000})
     grant(client, cus.id, 300)
-    send(client, cus.id, 1000)
+    send(client, cus.id, 1299)  # 1,299 - 300 of credits = 999
+    assert len(invoices(client, sub.id)) == 1
+    send(client, cus.id, 1)  # 1,300 - 300 = 1,000
     th = invoices(client, sub.id)[-1]
     assert th.billing_reason == "subscription_threshold"
-    assert (th.subtotal, th.total, th.amount_due) == (1000, 700, 700)
+    assert (th.subtotal, th.total, th.amount_due) == (1300, 1000, 1000)
