@@ -493,3 +493,38 @@ def test_acacia_2025_02_24_has_priority(acacia: stripe.StripeClient) -> None:
     cus = acacia.v1.customers.create({})
     g = grant(acacia, cus.id, priority=3)
     assert g.priority == 3
+
+
+def test_expire_and_void_emit_updated(client: stripe.StripeClient) -> None:
+    _, cus = clocked(client)
+    g = grant(client, cus.id, 700)
+    client.v1.billing.credit_grants.expire(g.id)
+    evs = client.v1.events.list({"limit": 2}).data
+    assert [e.type for e in evs] == [
+        "billing.credit_grant.updated",
+        "billing.credit_balance_transaction.created",
+    ]
+    assert evs[0].data.previous_attributes.to_dict() == {"expires_at": None}
+    assert evs[1].data.object.debit.type == "credits_expired"
+    g2 = grant(client, cus.id, 100)
+    client.v1.billing.credit_grants.void_grant(g2.id)
+    (ev,) = client.v1.events.list({"limit": 1}).data
+    assert ev.type == "billing.credit_grant.updated"
+    assert ev.data.previous_attributes.to_dict() == {"voided_at": None}
+
+
+def test_expand_customer(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create({"name": "Ada"})
+    g = client.v1.billing.credit_grants.create(
+        {  # type: ignore[typeddict-item]
+            "customer": cus.id,
+            "amount": AMOUNT,
+            "applicability_config": METERED,
+            "expand": ["customer"],
+        }
+    )
+    assert g.customer.name == "Ada"  # type: ignore[union-attr]
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.billing.credit_grants.retrieve(g.id, {"expand": ["amount"]})
+    e = _err(exc)
+    assert (e["param"], e["message"]) == ("expand", "This property cannot be expanded (amount).")
