@@ -3,13 +3,14 @@ payment is judged before anything is written; an update is rolled back when the 
 charged is declined) and `default_incomplete` on updates (dunning.py reads the behaviour from the
 engine state while the update runs).
 
-Rollback is a deep copy of the tables an update can touch, taken only when the request asks for
+Rollback is a deep copy of the account's tables, taken only when the request asks for
 `error_if_incomplete`, so the common path pays nothing for it.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from . import invoicing, payments
@@ -45,39 +46,35 @@ def check_first_payment(
         raise decline.error()
 
 
-# Namespace tables a subscription update can change (rolled back by `restore`)
-_TX_TABLES = (
-    "customers",
-    "subscriptions",
-    "subscription_items",
-    "invoices",
-    "invoiceitems",
-    "payment_methods",
-    "events",
-    "usage",
-    "credit_grants",
-    "credit_balance_transactions",
-    "alerts",
-)
-_TX_EXTENSIONS = ("billing", "standalone_invoices", "credit_grants_by_customer")
-
-
 def checkpoint(ns: Namespace) -> dict[str, Any]:
-    """A deep copy of what an update can change, for `restore` (`error_if_incomplete`)."""
-    saved = {name: copy.deepcopy(getattr(ns, name)) for name in _TX_TABLES}
-    saved["$ext"] = {
-        k: copy.deepcopy(ns.extensions[k]) for k in _TX_EXTENSIONS if k in ns.extensions
+    """A deep copy of the account's state, for `restore` (`error_if_incomplete` updates): every
+    table of the Namespace and every extension that is state. `_mock*` extensions are traffic
+    or caches: their lists (the webhook outboxes) are only cut back to their length."""
+    tables = {
+        f.name: copy.deepcopy(getattr(ns, f.name))
+        for f in dataclasses.fields(ns)
+        if type(getattr(ns, f.name)) is dict and f.name != "extensions"
     }
-    return saved
+    ext = {k: copy.deepcopy(v) for k, v in ns.extensions.items() if not k.startswith("_mock")}
+    lengths = {
+        k: len(v) for k, v in ns.extensions.items() if k.startswith("_mock") and type(v) is list
+    }
+    return {"tables": tables, "extensions": ext, "lengths": lengths}
 
 
 def restore(ns: Namespace, saved: dict[str, Any]) -> None:
-    """Put back the state of a `checkpoint` (the update never happened)."""
-    for name in _TX_TABLES:
-        setattr(ns, name, saved[name])
-    for k in _TX_EXTENSIONS:
-        ns.extensions.pop(k, None)
-    ns.extensions.update(saved["$ext"])
+    """Put back the state of a `checkpoint` (the update never happened, its events are not
+    delivered)."""
+    for name, table in saved["tables"].items():
+        setattr(ns, name, table)
+    for k in [k for k in ns.extensions if not k.startswith("_mock")]:
+        del ns.extensions[k]
+    ns.extensions.update(saved["extensions"])
+    for k, n in saved["lengths"].items():
+        del ns.extensions[k][n:]
+    for k, v in ns.extensions.items():
+        if k.startswith("_mock") and type(v) is list and k not in saved["lengths"]:
+            v.clear()
 
 
 def begin_update(ns: Namespace, payment_behavior: str | None) -> None:

@@ -35,47 +35,16 @@ from typing import TYPE_CHECKING, Any
 from ..domain.events import emit, snapshot
 from ..domain.payment_methods import NO_PAYMENT_METHOD, Decline
 from . import credits, payments
+from .retry_policy import due_at, retry_time
 from .state import state
 
 if TYPE_CHECKING:
-    from ..config import AccountSettings
     from ..domain.invoices import Invoice
     from ..domain.subscriptions import Subscription
     from ..store import Namespace
 
-DAY = 86_400
+__all__ = ["due_at", "retry_time"]
 RESTORABLE = ("past_due", "unpaid", "incomplete")
-
-
-# --- policy ------------------------------------------------------------------------------
-
-
-def retry_time(settings: AccountSettings, inv: Invoice) -> int | None:
-    """When the next automatic retry of `inv` runs (None: no retry left)."""
-    retries_done = inv.attempt_count - 1
-    if inv.last_attempt_at is None or inv.first_attempt_at is None:
-        return None
-    if settings.dunning_mode == "smart":
-        tries = settings.dunning_smart_tries
-        if retries_done >= tries:
-            return None
-        window = settings.dunning_smart_window_days * DAY
-        return inv.first_attempt_at + window * (retries_done + 1) // tries
-    days = settings.dunning_retry_days
-    if retries_done >= len(days):
-        return None
-    return inv.last_attempt_at + days[retries_done] * DAY
-
-
-def due_at(inv: Invoice) -> int | None:
-    """The time of the invoice's next time-driven collection step (retry or due date)."""
-    if inv.status != "open":
-        return None
-    if inv.next_payment_attempt is not None:
-        return inv.next_payment_attempt
-    if inv.collection_method == "send_invoice" and not inv.overdue and inv.due_date is not None:
-        return inv.due_date
-    return None
 
 
 def watch(ns: Namespace, inv: Invoice) -> None:
