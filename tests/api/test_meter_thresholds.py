@@ -130,3 +130,27 @@ def test_the_amount_measured_is_net_of_credits(client: stripe.StripeClient) -> N
     th = invoices(client, sub.id)[-1]
     assert th.billing_reason == "subscription_threshold"
     assert (th.subtotal, th.total, th.amount_due) == (1300, 1000, 1000)
+
+
+def test_a_threshold_invoice_at_an_old_price_is_not_offset_later(
+    client: stripe.StripeClient,
+) -> None:
+    m = meter(client)
+    old, new = meter_price(client, m.id, 1), meter_price(client, m.id, 3)
+    clk, cus = clocked(client)
+    sub = subscribe(client, cus.id, old.id, billing_thresholds={"amount_gte": 1000})
+    advance(client, clk.id, AT)
+    send(client, cus.id, 1000)  # 10.00 at the old price: threshold invoice
+    th = invoices(client, sub.id)[-1]
+    assert (th.billing_reason, th.total) == ("subscription_threshold", 1000)
+    advance(client, clk.id, AT + HOUR)
+    item = sub["items"].data[0].id
+    client.v1.subscription_items.update(item, {"price": new.id, "proration_behavior": "none"})
+    advance(client, clk.id, AT + 2 * HOUR)
+    send(client, cus.id, 100)  # 3.00 at the new price
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    cycle = invoices(client, sub.id)[-1]
+    assert cycle.billing_reason == "subscription_cycle"
+    assert [(ln.pricing.price_details.price, ln.amount) for ln in cycle.lines.data] == [
+        (new.id, 300)
+    ]  # no line re-billing or offsetting the threshold invoice's usage
