@@ -32,55 +32,66 @@ if TYPE_CHECKING:
     from ..store import Namespace
 
 INDEX = "_mock_alert_index"  # a cache: `_mock` keys are not exported by snapshots
+# moved by every alert change and firing; state (checkpoints restore it), so a rolled-back
+# advance or an import is seen by the cache
+GENERATION = "alerts_generation"
 NONE_LEFT = 2**63
 LIFETIME = (-(2**62), 2**62)
 
 
 @dataclass(slots=True)
 class _Index:
-    """Active alerts by meter (unfiltered, and by filtered customer) and the next trigger
-    value per (meter, customer)."""
+    """Active alert ids by meter (unfiltered, and by filtered customer) and the next trigger
+    value per (meter, customer). Ids, not objects: a rollback may put copies in the table."""
 
     table: object
     size: int
-    by_meter: dict[str, tuple[list[Alert], dict[str, list[Alert]]]] = field(default_factory=dict)
+    generation: int
+    by_meter: dict[str, tuple[list[str], dict[str, list[str]]]] = field(default_factory=dict)
     next_gte: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def changed(ns: Namespace) -> None:
-    """An alert was created or changed status: rebuild the index on next use."""
-    ns.extensions.pop(INDEX, None)
+    """An alert was created, changed status or fired: rebuild the index on next use."""
+    ns.extensions[GENERATION] = int(ns.extensions.get(GENERATION, 0)) + 1
 
 
 def _index(ns: Namespace) -> _Index:
     idx = ns.extensions.get(INDEX)
-    if isinstance(idx, _Index) and idx.table is ns.alerts and idx.size == len(ns.alerts):
+    gen = int(ns.extensions.get(GENERATION, 0))
+    if (
+        isinstance(idx, _Index)
+        and idx.table is ns.alerts
+        and idx.size == len(ns.alerts)
+        and idx.generation == gen
+    ):
         return idx
-    idx = _Index(table=ns.alerts, size=len(ns.alerts))
+    idx = _Index(table=ns.alerts, size=len(ns.alerts), generation=gen)
     for alert in ns.alerts.values():
         if alert.status != "active":
             continue
         unfiltered, filtered = idx.by_meter.setdefault(alert.meter, ([], {}))
         if alert.customer is None:
-            unfiltered.append(alert)
+            unfiltered.append(alert.id)
         else:
-            filtered.setdefault(alert.customer, []).append(alert)
+            filtered.setdefault(alert.customer, []).append(alert.id)
     ns.extensions[INDEX] = idx
     return idx
 
 
-def _applicable(idx: _Index, meter_id: str, customer: str) -> list[Alert]:
+def _applicable(ns: Namespace, idx: _Index, meter_id: str, customer: str) -> list[Alert]:
     entry = idx.by_meter.get(meter_id)
     if entry is None:
         return []
-    return [*entry[0], *entry[1].get(customer, ())]
+    return [ns.alerts[a] for a in (*entry[0], *entry[1].get(customer, ()))]
 
 
-def _next_gte(idx: _Index, meter_id: str, customer: str) -> int:
+def _next_gte(ns: Namespace, idx: _Index, meter_id: str, customer: str) -> int:
     key = (meter_id, customer)
     nxt = idx.next_gte.get(key)
     if nxt is None:
-        pending = [a.gte for a in _applicable(idx, meter_id, customer) if customer not in a.fired]
+        alerts = _applicable(ns, idx, meter_id, customer)
+        pending = [a.gte for a in alerts if customer not in a.fired]
         nxt = idx.next_gte[key] = min(pending, default=NONE_LEFT)
     return nxt
 
@@ -96,7 +107,7 @@ def usage_arrived(ns: Namespace, meter: Meter, customer: str) -> None:
     idx = _index(ns)
     if meter.id not in idx.by_meter:
         return
-    nxt = _next_gte(idx, meter.id, customer)
+    nxt = _next_gte(ns, idx, meter.id, customer)
     if nxt == NONE_LEFT:
         return
     value = lifetime_value(ns, meter, customer)
@@ -105,7 +116,7 @@ def usage_arrived(ns: Namespace, meter: Meter, customer: str) -> None:
     now = clock.customer_now(ns, customer)
     hit = [
         a
-        for a in _applicable(idx, meter.id, customer)
+        for a in _applicable(ns, idx, meter.id, customer)
         if customer not in a.fired and value >= a.gte
     ]
     hit.sort(key=lambda a: a.gte)
@@ -113,7 +124,7 @@ def usage_arrived(ns: Namespace, meter: Meter, customer: str) -> None:
         alert.fired[customer] = int(value)
         trig = AlertTriggered(alert=alert, customer=customer, value=int(value), created=now)
         emit(ns, "billing.alert.triggered", trig, created=now, automatic=True)
-    idx.next_gte.pop((meter.id, customer), None)
+    changed(ns)
 
 
 def clock_advanced(ns: Namespace, customers: list[str]) -> None:
