@@ -268,3 +268,14 @@ def test_acacia_invoice_shows_the_credits(
     assert [c.amount for c in inv.total_pretax_credit_amounts] == [1000]
     assert [c.amount for c in inv.lines.data[0].pretax_credit_amounts] == [1000]
     assert (inv.subtotal, inv.total, inv.amount_due) == (1500, 500, 500)
+
+
+def test_one_off_items_on_the_cycle_invoice_are_never_paid(client: stripe.StripeClient) -> None:
+    _, clk, cus, sub = setup(client)
+    grant(client, cus.id, 5000)
+    send(client, cus.id, 10)
+    client.v1.invoice_items.create({"customer": cus.id, "amount": 700, "currency": "usd"})
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    inv = cycle(client, sub.id)
+    assert credit_amounts(inv) == [100]
+    assert (inv.subtotal, inv.total, inv.amount_due) == (800, 700, 700)
