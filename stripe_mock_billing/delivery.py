@@ -54,6 +54,7 @@ from .domain.events import OUTBOX, THIN_OUTBOX, Event
 from .domain.webhook_endpoints import endpoints_for
 from .store import Namespace, Store
 from .webhooks import sign_payload
+from .wsgi_call import call_wsgi
 
 __all__ = ["FAULT_KINDS", "JOBS_KEY", "Dispatcher", "FaultRule"]
 
@@ -67,8 +68,9 @@ FORWARD_ID = "forward"
 # sets a list here; synchronous deliveries are appended to it as jobs to run off its loop
 JOBS_KEY = "stripe_mock_billing.webhook_jobs"
 
-# a receiver called in-process (the pytest fixture in inprocess mode): (body, headers) -> status
-LocalReceiver = Callable[[bytes, dict[str, str]], int]
+# a WSGI app called in-process instead of an HTTP POST to its URL (the `stripe_webhooks` fixture
+# in inprocess mode, `StripeMock.mount_webhook_app`): no socket, the same request otherwise
+LocalReceiver = Callable[..., Any]
 
 
 def _thin_body(ev: Any) -> bytes:
@@ -293,7 +295,7 @@ class Dispatcher:
         local = self.local_receivers.get(d.target.url)
         if local is not None:
             try:
-                status: int | None = local(d.body, headers)
+                status: int | None = call_wsgi(local, "POST", d.target.url, headers, d.body)[0]
                 error = None
             except Exception as exc:  # the receiver's bug is a failed delivery, not ours
                 status, error = None, f"receiver raised {exc.__class__.__name__}: {exc}"

@@ -287,6 +287,19 @@ class StripeMock:
         """Disarm every delivery fault."""
         self._control("DELETE", "/_mock/webhooks/faults")
 
+    def mount_webhook_app(self, wsgi_app: Any, path: str = "/webhooks") -> str:
+        """Serve webhook deliveries to `wsgi_app` (e.g. your Flask app) in-process: returns a
+        URL to register as an endpoint; deliveries to it call the app directly, no socket.
+        Needs the emulator's app in this process (inprocess and server modes)."""
+        if self.app is None:
+            raise RuntimeError("mount_webhook_app needs the emulator in this process")
+        from .control_webhooks import dispatcher
+        from .ids import random_tail
+
+        url = f"http://app-{random_tail(10).lower()}.localhost{path}"
+        dispatcher(self.app).local_receivers[url] = wsgi_app
+        return url
+
     def wait_for_webhooks(self, timeout: int = 10) -> bool:
         """Wait until no background delivery of this account is pending (False on timeout)."""
         body = self._control("POST", "/_mock/webhooks/wait", {"timeout": timeout})

@@ -251,7 +251,7 @@ def stripe_webhooks(stripe_mock: Any, stripe_mock_backend: Backend) -> Iterator[
         from stripe_mock_billing.ids import random_tail
 
         local = f"http://stripe-webhooks-{random_tail(10).lower()}.localhost/webhooks"
-        dispatcher(app).local_receivers[local] = receiver.handle
+        dispatcher(app).local_receivers[local] = receiver.wsgi
         url = local
     else:
         url = receiver.serve()

@@ -81,6 +81,21 @@ class WebhookReceiver:
             raise ValueError("this stripe-python cannot parse thin events")
         return parse(body.decode("utf-8"), sig, self.secret)
 
+    def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        """The receiver as a WSGI app (what the emulator calls in-process)."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            key[5:].replace("_", "-").title(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        status = self.handle(body, headers)
+        start_response(f"{status} {'OK' if status < 400 else 'Error'}", [("Content-Length", "0")])
+        return [b""]
+
     def respond_with(self, status: int, times: int = 1, delay: float = 0.0) -> None:
         """Answer the next `times` deliveries with `status` after `delay` seconds."""
         with self._cond:

@@ -88,3 +88,40 @@ def test_bad_signature_fails_the_test(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*deliveries failed signature verification*"])
+
+
+FLASK_APP_TEST = """
+    import stripe
+    from flask import Flask, request
+
+    SECRET = {}
+    seen = []
+
+    app = Flask(__name__)
+
+    @app.post("/webhooks")
+    def webhooks():
+        event = stripe.Webhook.construct_event(
+            request.get_data(as_text=True), request.headers["Stripe-Signature"], SECRET["whsec"]
+        )
+        seen.append(event.type)
+        return "", 200
+
+    def test_my_flask_app_in_process(stripe_mock, stripe_client):
+        url = stripe_mock.mount_webhook_app(app)
+        ep = stripe_client.v1.webhook_endpoints.create(
+            {"url": url, "enabled_events": ["customer.created"]}
+        )
+        SECRET["whsec"] = ep.secret
+        stripe_client.v1.customers.create({})
+        assert seen == ["customer.created"]
+        (attempt,) = stripe_mock.webhook_attempts()
+        assert attempt["status"] == 200 and attempt["url"] == url
+"""
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "server"])
+def test_mount_webhook_app(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(test_flask_hook=textwrap.dedent(FLASK_APP_TEST))
+    result = pytester.runpytest(f"--stripe-mock-mode={mode}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
