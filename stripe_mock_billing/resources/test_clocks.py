@@ -11,8 +11,8 @@ does) and the clock turns `ready` on the next retrieve. Stripe's caps (3 custome
 two years without subscriptions) apply only with `strict_clock_limits`; without them an advance
 still crosses at most `max_advance_periods` (10,000) billing periods, summed over the clock's
 subscriptions, so one request's work is bounded. An advance is all or nothing: a rejected or
-failed one leaves the clock, its objects and events as they were. Deleting a clock deletes
-its customers, which cancels their subscriptions.
+failed one leaves the clock, its objects and events as they were (billing/clock_tx.py).
+Deleting a clock deletes its customers, which cancels their subscriptions.
 `customer` on create (newer API versions) attaches an existing customer for good: its
 subscriptions and pending invoice items follow the clock from then on (accepted on every version).
 LIMITATIONS: `deletes_after` is reported (created + 30 days) but clocks are never auto-deleted;
@@ -24,7 +24,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g
 
 from .. import clock, ids
-from ..billing import engine
+from ..billing import clock_tx, engine
 from ..billing.lifecycle import LIVE
 from ..billing.periods import period_index
 from ..domain.customers import get_customer
@@ -184,14 +184,17 @@ def advance_test_clock(cid: str) -> Response:
     target = prm["frozen_time"]
     _check_advance(ns, clk, target)
     old = clk.frozen_time
-    saved = engine.checkpoint(ns)  # an advance that fails half-way changes nothing
+    # an advance that fails half-way changes nothing (saving costs what the clock holds)
+    customers = list(engine.state(ns).clock_customers.get(clk.id, []))
+    subs = [s.id for s in engine.clock_subscriptions(ns, clk.id)]
+    saved = clock_tx.save(ns, clk.id, customers, subs)
     try:
         clk.status, clk.shown_time = "advancing", old
         clk.frozen_time = target
         emit(ns, "test_helpers.test_clock.advancing", clk, created=old)
         engine.advance_clock(ns, clk.id, target)
     except Exception:
-        engine.restore(ns, saved)
+        clock_tx.undo(ns, saved)
         clk.status, clk.shown_time, clk.frozen_time = "ready", None, old
         raise
     if not ns.settings.async_clock_advance:
