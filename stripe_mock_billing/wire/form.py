@@ -113,37 +113,50 @@ def decode(raw: bytes | str) -> dict[str, Node]:
         return root
     if raw.count(b"&") >= MAX_KEYS:  # counted before splitting: no list of a million pairs
         raise InvalidRequest(f"Invalid request: more than {MAX_KEYS} parameters.")
-    for pair in raw.split(b"&"):
-        if not pair:
-            continue
-        k, _, v = pair.partition(b"=")
-        if len(k) > _RAW_KEY_MAX or len(v) > _RAW_VALUE_MAX:
-            _check_lengths(k, v)
-        key = _decode_component(k)
-        if not key:
-            # `=x`: Stripe has no parameter without a name (an empty pair `&&` is skipped)
-            raise InvalidRequest("Invalid parameter name: a parameter has an empty name.")
-        value = _decode_component(v)
-        if len(key) > MAX_KEY_LENGTH or len(value) > MAX_VALUE_LENGTH:
-            _check_lengths(key, value)
-        _insert(root, key, value)
+    pos, size = 0, len(raw)
+    while pos <= size:  # pair by pair, lengths checked before anything is copied
+        amp = raw.find(b"&", pos)
+        end = size if amp < 0 else amp
+        if end > pos:
+            eq = raw.find(b"=", pos, end)
+            key_end = end if eq < 0 else eq
+            if key_end - pos > _RAW_KEY_MAX or (eq >= 0 and end - eq - 1 > _RAW_VALUE_MAX):
+                _too_long(raw[pos : min(key_end, pos + 120)], key_end - pos, end - key_end - 1)
+            key = _decode_component(raw[pos:key_end])
+            if not key:
+                # `=x`: Stripe has no parameter without a name (an empty pair `&&` is skipped)
+                raise InvalidRequest("Invalid parameter name: a parameter has an empty name.")
+            value = _decode_component(raw[eq + 1 : end]) if eq >= 0 else ""
+            if len(key) > MAX_KEY_LENGTH or len(value) > MAX_VALUE_LENGTH:
+                _check_lengths(key, value)
+            _insert(root, key, value)
+        if amp < 0:
+            break
+        pos = amp + 1
     return root
 
 
-def _check_lengths(key: bytes | str, value: bytes | str) -> None:
-    """400 for a key or value over its limit. Raw (still percent-encoded) lengths may be up to
-    12 bytes per character (`%F0%9F%98%80`), so only past that are they too long undecoded."""
-    if isinstance(key, bytes):
-        key_len = len(key) if len(key) > _RAW_KEY_MAX else 0
-        value_len = len(value) if len(value) > _RAW_VALUE_MAX else 0
-        name = _short(key[:120].decode("utf-8", "replace"))
-    else:
-        key_len, value_len, name = len(key), len(value), _short(key)
-    if key_len > MAX_KEY_LENGTH:
+def _too_long(head: bytes, key_len: int, value_len: int) -> None:
+    """400 for a pair whose raw (percent-encoded) key or value is past any decoded limit."""
+    name = _short(head.decode("utf-8", "replace"))
+    if key_len > _RAW_KEY_MAX:
         raise InvalidRequest(
             f"Invalid parameter name: {name} is longer than {MAX_KEY_LENGTH} characters."
         )
-    if value_len > MAX_VALUE_LENGTH:
+    raise InvalidRequest(
+        f"Invalid value for {name}: it is longer than {MAX_VALUE_LENGTH} characters.",
+        param=name,
+    )
+
+
+def _check_lengths(key: str, value: str) -> None:
+    """400 for a decoded key or value over its limit."""
+    name = _short(key)
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidRequest(
+            f"Invalid parameter name: {name} is longer than {MAX_KEY_LENGTH} characters."
+        )
+    if len(value) > MAX_VALUE_LENGTH:
         raise InvalidRequest(
             f"Invalid value for {name}: it is longer than {MAX_VALUE_LENGTH} characters.",
             param=name,
