@@ -86,6 +86,7 @@ class StripeMock:
     app: Flask | None = None
     timeout: float = 30.0
     _clients: list[Any] = field(default_factory=list, repr=False)
+    _mounted: list[str] = field(default_factory=list, repr=False)  # mount_webhook_app URLs
 
     @classmethod
     def connect(cls, url: str, api_key: str | None = None) -> StripeMock:
@@ -298,7 +299,18 @@ class StripeMock:
 
         url = f"http://app-{random_tail(10).lower()}.localhost{path}"
         dispatcher(self.app).local_receivers[url] = wsgi_app
+        self._mounted.append(url)
         return url
+
+    def unmount_webhook_apps(self) -> None:
+        """Forget the apps mounted with `mount_webhook_app` (the fixture does it after a test)."""
+        if self.app is None:
+            return
+        from .control_webhooks import dispatcher
+
+        for url in self._mounted:
+            dispatcher(self.app).local_receivers.pop(url, None)
+        self._mounted.clear()
 
     def wait_for_webhooks(self, timeout: int = 10) -> bool:
         """Wait until no background delivery of this account is pending (False on timeout)."""

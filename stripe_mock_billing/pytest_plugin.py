@@ -199,6 +199,7 @@ def stripe_mock(request: pytest.FixtureRequest, stripe_mock_backend: Backend) ->
             handle.webhook_fault(*fault.args, **fault.kwargs)
         yield handle
     finally:
+        handle.unmount_webhook_apps()
         if mock is not None:
             mock.stop()
         if backend.app is not None:
