@@ -203,7 +203,7 @@ class _Connection(asyncio.Protocol):
                 transport.close()
                 return
         if not self.pending:
-            self._expect(self.server.idle_timeout)
+            self._expect(self.server.idle_timeout, b"")  # an idle keep-alive: closed silently
 
 
 class LoopServer:

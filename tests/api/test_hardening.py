@@ -817,3 +817,18 @@ def test_shutdown_drains_requests_in_flight() -> None:
     thread.join(timeout=10)
     assert result["r"].status_code == 200 and result["r"].json()["name"] == "late"
     assert not thread.is_alive()
+
+
+def test_an_idle_keep_alive_connection_is_closed_silently() -> None:
+    import socket
+
+    srv, thread = _start_loop(idle_timeout=0.3)
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = _read_all(s)  # the answer, then the close after 0.3 s idle
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert answer.count(b"HTTP/1.1") == 1  # no 408 on an idle connection
+    finally:
+        srv.shutdown()
+        thread.join(timeout=10)
