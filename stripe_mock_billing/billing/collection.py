@@ -13,7 +13,7 @@ import copy
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from . import invoicing, payments
+from . import invoicing, payments, pending_updates
 from .state import state
 
 if TYPE_CHECKING:
@@ -90,3 +90,11 @@ def end_update(ns: Namespace) -> Any:
     decline = st.update_decline
     st.payment_behavior = st.update_decline = None
     return decline
+
+
+def pend(ns: Namespace, sid: str, saved: dict[str, Any], before_invoices: int, now: int) -> None:
+    """`pending_if_incomplete`: the declined update is rolled back but its invoice stays open
+    and the subscription carries the update as `pending_update` (pending_updates.py)."""
+    got = pending_updates.capture(ns, sid, before_invoices)
+    restore(ns, saved)
+    pending_updates.make_pending(ns, sid, got, now)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.events import emit, snapshot
 from ..domain.payment_methods import NO_PAYMENT_METHOD, Decline
-from . import credits, payments
+from . import credits, payments, pending_updates
 from .retry_policy import due_at, retry_time
 from .state import state
 
@@ -344,6 +344,8 @@ def settled(ns: Namespace, inv: Invoice, now: int, *, automatic: bool) -> None:
     if not _customer_owes(ns, inv.customer):
         _delinquent(ns, inv.customer, False, now, automatic)
     sub = _sub_of(ns, inv)
+    if sub is not None and sub.pending_update is not None and sub.pending_update.invoice == inv.id:
+        pending_updates.apply(ns, sub.id, now, automatic=automatic)
     if sub is None or sub.status not in RESTORABLE:
         return
     if inv.id != sub.latest_invoice and any(

@@ -32,7 +32,15 @@ from . import (
     thresholds,
     usage_watch,
 )
-from .collection import begin_update, check_first_payment, checkpoint, end_update, restore
+from .collection import (
+    begin_update,
+    check_first_payment,
+    checkpoint,
+    end_update,
+    pend,
+    restore,
+)
+from .pending_updates import ALLOWED as PENDING_ALLOWED
 from .periods import add_interval
 from .state import NEVER, state
 
@@ -47,11 +55,13 @@ CLOCK_MAX_CUSTOMERS = 3
 CLOCK_MAX_SUBSCRIPTIONS = 3
 
 __all__ = [
+    "PENDING_ALLOWED",
     "begin_update",
     "check_first_payment",
     "checkpoint",
     "diff",
     "end_update",
+    "pend",
     "restore",
     "snapshot",
     "state",

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..domain import versions
 from ..domain.events import emit, snapshot
-from . import dunning, invoicing
+from . import dunning, invoicing, pending_updates
 from .periods import add_interval, cached_period
 from .preview import preview_next
 from .state import NEVER, state
@@ -74,6 +74,8 @@ def next_due(ns: Namespace, sub: Subscription) -> int:
         t = dunning.next_due(ns, sub)
         if t is not None and t < due:
             due = t
+    if sub.pending_update is not None:
+        due = min(due, sub.pending_update.expires_at)
     if sub.status not in LIVE:
         return due
     due = min(due, sub.current_period_end, *(t for t, _ in _notices(ns, sub)))
@@ -117,6 +119,12 @@ def process_due(ns: Namespace, sub: Subscription, t: int) -> None:
             invoicing.finalize(ns, inv, t, automatic=True)
     if sub.collect_ids:
         dunning.process_subscription(ns, sub, t)
+    pu = sub.pending_update
+    if pu is not None and pu.expires_at <= t:
+        unpaid = ns.invoices.get(pu.invoice)
+        if unpaid is not None and unpaid.status == "open":
+            invoicing.void(ns, unpaid, pu.expires_at, automatic=True)
+        pending_updates.expire(ns, sub.id, pu.expires_at)
     if sub.status == "incomplete" and t >= sub.created + INCOMPLETE_EXPIRES:
         expire(ns, sub, sub.created + INCOMPLETE_EXPIRES)
     if sub.status not in LIVE:

@@ -63,6 +63,31 @@ class SubscriptionItem:
 
 
 @dataclass(slots=True, kw_only=True)
+class PendingUpdate:
+    """`pending_update`: an update made with `payment_behavior=pending_if_incomplete` whose
+    invoice was not paid; applied when `invoice` is paid, discarded at `expires_at`."""
+
+    expires_at: int
+    invoice: str
+    items: list[SubscriptionItem]
+    billing_cycle_anchor: int | None
+    trial_end: int | None
+    current_period_start: int
+    current_period_end: int
+    status: str
+
+    def render(self, ctx: RenderContext) -> dict[str, Any]:
+        """Wire shape of `subscription.pending_update`."""
+        return {
+            "billing_cycle_anchor": self.billing_cycle_anchor,
+            "expires_at": self.expires_at,
+            "subscription_items": [it.render(ctx) for it in self.items],
+            "trial_end": self.trial_end,
+            "trial_from_plan": None,
+        }
+
+
+@dataclass(slots=True, kw_only=True)
 class Subscription:
     """A subscription; its items live in `ns.subscription_items`, in `item_ids` order."""
 
@@ -103,6 +128,7 @@ class Subscription:
     draft_ids: list[str] = field(default_factory=list)
     # open invoices with time-driven collection pending (a retry, or a due date to pass)
     collect_ids: list[str] = field(default_factory=list)
+    pending_update: PendingUpdate | None = None
     metered_invoices: dict[int, str] = field(default_factory=dict)
 
     def items(self, ns: Namespace) -> list[SubscriptionItem]:
@@ -167,7 +193,7 @@ class Subscription:
             },
             "pending_invoice_item_interval": None,
             "pending_setup_intent": None,
-            "pending_update": None,
+            "pending_update": self.pending_update.render(ctx) if self.pending_update else None,
             "schedule": None,
             "start_date": self.start_date,
             "status": self.status,

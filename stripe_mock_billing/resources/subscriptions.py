@@ -299,23 +299,31 @@ def update_subscription(sid: str) -> Response:
         _validate_item_updates(ns, sub, prm, version)
     behavior = prm.get("payment_behavior")
     if behavior == "pending_if_incomplete":
-        raise invalid_value(
-            "payment_behavior",
-            "The emulator does not support pending updates: use allow_incomplete, "
-            "default_incomplete or error_if_incomplete.",
-        )
+        extra = sorted(set(prm) - engine.PENDING_ALLOWED)
+        if extra:
+            # (unverified text) Stripe lists the parameters pending updates support
+            raise invalid_value(
+                extra[0],
+                "The following parameters cannot be used with "
+                f"payment_behavior=pending_if_incomplete: {', '.join(extra)}.",
+            )
     _check_collection(prm, sub.collection_method)
     cust = ns.customers[sub.customer]
     _check_payment_method(ns, cust, prm.get("default_payment_method"))
-    saved = engine.checkpoint(ns) if behavior == "error_if_incomplete" else None
+    guarded = behavior in ("error_if_incomplete", "pending_if_incomplete")
+    saved = engine.checkpoint(ns) if guarded else None
+    invoices_before = len(sub.invoice_ids)
     engine.begin_update(ns, behavior)
     try:
         _update(ns, sub, prm)
     finally:
         decline = engine.end_update(ns)
     if decline is not None and saved is not None:
-        engine.restore(ns, saved)  # error_if_incomplete: the update is not applied
-        raise decline.error()
+        if behavior == "error_if_incomplete":
+            engine.restore(ns, saved)  # the update is not applied
+            raise decline.error()
+        now = clock.customer_now(ns, sub.customer)
+        engine.pend(ns, sid, saved, invoices_before, now)
     return render_one(ns.subscriptions[sid], p.ctx(), prm.get("expand"))
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import stripe
 
@@ -214,4 +216,70 @@ def test_send_errors(client: stripe.StripeClient) -> None:
         None,
         "You can only send open or paid invoices with collection_method=send_invoice; this "
         "invoice is paid with collection_method=charge_automatically.",
+    )
+
+
+def _pending_upgrade(client: stripe.StripeClient) -> tuple[Any, Any, Any, Any]:
+    """(clock, subscription, old price, new price): a 1000 -> 3000 upgrade made with
+    pending_if_incomplete on a failing card, 10 days into the period."""
+    price = licensed_price(client, 1000)
+    bigger = licensed_price(client, 3000)
+    clk, cust, sub = clocked_sub(client, [price.id])
+    client.v1.customers.update(cust.id, FAILING)  # type: ignore[arg-type]
+    advance(client, clk.id, JAN1 + 10 * DAY)
+    item = sub["items"].data[0].id
+    got = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": item, "price": bigger.id}],
+            "proration_behavior": "always_invoice",
+            "payment_behavior": "pending_if_incomplete",
+        },
+    )
+    return clk, got, price, bigger
+
+
+def test_pending_if_incomplete_keeps_the_update_pending(client: stripe.StripeClient) -> None:
+    _, sub, price, bigger = _pending_upgrade(client)
+    assert (sub.status, sub["items"].data[0].price.id) == ("active", price.id)
+    pending = sub.pending_update
+    assert pending.expires_at == JAN1 + 10 * DAY + 23 * HOUR
+    assert [it.price.id for it in pending.subscription_items] == [bigger.id]
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (inv.billing_reason, inv.status, inv.next_payment_attempt) == (
+        "subscription_update",
+        "open",
+        None,
+    )
+    assert inv.amount_due > 0
+    paid = client.v1.invoices.pay(inv.id, {"payment_method": "pm_card_visa"})
+    assert paid.status == "paid"
+    done = client.v1.subscriptions.retrieve(sub.id)
+    assert (done.pending_update, done["items"].data[0].price.id) == (None, bigger.id)
+
+
+def test_pending_update_expires_after_23_hours(client: stripe.StripeClient) -> None:
+    clk, sub, price, _ = _pending_upgrade(client)
+    at = JAN1 + 10 * DAY + 23 * HOUR
+    advance(client, clk.id, at - 1)
+    assert client.v1.subscriptions.retrieve(sub.id).pending_update is not None
+    advance(client, clk.id, at)
+    done = client.v1.subscriptions.retrieve(sub.id)
+    assert (done.pending_update, done["items"].data[0].price.id) == (None, price.id)
+    assert client.v1.invoices.retrieve(sub.latest_invoice).status == "void"
+
+
+def test_pending_if_incomplete_refuses_other_parameters(client: stripe.StripeClient) -> None:
+    _, _, sub = clocked_sub(client, [licensed_price(client).id])
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.subscriptions.update(
+            sub.id, {"payment_behavior": "pending_if_incomplete", "metadata": {"a": "b"}}
+        )
+    assert err_tuple(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        "metadata",
+        "The following parameters cannot be used with payment_behavior=pending_if_incomplete: "
+        "metadata.",
     )
