@@ -78,6 +78,7 @@ ALLOWED = frozenset(
         _D + "pricing:RatingPrice",
         _D + "subscriptions:Subscription",
         _D + "subscriptions:SubscriptionItem",
+        _D + "subscriptions:PendingUpdate",
         _D + "invoices:Invoice",
         _D + "invoices:InvoiceLine",
         _D + "invoices:ItemReason",

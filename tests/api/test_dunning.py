@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import stripe
 
+from stripe_mock_billing.handle import StripeMock
 from stripe_mock_billing.server import ThreadedServer
 from tests.api.billing_helpers import (
     DAY,
@@ -26,6 +29,7 @@ from tests.api.dunning_helpers import (
     failing_renewal,
     latest_invoice,
 )
+from tests.conftest import make_client
 
 FAILED_RETRY = ["invoice.payment_failed", "invoice.updated"]
 
@@ -383,3 +387,16 @@ def test_acacia_invoice_has_no_payment_intent(acacia: stripe.StripeClient) -> No
     inv = latest_invoice(acacia, sub.id)
     assert (inv.paid, inv.payment_intent, inv.charge) == (False, None, None)
     assert (inv.attempt_count, inv.next_payment_attempt) == (1, RETRY1)
+
+
+def test_a_snapshot_keeps_the_schedule(
+    client: stripe.StripeClient, mock: StripeMock, server: ThreadedServer
+) -> None:
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, ATTEMPT1)
+    other = StripeMock.connect(server.url, "sk_test_" + uuid.uuid4().hex)
+    other.import_state(mock.export_state())
+    copy = make_client(server.url, other.api_key, [])
+    advance(copy, clk.id, RETRY1)
+    assert _state(copy, sub.id) == ("open", 2, RETRY2, "past_due")
+    assert _state(client, sub.id) == ("open", 1, RETRY1, "past_due")  # the original is untouched
