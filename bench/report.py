@@ -114,13 +114,13 @@ customers subscribed to its price; one of them also has a thousand active alerts
 its customers, plus a few for all customers, none reached) and an `amount_gte` threshold on
 every subscription (never reached). The same v1 meter events go to both accounts in alternating
 rounds through the Flask test client; the rows give the median time per event of each and the
-overhead of the watched account, which is what alert and threshold checks add to ingest. It then
+overhead of the watched account (the median of the per-round ratios, since both accounts of a
+round run back to back under the same load), which is what alert and threshold checks add. It then
 puts a thousand customers with a meter-priced subscription, three grants and usage on one test
 clock, advances it to the period end (the cycle drafts), and times the finalization of every
 draft: first the engine step alone (credits applied, invoices paid, events written), then the
-same advance through the API, whose time also includes the account checkpoint the advance takes
-for its rollback (a deep copy of every table); the same two rows without grants show what the
-credits add.
+same advance through the API, whose time also includes what the advance saves for its rollback
+(billing/clock_tx.py); the same two rows without grants show what the credits add.
 
 ### Legacy usage records
 
