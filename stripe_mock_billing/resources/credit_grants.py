@@ -257,19 +257,12 @@ def update_credit_grant(gid: str) -> Response:
 
 @credit_grants.get("/v1/billing/credit_grants")
 def list_credit_grants() -> Response:
-    """A customer's grants (or the account's), newest first."""
+    """A customer's grants, newest first."""
     ns = p.ns()
     prm = p.params(_list_spec(p.api_version()))
-    if prm.get("customer_account") is not None:
-        _customer_of(ns, prm)
-    cid = prm.get("customer")
-    if cid is not None:
-        get_customer(ns, cid, param="customer", in_path=False)
-        objs = list(reversed(grants_of(ns, cid)))
-    else:
-        objs = list(reversed(ns.credit_grants.values()))
-    for g in objs:
-        credits.settle(ns, g, clock.customer_now(ns, g.customer))
+    cid = _customer_of(ns, prm)  # one of customer / customer_account is needed (clover too)
+    objs = list(reversed(grants_of(ns, cid)))
+    credits.settle_customer(ns, cid)
     return render_list(objs, prm, p.ctx(), url="/v1/billing/credit_grants", noun=GRANT_NOUN)
 
 

@@ -132,7 +132,15 @@ def test_list_by_customer_newest_first(client: stripe.StripeClient) -> None:
     assert listed.url == "/v1/billing/credit_grants"
     page = client.v1.billing.credit_grants.list({"customer": a.id, "limit": 1})
     assert [g.id for g in page.data] == [g2.id] and page.has_more
-    assert g3.id in [g.id for g in client.v1.billing.credit_grants.list({}).data]
+    assert [g.id for g in client.v1.billing.credit_grants.list({"customer": b.id}).data] == [g3.id]
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.billing.credit_grants.list({})
+    e = _err(exc)
+    assert (e["code"], e["param"], e["message"]) == (
+        "parameter_missing",
+        "customer",
+        "Missing required param: customer.",
+    )
 
 
 def test_expire_writes_credits_expired(client: stripe.StripeClient) -> None:
