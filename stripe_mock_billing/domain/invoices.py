@@ -248,12 +248,16 @@ class Invoice:
         """What the customer owes: the total, never negative (no balance applied)."""
         return 0 if self.status == "void" else max(self.total, 0)
 
-    def _next_attempt(self) -> int | None:
+    def _next_attempt(self, ctx: RenderContext) -> int | None:
         """`next_payment_attempt`: the scheduled retry; for an auto-advancing draft of
-        automatic collection, when it will be finalized and charged; never for send_invoice."""
+        automatic collection, when it will be finalized and charged (not for an `unpaid`
+        subscription, whose invoices are not charged); never for send_invoice."""
         if self.collection_method != "charge_automatically":
             return None
         if self.status == "draft":
+            sub = ctx.ns.subscriptions.get(self.subscription) if self.subscription else None
+            if sub is not None and sub.status == "unpaid":
+                return None
             return self.finalizes_at if self.auto_advance else None
         return self.next_payment_attempt if self.status == "open" else None
 
@@ -319,7 +323,7 @@ class Invoice:
             "lines": list_body(lines, lines_url, False),
             "livemode": False,
             "metadata": dict(self.metadata),
-            "next_payment_attempt": self._next_attempt(),
+            "next_payment_attempt": self._next_attempt(ctx),
             "number": self.number,
             "on_behalf_of": None,
             "payment_settings": {

@@ -180,6 +180,9 @@ def test_unpaid_subscription_keeps_invoicing_without_attempts(
     clk, _, sub = failing_renewal(client)
     advance(client, clk.id, RETRY3)
     failed_id = latest_invoice(client, sub.id).id
+    advance(client, clk.id, MAR1)
+    draft = latest_invoice(client, sub.id)
+    assert (draft.status, draft.next_payment_attempt) == ("draft", None)  # not to be charged
     advance(client, clk.id, MAR1 + HOUR)
     new = latest_invoice(client, sub.id)
     assert new.id != failed_id
