@@ -153,6 +153,7 @@ def expire(ns: Namespace, sub: Subscription, t: int) -> None:
             invoicing.void(ns, inv, t, automatic=True)
     sub.status = "incomplete_expired"
     sub.ended_at = t
+    sub.canceled_at = t  # as in Stripe's payload (pay-rails/pay#91); no .deleted (unverified)
     emit(
         ns,
         "customer.subscription.updated",

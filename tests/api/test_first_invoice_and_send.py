@@ -143,7 +143,10 @@ def test_incomplete_expires_after_23_hours(client: stripe.StripeClient) -> None:
     advance(client, clk.id, JAN1 + 23 * HOUR)
     gone = client.v1.subscriptions.retrieve(sub.id)
     assert (gone.status, gone.ended_at) == ("incomplete_expired", JAN1 + 23 * HOUR)
-    assert ev.types() == ["invoice.voided", "customer.subscription.updated"]
+    assert gone.canceled_at == JAN1 + 23 * HOUR
+    got = ev.new()
+    assert [e.type for e in got] == ["invoice.voided", "customer.subscription.updated"]
+    assert got[1].data.previous_attributes.status == "incomplete"
     assert client.v1.invoices.retrieve(sub.latest_invoice).status == "void"
 
 
