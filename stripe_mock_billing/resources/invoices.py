@@ -223,11 +223,12 @@ def send_invoice(iid: str) -> Response:
     if inv.status == "draft":
         # (unverified text)
         raise InvalidRequest("You can't send a draft invoice. Finalize it first.")
-    if inv.status in ("void", "uncollectible") or inv.collection_method != "send_invoice":
-        # (unverified text)
+    if inv.collection_method != "send_invoice":
         raise InvalidRequest(
-            "You can only send open or paid invoices with collection_method=send_invoice; "
-            f"this invoice is {inv.status} with collection_method={inv.collection_method}."
+            "You can only manually send an invoice if its collection method is 'send_invoice'."
         )
+    if inv.status in ("void", "uncollectible"):
+        # (unverified text)
+        raise InvalidRequest(f"You can't send an invoice with status {inv.status}.")
     emit(ns, "invoice.sent", inv, created=_now(ns, inv))
     return render_one(inv, p.ctx(), prm.get("expand"))

@@ -55,6 +55,8 @@ def _apply_common(sub: Subscription, prm: dict[str, Any], now: int) -> None:
             setattr(sub, name, prm[name])
     if prm.get("collection_method"):
         sub.collection_method = prm["collection_method"]
+        if sub.collection_method == "charge_automatically":
+            sub.days_until_due = None  # only meaningful for send_invoice
     if "billing_thresholds" in prm:
         th = prm["billing_thresholds"] or {}
         sub.amount_gte = th.get("amount_gte")

@@ -217,8 +217,20 @@ def test_send_errors(client: stripe.StripeClient) -> None:
         "invalid_request_error",
         None,
         None,
-        "You can only send open or paid invoices with collection_method=send_invoice; this "
-        "invoice is paid with collection_method=charge_automatically.",
+        "You can only manually send an invoice if its collection method is 'send_invoice'.",
+    )
+    _, _, sent = clocked_sub(
+        client, [licensed_price(client).id], collection_method="send_invoice", days_until_due=3
+    )
+    client.v1.invoices.void_invoice(sent.latest_invoice)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.send_invoice(sent.latest_invoice)
+    assert err_tuple(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        None,
+        "You can't send an invoice with status void.",
     )
 
 
