@@ -176,8 +176,9 @@ def format_value(value: float) -> str:
 
 
 def _cell(text: str) -> str:
-    """Markdown-safe table cell: no pipes, no HTML tags (`<id>` shows as written)."""
-    text = text.replace("|", "\\|")
+    """Markdown-safe table cell: no pipes, no HTML tags (`<id>` shows as written), no square
+    brackets read as link references (`metadata[][]` shows as written)."""
+    text = text.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
     return re.sub(r"<(?=[A-Za-z/!])", "&lt;", text)
 
 
