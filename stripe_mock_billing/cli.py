@@ -7,9 +7,10 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
-from . import __version__
+from . import __version__, persistence
 from .app import create_app
 from .cli_server import make_cli_server
 from .config import DEFAULT_API_VERSION, Settings
@@ -39,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="requests per second per account before 429s (default 0 = off; test mode: 25)",
+    )
+    parser.add_argument(
+        "--data",
+        default=os.environ.get("STRIPE_MOCK_BILLING_DATA") or None,
+        metavar="PATH",
+        help="keep every account in PATH across restarts (loaded at start, saved on a clean "
+        "stop; env STRIPE_MOCK_BILLING_DATA)",
     )
     hooks = parser.add_argument_group("webhooks (docs/webhooks.md)")
     hooks.add_argument(
@@ -141,6 +149,18 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         parser.error(problem)
     app = create_app(settings)
+    if args.data:
+        try:
+            restored = persistence.load(
+                app.extensions["stripe_mock_billing.store"], Path(args.data)
+            )
+        except persistence.DataFileError as err:
+            parser.error(str(err))
+        if restored:
+            print(
+                f"stripe-mock-billing: restored {restored} accounts from {args.data}",
+                file=sys.stderr,
+            )
     try:
         server = make_cli_server(
             app, settings.host, settings.port, verbose=args.verbose, threaded=args.threaded
@@ -167,5 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     server.serve_forever()
+    if args.data:
+        saved = persistence.save(app.extensions["stripe_mock_billing.store"], Path(args.data))
+        print(f"stripe-mock-billing: saved {saved} accounts to {args.data}", file=sys.stderr)
     print("stripe-mock-billing stopped", file=sys.stderr, flush=True)
     return 0

@@ -832,3 +832,47 @@ def test_an_idle_keep_alive_connection_is_closed_silently() -> None:
     finally:
         srv.shutdown()
         thread.join(timeout=10)
+
+
+# --- persistence (--data PATH) ----------------------------------------------------------------
+
+
+def test_data_keeps_accounts_across_restarts(tmp_path: Any) -> None:
+    import signal
+
+    from tests.api.test_server_cli import start
+
+    data = tmp_path / "emulator.json"
+    key = "sk_test_persist_" + uuid.uuid4().hex
+    proc, url = start(["--port", "0", "--data", str(data)])
+    try:
+        c = stripe.StripeClient(key, base_addresses={"api": url}, max_network_retries=0)
+        cus = c.v1.customers.create({"name": "kept", "metadata": {"k": "v"}})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert "saved 1 accounts" in err
+    proc, url = start(["--port", "0", "--data", str(data)])
+    try:
+        c = stripe.StripeClient(key, base_addresses={"api": url}, max_network_retries=0)
+        again = c.v1.customers.retrieve(cus.id)
+        assert (again.name, again.metadata.to_dict()) == ("kept", {"k": "v"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+
+
+def test_data_that_is_not_a_data_file_is_refused(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    data = tmp_path / "emulator.json"
+    data.write_text('{"format": "something else"}')
+    proc = subprocess.run(
+        [sys.executable, "-m", "stripe_mock_billing", "--port", "0", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "is not a stripe-mock-billing/data file" in proc.stderr

@@ -29,6 +29,7 @@ EDGES = {
     "loop_server",
     "control",
     "snapshot",
+    "persistence",
     "handle",
     "inprocess",
     "inprocess_httpx",
