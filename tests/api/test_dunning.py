@@ -16,8 +16,10 @@ from tests.api.billing_helpers import (
     HOUR,
     MAR1,
     advance,
+    clocked_sub,
     err_tuple,
     invoices_of,
+    licensed_price,
     set_account,
 )
 from tests.api.dunning_helpers import (
@@ -403,3 +405,40 @@ def test_a_snapshot_keeps_the_schedule(
     advance(copy, clk.id, RETRY1)
     assert _state(copy, sub.id) == ("open", 2, RETRY2, "past_due")
     assert _state(client, sub.id) == ("open", 1, RETRY1, "past_due")  # the original is untouched
+
+
+def test_auto_advance_false_stops_retries(client: stripe.StripeClient) -> None:
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, ATTEMPT1)
+    inv = latest_invoice(client, sub.id)
+    stopped = client.v1.invoices.update(inv.id, {"auto_advance": False})
+    assert (stopped.auto_advance, stopped.next_payment_attempt) == (False, None)
+    advance(client, clk.id, RETRY1)
+    assert _state(client, sub.id) == ("open", 1, None, "past_due")
+    resumed = client.v1.invoices.update(inv.id, {"auto_advance": True})
+    assert resumed.next_payment_attempt == RETRY1  # 3 days after the last attempt
+    advance(client, clk.id, RETRY1 + 1)
+    assert _state(client, sub.id) == ("open", 2, RETRY1 + 5 * DAY, "past_due")
+
+
+def test_no_payment_method_fails_when_the_setting_is_off(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    set_account(server, api_key, charge_without_payment_method=False)
+    sub = clocked_sub(client, [licensed_price(client).id])[2]
+    assert sub.status == "incomplete"  # as at Stripe without a payment method
+    first = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (first.status, first.attempt_count) == ("open", 1)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.pay(first.id)
+    assert err_tuple(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        None,
+        "This customer has no attached payment source or default payment method. Please "
+        "consider adding a default payment method.",
+    )
+    paid = client.v1.invoices.pay(first.id, {"payment_method": "pm_card_visa"})
+    assert paid.status == "paid"
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
