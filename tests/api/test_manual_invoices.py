@@ -294,3 +294,34 @@ def test_create_errors(client: stripe.StripeClient) -> None:
         "customer",
         "Missing required param: customer.",
     )
+
+
+def test_invoice_item_update_on_a_manual_invoice(client: stripe.StripeClient) -> None:
+    _, cus = _customer(client)
+    inv = client.v1.invoices.create({"customer": cus})
+    ii = client.v1.invoice_items.create(
+        {"customer": cus, "amount": 400, "currency": "usd", "invoice": inv.id}
+    )
+    client.v1.invoice_items.update(ii.id, {"amount": 650, "description": "Fee"})
+    draft = client.v1.invoices.retrieve(inv.id)
+    assert (draft.total, draft.lines.data[0].description) == (650, "Fee")
+    paid = client.v1.invoices.pay(inv.id)
+    assert (paid.status, paid.amount_paid) == ("paid", 650)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoice_items.update(ii.id, {"amount": 1})
+    assert err_tuple(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        None,
+        "You can't update an invoice item that is attached to a finalized invoice.",
+    )
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoice_items.delete(ii.id)
+    assert err_tuple(exc) == (
+        400,
+        "invalid_request_error",
+        None,
+        None,
+        "You can't delete an invoice item that is attached to a finalized invoice.",
+    )
