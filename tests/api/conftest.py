@@ -3,6 +3,7 @@ tests/conftest.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -46,3 +47,14 @@ def invalid_request(
     e = err_of(exc)
     assert e["type"] == "invalid_request_error"
     return e
+
+
+@pytest.fixture
+def loop_srv() -> Iterator[Any]:
+    """The CLI's event-loop server (loop_server.LoopServer) on a free port, with a fresh app."""
+    from tests.api.hardening_helpers import start_loop
+
+    srv, thread = start_loop()
+    yield srv
+    srv.shutdown()
+    thread.join(timeout=5)
