@@ -175,6 +175,7 @@ def list_customers() -> Response:
         if not c.deleted
         and c.test_clock == clock_id
         and (prm.get("email") is None or c.email == prm["email"])
+        and (prm.get("created") is None or c.created == prm["created"])
     ]
     return render_list(objs, prm, p.ctx(), url="/v1/customers", noun="customer")
 

@@ -62,10 +62,8 @@ DETAILS = Obj(
         "billing_cycle_anchor": Str(),
         "cancel_now": Bool(),
         "cancel_at_period_end": Bool(),
-        "cancel_at": Int(),
         "proration_behavior": PRORATION,
         "proration_date": Int(),
-        "trial_end": Str(),
     }
 )
 CREATE_PREVIEW: dict[str, Param] = {
@@ -73,8 +71,6 @@ CREATE_PREVIEW: dict[str, Param] = {
     "subscription": Str(),
     "subscription_details": DETAILS,
     "preview_mode": Enum(values=("next", "recurring")),
-    "automatic_tax": Obj(fields={"enabled": Bool()}),
-    "currency": Str(),
 }
 UPCOMING: dict[str, Param] = {
     "customer": Str(),

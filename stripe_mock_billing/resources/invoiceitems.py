@@ -53,7 +53,6 @@ CREATE = {
     "invoice": Str(),
     "subscription": Str(),
     "metadata": Metadata(),
-    "discountable": Bool(),
 }
 LIST = {**LIST_PARAMS, "customer": Str(), "invoice": Str(), "pending": Bool(), "created": Int()}
 UPDATE = {
@@ -157,6 +156,8 @@ def list_invoiceitems() -> Response:
             return False
         if prm.get("invoice") is not None and ii.invoice != prm["invoice"]:
             return False
+        if prm.get("created") is not None and ii.date != prm["created"]:
+            return False  # an invoice item's `date` is its creation time
         return prm.get("pending") is None or (ii.invoice is None) == prm["pending"]
 
     objs = [ii for ii in reversed(ns.invoiceitems.values()) if keep(ii)]

@@ -49,7 +49,6 @@ FINALIZE = {"auto_advance": Bool()}
 PAY = {
     "paid_out_of_band": Bool(),
     "payment_method": Str(),
-    "off_session": Bool(),
     "forgive": Bool(),
     "source": Str(),
     "mandate": Str(),

@@ -18,7 +18,7 @@ from ..domain.subscriptions import check_compatible, check_item_price, get_item,
 from ..errors import InvalidRequest, invalid_value, missing_param, unknown_params
 from ..shapes import deleted_stub
 from ..wire import pipeline as p
-from ..wire.params import LIST_PARAMS, Bool, Enum, Int, Metadata, Str
+from ..wire.params import LIST_PARAMS, Bool, Int, Metadata, Str
 from ..wire.render import json_response, render_list, render_one
 from .subscription_params import ITEM_THRESHOLDS, PRORATION
 from .subscriptions import new_item, update_item
@@ -32,17 +32,9 @@ COMMON = {
     "billing_thresholds": ITEM_THRESHOLDS,
     "proration_behavior": PRORATION,
     "proration_date": Int(),
-    "payment_behavior": Enum(
-        values=(
-            "allow_incomplete",
-            "default_incomplete",
-            "error_if_incomplete",
-            "pending_if_incomplete",
-        )
-    ),
 }
 CREATE = {**COMMON, "subscription": Str(required=True, nullable=False)}
-UPDATE = {**COMMON, "off_session": Bool()}
+UPDATE = COMMON
 DELETE = {"clear_usage": Bool(), "proration_behavior": PRORATION, "proration_date": Int()}
 LIST = {**LIST_PARAMS, "subscription": Str(required=True, nullable=False)}
 

@@ -54,7 +54,6 @@ COMMON = {
     ),
     "billing_thresholds": THRESHOLDS,
     "trial_end": Timestamp(),
-    "off_session": Bool(),
 }
 CREATE = {
     **COMMON,

@@ -147,6 +147,13 @@ def create_subscription() -> Response:
             check_item_price(ns, spec["price"], spec.get("quantity"), version, f"items[{i}]")
         )
     check_compatible(prices)
+    if prm.get("currency") is not None and prm["currency"].lower() != prices[0].currency:
+        # (unverified text) no currency_options here: the prices' currency is the only one
+        raise invalid_value(
+            "currency",
+            f"The price specified ({prices[0].id}) does not support currency "
+            f"{prm['currency'].lower()}.",
+        )
     rec = prices[0].recurring
     if rec is None:  # checked by check_item_price; keeps the type checker informed
         raise InvalidRequest("The price must be recurring.")
@@ -297,6 +304,13 @@ def update_subscription(sid: str) -> Response:
             f"A subscription with status {sub.status} can only update its metadata and "
             "default_source."
         )
+    if "trial_end" in prm and prm["trial_end"] != "now":
+        # a new trial end on an existing subscription is not emulated: a 400, never ignored
+        raise invalid_value(
+            "trial_end",
+            "trial_end=<timestamp> on a subscription update is not supported by the emulator; "
+            "use trial_end=now to end a trial.",
+        )
     if "items" in prm:
         _validate_item_updates(ns, sub, prm, version)
     behavior = prm.get("payment_behavior")
@@ -403,6 +417,8 @@ def list_subscriptions() -> Response:
         if s.test_clock is not None and prm.get("customer") is None and clock_id is None:
             return False  # Stripe omits test-clock objects from unfiltered lists
         if prm.get("price") is not None and all(it.price != prm["price"] for it in s.items(ns)):
+            return False
+        if prm.get("created") is not None and s.created != prm["created"]:
             return False
         if status in (None, "all"):
             return status == "all" or s.status != "canceled"
