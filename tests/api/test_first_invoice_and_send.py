@@ -298,3 +298,27 @@ def test_pending_if_incomplete_refuses_other_parameters(client: stripe.StripeCli
         "The following parameters cannot be used with payment_behavior=pending_if_incomplete: "
         "metadata.",
     )
+
+
+def test_default_incomplete_on_an_update_leaves_its_invoice_unpaid(
+    client: stripe.StripeClient,
+) -> None:
+    # a card that would succeed: default_incomplete must still not charge the update's invoice
+    price = licensed_price(client, 1000)
+    bigger = licensed_price(client, 3000)
+    _, _, sub = clocked_sub(client, [price.id])
+    updated = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": sub["items"].data[0].id, "price": bigger.id}],
+            "proration_behavior": "always_invoice",
+            "payment_behavior": "default_incomplete",
+        },
+    )
+    inv = client.v1.invoices.retrieve(updated.latest_invoice)
+    assert inv.id != sub.latest_invoice
+    assert (inv.status, inv.attempted, inv.amount_paid) == ("open", False, 0)
+    assert updated.status == "past_due"
+    paid = client.v1.invoices.pay(inv.id)
+    assert paid.status == "paid"
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
