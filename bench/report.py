@@ -154,6 +154,17 @@ creates many customers with several endpoints in background mode and counts deli
 second until every event's `pending_webhooks` is back to zero. `timeouts` compares the create's
 median with a hundred endpoints that all time out against as many that answer, and measures
 another account meanwhile; the row labels give the sizes.
+
+### Optional persistence (`--data`)
+
+`python bench/bench_data.py` starts the CLI server in a subprocess without `--data` and with
+`--data` (saving every second), in alternating rounds. Each round creates customers over one
+keep-alive connection (so every save exports an ever larger account; the last row gives the
+file's size at the end of a round), then reads them back. The cost rows are the median over the
+rounds of the ratio of mean request times with and without `--data`: what the periodic saves
+(a fork under every account's lock, the export in the forked child) take from the requests.
+Client, server and the saving child share the machine's cores, so under a high load average
+the child's CPU shows up in the figures.
 """
 
 _FIELDS = ("Command", "What", "Target", "Measured", "OK/MISSED", "Measured when (load average)")

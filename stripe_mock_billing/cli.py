@@ -45,8 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         default=os.environ.get("STRIPE_MOCK_BILLING_DATA") or None,
         metavar="PATH",
-        help="keep every account in PATH across restarts (loaded at start, saved on a clean "
-        "stop; env STRIPE_MOCK_BILLING_DATA)",
+        help="keep every account in PATH across restarts (loaded at start, saved after writes "
+        "and on a clean stop; env STRIPE_MOCK_BILLING_DATA)",
+    )
+    parser.add_argument(
+        "--data-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --data, save at most this often after writes (default 1; 0 = only on a "
+        "clean stop; env STRIPE_MOCK_BILLING_DATA_INTERVAL)",
     )
     hooks = parser.add_argument_group("webhooks (docs/webhooks.md)")
     hooks.add_argument(
@@ -122,6 +130,19 @@ def _webhook_options(args: argparse.Namespace, settings: Settings) -> str | None
     return None
 
 
+def _data_interval(parser: argparse.ArgumentParser, value: float | None) -> float:
+    """--data-interval, else STRIPE_MOCK_BILLING_DATA_INTERVAL, else 1 second."""
+    if value is None:
+        env = os.environ.get("STRIPE_MOCK_BILLING_DATA_INTERVAL") or None
+        try:
+            value = float(env) if env is not None else persistence.DEFAULT_INTERVAL
+        except ValueError:
+            parser.error(f"STRIPE_MOCK_BILLING_DATA_INTERVAL must be a number, not {env!r}")
+    if not (0 <= value <= 86400):  # NaN too
+        parser.error("--data-interval must be 0 (only on a clean stop) to 86400 seconds")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run until SIGINT or SIGTERM."""
     parser = build_parser()
@@ -148,19 +169,22 @@ def main(argv: list[str] | None = None) -> int:
     problem = _webhook_options(args, settings)
     if problem:
         parser.error(problem)
+    interval = _data_interval(parser, args.data_interval)
     app = create_app(settings)
+    saver = None
     if args.data:
+        store = app.extensions["stripe_mock_billing.store"]
         try:
-            restored = persistence.load(
-                app.extensions["stripe_mock_billing.store"], Path(args.data)
-            )
+            restored = persistence.load(store, Path(args.data))
         except persistence.DataFileError as err:
             parser.error(str(err))
         if restored:
             print(
-                f"stripe-mock-billing: restored {restored} accounts from {args.data}",
+                f"stripe-mock-billing: restored {len(restored)} accounts from {args.data}",
                 file=sys.stderr,
             )
+        saver = persistence.Saver(store, Path(args.data), interval)
+        saver.prime(restored)
     try:
         server = make_cli_server(
             app, settings.host, settings.port, verbose=args.verbose, threaded=args.threaded
@@ -186,9 +210,12 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    if saver is not None:
+        saver.start()
     server.serve_forever()
-    if args.data:
-        saved = persistence.save(app.extensions["stripe_mock_billing.store"], Path(args.data))
+    if saver is not None:
+        saver.stop()
+        saved = saver.save(force=True)
         print(f"stripe-mock-billing: saved {saved} accounts to {args.data}", file=sys.stderr)
     print("stripe-mock-billing stopped", file=sys.stderr, flush=True)
     return 0

@@ -244,6 +244,7 @@ def update_settings() -> Response:
     with space.lock:
         changes = validate_settings(space.settings, body)
         space.settings = dataclasses.replace(space.settings, **changes)
+        space.writes += 1
         return json_response(_settings_body(space))
 
 

@@ -49,7 +49,16 @@ FORMAT = "stripe-mock-billing/account-snapshot"
 FORMAT_VERSION = 1
 # Namespace fields that are not state: identity, locks, caches and control-API traffic records
 SKIP_FIELDS = frozenset(
-    {"api_key", "lock", "idem_lock", "idempotency", "recent_requests", "journal", "faults"}
+    {
+        "api_key",
+        "lock",
+        "idem_lock",
+        "idempotency",
+        "recent_requests",
+        "journal",
+        "faults",
+        "writes",
+    }
 )
 PACKAGE = __name__.split(".")[0]
 _TAGS = ("$id", "$ref", "$decimal", "$array", "$set", "$frozenset", "$tuple", "$dict", "$enum")
@@ -612,3 +621,4 @@ def import_state(space: Namespace, snapshot: Any) -> None:
             elif name != "settings":
                 setattr(space, name, getattr(fresh, name))
         space.idempotency.clear()
+        space.writes += 1

@@ -44,6 +44,8 @@ class Namespace:
     recent_requests: list[float] = field(default_factory=list)
     # (request id, Idempotency-Key) of the API request holding the lock, for the events it causes
     origin: tuple[str | None, str | None] | None = None
+    # bumped (under the lock) by every request that may write: --data saves the changed accounts
+    writes: int = 0
 
     # --- tables: id -> domain object (insertion order = creation order) --------------------
     # Core knows no object above it, so the tables are typed here by comment only: each holds

@@ -253,6 +253,8 @@ def before_request() -> Response | None:
     if space is not None:
         space.lock.acquire()
         gg.locked = space
+        if req.method != "GET":
+            space.writes += 1  # --data saves this account again (persistence.py)
         # events raised while this request holds the lock name it (domain/events.py `emit`)
         space.origin = (gg.request_id, idem_key)
     return None
