@@ -35,6 +35,14 @@ METER_EVENT_STREAM = "/v2/billing/meter_event_stream"
 # API families the OpenAPI subsets leave out on purpose (shared/openapi/README.md "What each
 # subset contains"): their bodies are not schema-validated, which the report says
 OUTSIDE_SUBSET = ("/v2/core/",)
+# added after the legacy subset's 2024-04-10 (credits 2024-10-28, alerts 2024-09-30): an acacia
+# response there has no legacy schema (reported unvalidated); basil+ ones use the current subset
+NEWER_THAN_LEGACY_SUBSET = (
+    "/v1/billing/alerts",
+    "/v1/billing/credit_balance_summary",
+    "/v1/billing/credit_balance_transactions",
+    "/v1/billing/credit_grants",
+)
 
 
 class CheckFailed(Exception):
@@ -184,7 +192,10 @@ class T:
             self.extra_fields.update(f"{validator.name}: {f.split(': ', 1)[1]}" for f in extra)
             problems = [f for f in found if f not in extra]
         except oc.UnknownOperation as exc:
-            if ex.path.startswith(OUTSIDE_SUBSET):
+            legacy_gap = oc.is_legacy_version(version) and ex.path.startswith(
+                NEWER_THAN_LEGACY_SUBSET
+            )
+            if ex.path.startswith(OUTSIDE_SUBSET) or legacy_gap:
                 self.unvalidated.add(f"{ex.method} {'/'.join(ex.path.split('/')[:4])}")
                 return
             if ex.status < 400:

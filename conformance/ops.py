@@ -24,6 +24,7 @@ class Op:
     node: str  # stripe-node resource path
     legacy: bool = False  # removed from current SDKs (basil+): they use a raw request
     node17_options: tuple[tuple[str, str], ...] = ()  # extra per-request options on node 17
+    node23: str | None = None  # node 23's resource path where it was renamed
 
 
 def _crud(name: str, node: str, *, delete: str | None = "delete", extra: str = "") -> dict[str, Op]:
@@ -171,6 +172,69 @@ OPS: dict[str, Op] = {
         "billing.meter_event_adjustments.create",
         "billing.meterEventAdjustments.create",
     ),
+    # billing credits (2024-10-28.acacia+)
+    **{
+        f"credit_grants.{verb}": Op(
+            method,
+            "/v1/billing/credit_grants" + suffix,
+            f"billing.credit_grants.{verb}",
+            f"billing.creditGrants.{verb}",
+        )
+        for verb, method, suffix in (
+            ("create", "POST", ""),
+            ("retrieve", "GET", "/{0}"),
+            ("update", "POST", "/{0}"),
+            ("list", "GET", ""),
+        )
+    },
+    "credit_grants.expire": Op(
+        "POST",
+        "/v1/billing/credit_grants/{0}/expire",
+        "billing.credit_grants.expire",
+        "billing.creditGrants.expire",
+    ),
+    "credit_grants.void": Op(
+        "POST",
+        "/v1/billing/credit_grants/{0}/void",
+        "billing.credit_grants.void_grant",
+        "billing.creditGrants.voidGrant",
+    ),
+    "credit_balance_summary.retrieve": Op(
+        "GET",
+        "/v1/billing/credit_balance_summary",
+        "billing.credit_balance_summary.retrieve",
+        "billing.creditBalanceSummary.retrieve",
+        node23="billing.creditBalanceSummaries.retrieve",  # renamed in stripe-node 23
+    ),
+    "credit_balance_transactions.list": Op(
+        "GET",
+        "/v1/billing/credit_balance_transactions",
+        "billing.credit_balance_transactions.list",
+        "billing.creditBalanceTransactions.list",
+    ),
+    "credit_balance_transactions.retrieve": Op(
+        "GET",
+        "/v1/billing/credit_balance_transactions/{0}",
+        "billing.credit_balance_transactions.retrieve",
+        "billing.creditBalanceTransactions.retrieve",
+    ),
+    # usage alerts (2024-09-30.acacia+)
+    **{
+        f"alerts.{verb}": Op(
+            method,
+            "/v1/billing/alerts" + suffix,
+            f"billing.alerts.{verb}",
+            f"billing.alerts.{verb}",
+        )
+        for verb, method, suffix in (
+            ("create", "POST", ""),
+            ("retrieve", "GET", "/{0}"),
+            ("list", "GET", ""),
+            ("activate", "POST", "/{0}/activate"),
+            ("deactivate", "POST", "/{0}/deactivate"),
+            ("archive", "POST", "/{0}/archive"),
+        )
+    },
     # billing meters (v2)
     "v2.meter_event_session.create": Op(
         "POST",
@@ -235,6 +299,8 @@ def runner_request(
         path = op.node
         if flavor == "node17":
             opts.update(dict(op.node17_options))
+        elif flavor == "node23" and op.node23:
+            path = op.node23
     return {
         "cmd": "call",
         "path": path,

@@ -14,6 +14,7 @@ MODULES = (
     "lifecycle",
     "webhooks",
     "dunning",
+    "credits_alerts",
     "emulator",
 )
 
