@@ -155,6 +155,17 @@ second until every event's `pending_webhooks` is back to zero. `timeouts` compar
 median with a hundred endpoints that all time out against as many that answer, and measures
 another account meanwhile; the row labels give the sizes.
 
+### Garbage-collector pauses
+
+`python bench/bench_gc.py [--seconds N]` starts the CLI server with `STRIPE_MOCK_BILLING_GC_LOG`
+set, so that the server logs each collection's generation and pause, and drives a mixed load
+from one keep-alive client (customer creates and retrieves, v1 meter events, now and then a
+subscription) for the time in the row labels. Its rows are the collections per generation, the
+longest pause, the pauses' share of wall time, and the request percentiles. The server runs with
+the collector settings of the CLI (frozen start-up heap, raised youngest threshold; see
+`docs/reference/cli.md`): a full collection still pauses in proportion to the store, so a longer
+run than the default ends up with one long pause.
+
 ### Optional persistence (`--data`)
 
 `python bench/bench_data.py` starts the CLI server in a subprocess without `--data` and with
