@@ -155,6 +155,15 @@ second until every event's `pending_webhooks` is back to zero. `timeouts` compar
 median with a hundred endpoints that all time out against as many that answer, and measures
 another account meanwhile; the row labels give the sizes.
 
+### Server CPU per request
+
+`python bench/bench_cpu.py [-n N]` starts the CLI server and a floor server (a one-route WSGI
+app answering a fixed body, served by the same `loop_server.LoopServer`) in subprocesses, sends
+sequential keep-alive `http.client` requests to each, and reads the server process's CPU time
+from `/proc/<pid>/stat` (user plus system) before and after: the rows give the CPU time per
+request of customer creates, v1 meter events and customer retrieves, each beside the floor
+server's for the same requests. The difference is what the app costs beyond the HTTP server.
+
 ### Garbage-collector pauses
 
 `python bench/bench_gc.py [--seconds N]` starts the CLI server with `STRIPE_MOCK_BILLING_GC_LOG`
