@@ -26,10 +26,14 @@ def test_aggregate_usage_with_licensed(acacia: stripe.StripeClient) -> None:
     )
 
 
-def test_meter_with_licensed(client: stripe.StripeClient, server: Any, api_key: str) -> None:
-    add_meter(server, api_key, "mtr_test_lic")
-    e = rejected(client, unit_amount=1, recurring={"interval": "month", "meter": "mtr_test_lic"})
-    assert e["param"] == "recurring[meter]"
+def test_meter_with_licensed(client: stripe.StripeClient) -> None:
+    meter = add_meter(client, "licensed_calls")
+    e = rejected(client, unit_amount=1, recurring={"interval": "month", "meter": meter})
+    assert "code" not in e
+    assert (e["param"], e["message"]) == (
+        "recurring[meter]",
+        "`recurring[meter]` can only be set when `recurring[usage_type]` is `metered`.",
+    )
 
 
 def test_transform_quantity_with_tiered(client: stripe.StripeClient) -> None:
@@ -149,14 +153,12 @@ def test_tier_up_to_not_integer(client: stripe.StripeClient) -> None:
     )
 
 
-def test_metered_meter_with_non_sum_aggregate(
-    acacia: stripe.StripeClient, server: Any, api_key: str
-) -> None:
-    add_meter(server, api_key, "mtr_test_agg")
+def test_metered_meter_with_non_sum_aggregate(acacia: stripe.StripeClient) -> None:
+    meter = add_meter(acacia, "max_calls")
     e = rejected(
         acacia,
         unit_amount=1,
-        recurring={**METERED, "meter": "mtr_test_agg", "aggregate_usage": "max"},
+        recurring={**METERED, "meter": meter, "aggregate_usage": "max"},
     )
     assert e["param"] == "recurring[aggregate_usage]"
     assert (
@@ -181,10 +183,21 @@ def test_unknown_meter(client: stripe.StripeClient) -> None:
     )
 
 
-def test_inactive_meter(client: stripe.StripeClient, server: Any, api_key: str) -> None:
-    add_meter(server, api_key, "mtr_test_off", status="inactive")
-    e = rejected(client, unit_amount=1, recurring={**METERED, "meter": "mtr_test_off"})
-    assert e["param"] == "recurring[meter]"
+def test_inactive_meter(client: stripe.StripeClient) -> None:
+    meter = add_meter(client, "retired_calls", status="inactive")
+    e = rejected(client, unit_amount=1, recurring={**METERED, "meter": meter})
+    assert "code" not in e
+    assert (e["param"], e["message"]) == (
+        "recurring[meter]",
+        f"The meter `{meter}` is inactive and cannot be used.",
+    )
+
+
+def test_reactivated_meter_backs_a_price_again(client: stripe.StripeClient) -> None:
+    meter = add_meter(client, "revived_calls", status="inactive")
+    client.v1.billing.meters.reactivate(meter)
+    p = create(client, unit_amount=1, recurring={**METERED, "meter": meter})
+    assert p.recurring is not None and p.recurring.meter == meter
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@ creation rules of usage-records-legacy.md §1: test_price_validation.py)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,10 +29,15 @@ def rejected(c: stripe.StripeClient, **params: Any) -> dict[str, Any]:
     return e
 
 
-def add_meter(server: Any, api_key: str, meter_id: str, status: str = "active") -> None:
-    """A stand-in meter in the account (the meters API is another module's)."""
-    ns = server.app.extensions["stripe_mock_billing.store"].namespace(api_key)
-    ns.meters[meter_id] = SimpleNamespace(id=meter_id, status=status)
+def add_meter(c: stripe.StripeClient, name: str, status: str = "active") -> str:
+    """A meter of the account made through the Meters API (deactivated when `status` is
+    `inactive`); its id."""
+    meter = c.v1.billing.meters.create(
+        {"display_name": name, "event_name": name, "default_aggregation": {"formula": "sum"}}
+    )
+    if status == "inactive":
+        assert c.v1.billing.meters.deactivate(meter.id).status == "inactive"
+    return str(meter.id)
 
 
 METERED = {"interval": "month", "usage_type": "metered"}
@@ -118,10 +122,10 @@ def test_acacia_aggregate_usage_modes(acacia: stripe.StripeClient, mode: str) ->
     assert p.recurring is not None and p.recurring.to_dict()["aggregate_usage"] == mode
 
 
-def test_metered_with_meter(client: stripe.StripeClient, server: Any, api_key: str) -> None:
-    add_meter(server, api_key, "mtr_test_ok")
-    p = create(client, unit_amount=1, recurring={**METERED, "meter": "mtr_test_ok"})
-    assert p.recurring is not None and p.recurring.meter == "mtr_test_ok"
+def test_metered_with_meter(client: stripe.StripeClient) -> None:
+    meter = add_meter(client, "api_calls")
+    p = create(client, unit_amount=1, recurring={**METERED, "meter": meter})
+    assert p.recurring is not None and p.recurring.meter == meter
 
 
 def test_tiered_graduated_with_flat_amounts(client: stripe.StripeClient) -> None:
