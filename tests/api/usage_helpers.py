@@ -7,8 +7,8 @@ from typing import Any
 
 import stripe
 
+from stripe_mock_billing.handle import StripeMock
 from stripe_mock_billing.server import ThreadedServer
-from stripe_mock_billing.store import Store
 
 DOCS_TAIL = "Please see https://stripe.com/docs or we can help at https://support.stripe.com/."
 DAY = 86_400
@@ -77,6 +77,6 @@ def now() -> int:
 
 
 def travel(server: ThreadedServer, api_key: str, seconds: int) -> None:
-    """Move an account's wall clock forward (its `clock_offset` drift setting)."""
-    store: Store = server.app.extensions["stripe_mock_billing.store"]
-    store.namespace(api_key).settings.clock_offset += seconds
+    """Move an account's wall clock forward: its `clock_offset` drift setting, through the
+    control API (`POST /_mock/settings`)."""
+    StripeMock.connect(server.url, api_key).advance_wall_clock(seconds)
