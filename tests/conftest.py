@@ -13,7 +13,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -150,32 +150,73 @@ class ValidatingClient(stripe.RequestsClient):
 
     def request(self, method: str, url: str, headers: Any, post_data: Any = None) -> Any:
         content, status, resp_headers = super().request(method, url, headers, post_data)
-        self._check(method, url, status, content, resp_headers)
+        self.violations.extend(
+            schema_problems(method, url, status, resp_headers, content, gate=self.gate)
+        )
         return content, status, resp_headers
 
-    def _check(self, method: str, url: str, status: int, content: Any, headers: Any) -> None:
-        path = urlsplit(url).path
-        if path.startswith("/_mock") or path == "/healthz":
-            return
-        version = headers.get("Stripe-Version") or ACACIA
-        try:
-            validator = self.gate.validator(version, path)
-        except SchemaUnavailable as exc:  # the session fails too (gate.error)
-            self.violations.append(f"{method} {path} {status}: not validated: {exc}")
-            return
-        if validator is None:  # opted out (--no-schema / STRIPE_MOCK_BILLING_NO_SCHEMA=1)
-            return
-        try:
-            body = json.loads(content)
-        except ValueError:
-            self.violations.append(f"{method} {path} {status}: body is not JSON")
-            return
-        try:
-            errors = validator.validate(method, path, status, body)
-        except UnknownOperation:
-            return  # routes Stripe does not have (the emulator's 404s for unknown URLs)
-        self.gate.counted(validator)
-        self.violations.extend(f"{method} {path} {status} [{version}]: {e}" for e in errors)
+
+def schema_problems(
+    method: str,
+    url: str,
+    status: int,
+    headers: Any,
+    content: bytes | str,
+    *,
+    gate: SchemaGate | None = None,
+    strict: bool = False,
+) -> list[str]:
+    """Violations of one response against Stripe's OpenAPI for its method, path, status and
+    `Stripe-Version` (empty when valid; counted in the session's total when validated).
+
+    Emulator-only routes (`/_mock/*`, `/healthz`) are skipped. An operation the spec does not
+    have (the emulator's 404 for an unknown URL) passes silently, unless `strict`: then it is a
+    problem, so a raw call said to be checked never goes unchecked."""
+    gate = gate or schema_gate()
+    path = urlsplit(url).path
+    method = method.upper()
+    if path.startswith("/_mock") or path == "/healthz":
+        return [f"{method} {path}: an emulator-only route has no schema"] if strict else []
+    version = headers.get("Stripe-Version") or ACACIA
+    try:
+        validator = gate.validator(version, path)
+    except SchemaUnavailable as exc:  # the session fails too (gate.error)
+        return [f"{method} {path} {status}: not validated: {exc}"]
+    if validator is None:  # opted out (--no-schema / STRIPE_MOCK_BILLING_NO_SCHEMA=1)
+        return []
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return [f"{method} {path} {status}: body is not JSON"]
+    try:
+        errors = validator.validate(method, path, status, body)
+    except UnknownOperation as exc:
+        # routes Stripe does not have (the emulator's 404s for unknown URLs)
+        return [f"{method} {path} {status}: not in Stripe's OpenAPI: {exc}"] if strict else []
+    gate.counted(validator)
+    return [f"{method} {path} {status} [{version}]: {e}" for e in errors]
+
+
+R = TypeVar("R")
+
+
+def validated(resp: R) -> R:
+    """A raw HTTP response (`requests` or `httpx`), checked against Stripe's OpenAPI for its
+    method, path and status like every SDK response; fails the test on any violation, and on a
+    route the spec does not have (calls the spec cannot describe are left unwrapped, with a
+    comment saying why)."""
+    r: Any = resp
+    problems = schema_problems(
+        r.request.method, str(r.url), r.status_code, r.headers, r.content, strict=True
+    )
+    assert not problems, "response violates the OpenAPI schema:\n" + "\n".join(problems[:20])
+    return resp
+
+
+def validated_raw(method: str, path: str, status: int, headers: Any, body: bytes | str) -> None:
+    """`validated` for responses read off a socket or `http.client` (status, headers, body)."""
+    problems = schema_problems(method, path, status, headers, body, strict=True)
+    assert not problems, "response violates the OpenAPI schema:\n" + "\n".join(problems[:20])
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import requests
 
+from stripe_mock_billing.handle import StripeMock
 from stripe_mock_billing.server import ThreadedServer
-from stripe_mock_billing.store import Namespace
+from tests.conftest import validated
 
 FORM = "application/x-www-form-urlencoded"
 TABLES = (
@@ -23,16 +24,9 @@ TABLES = (
 )
 
 
-def namespace(server: ThreadedServer, key: str) -> Namespace:
-    ns = server.app.extensions["stripe_mock_billing.store"].namespace(key)
-    assert isinstance(ns, Namespace)
-    return ns
-
-
-def snapshot(server: ThreadedServer, key: str) -> str:
-    """A deep picture of the account's objects (dataclass reprs)."""
-    ns = namespace(server, key)
-    return repr([(t, sorted(getattr(ns, t).items())) for t in TABLES])
+def snapshot(server: ThreadedServer, key: str) -> dict[str, Any]:
+    """The account's whole state, as the control API exports it (`GET /_mock/snapshot`)."""
+    return StripeMock.connect(server.url, key).export_state()
 
 
 def send(
@@ -46,7 +40,8 @@ def send(
     headers = {"Authorization": f"Bearer {key}"}
     if ctype is not None:
         headers["Content-Type"] = ctype
-    return requests.request(method, server.url + path, data=body, headers=headers, timeout=30)
+    r = requests.request(method, server.url + path, data=body, headers=headers, timeout=30)
+    return validated(r)
 
 
 def assert_envelope(r: requests.Response) -> dict[str, Any]:
