@@ -1,12 +1,15 @@
 """Server CPU time per request of the CLI server, against a do-nothing floor server (issue 16).
 
-    python bench/bench_cpu.py [-n 2000]
+    python bench/bench_cpu.py [-n 2000] [--against URL --against-pid PID [--against-key KEY]]
 
-Starts the CLI server (`python -m stripe_mock_billing`) and a floor server (a one-route WSGI app
-answering a fixed body, served by the same `loop_server.LoopServer`) in subprocesses, sends n
-sequential keep-alive `http.client` requests per endpoint, and reads the server process's CPU
-time (utime + stime in /proc/<pid>/stat) before and after: CPU ms per request for POST
-/v1/customers, POST /v1/billing/meter_events and GET /v1/customers/{id}, beside the floor's.
+Starts the CLI server (`python -m stripe_mock_billing`) and the floor server (bench/_floor.py:
+fixed answers, served by the same `loop_server.LoopServer`) in subprocesses, sends n sequential
+keep-alive `http.client` requests per endpoint, and reads the server process's CPU time (utime +
+stime of all its threads in /proc/<pid>/stat, 10 ms ticks) before and after: CPU ms per request
+for POST /v1/customers, POST /v1/billing/meter_events and GET /v1/customers/{id}, beside the
+floor's. `--against URL --against-pid PID` measures another server running on this machine
+the same way (e.g. a stripe-mock: its URL, and the pid of its process; `--against-key` is the
+secret key sent to it). Target: <= 0.12 ms per request for each endpoint.
 """
 
 from __future__ import annotations
@@ -15,51 +18,21 @@ import argparse
 import http.client
 import json
 import os
-import re
-import signal
-import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _floor import start_cli, start_floor, stop  # noqa: E402
 from _results import record  # noqa: E402
 
 KEY = "sk_test_bench_cpu"
 TARGET = 0.12  # ms
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def floor_server() -> None:
-    """Serve a trivial WSGI app with the CLI's event-loop server; print its URL."""
-    from stripe_mock_billing.loop_server import LoopServer
-
-    body = b'{"id": "cus_floor", "object": "customer"}'
-
-    def app(environ: dict, start_response: object) -> list[bytes]:
-        environ["wsgi.input"].read()
-        start_response(  # type: ignore[operator]
-            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        )
-        return [body]
-
-    server = LoopServer(app, "127.0.0.1", 0)  # type: ignore[arg-type]
-    print(f"listening on http://127.0.0.1:{server.address()[1]}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
-    server.serve_forever()
-
-
-def start(cmd: list[str]) -> tuple[subprocess.Popen[str], int]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRIPE_MOCK_BILLING_")}
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT
-    )
-    assert proc.stdout is not None
-    m = re.search(r"http://[^:]+:(\d+)", proc.stdout.readline())
-    assert m, "no URL line"
-    return proc, int(m.group(1))
+Request = tuple[str, str, dict[str, str] | None]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -67,90 +40,115 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
-def measure(pid: int, conn: http.client.HTTPConnection, n: int, requests: object) -> float:
-    """CPU ms per request of the server process over n requests."""
-    headers = {
-        "Authorization": f"Bearer {KEY}",
-        "Content-Type": "application/x-www-form-urlencoded",
+class Target:
+    """One server: its pid, a keep-alive connection, the customers it created."""
+
+    def __init__(self, name: str, pid: int, url: str, key: str = KEY) -> None:
+        parts = urlsplit(url)
+        self.name, self.pid, self.key = name, pid, key
+        self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80)
+        self.ids: list[str] = []
+
+    def call(self, method: str, path: str, params: dict[str, str] | None) -> bytes:
+        headers = {
+            "Authorization": f"Bearer {self.key}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        self.conn.request(method, path, body=urlencode(params) if params else None, headers=headers)
+        resp = self.conn.getresponse()
+        raw = resp.read()
+        if resp.status >= 400:
+            raise RuntimeError(
+                f"{self.name}: {method} {path} answered {resp.status}: {raw[:300]!r}"
+            )
+        return raw
+
+    def prepare(self) -> None:
+        """A meter for the events, and 100 customers (their ids from the answers); warm-up."""
+        form = {
+            "display_name": "b",
+            "event_name": "bench_cpu",
+            "default_aggregation[formula]": "sum",
+        }
+        self.call("POST", "/v1/billing/meters", form)
+        for i in range(200):
+            raw = self.call("POST", "/v1/customers", {"name": f"w{i}", "email": "a@b.c"})
+            if i < 100:
+                self.ids.append(json.loads(raw)["id"])
+
+    def measure(self, n: int, requests: Callable[[Target, int], Request]) -> float:
+        """CPU ms per request of the server process over n requests."""
+        before = cpu_seconds(self.pid)
+        for i in range(n):
+            self.call(*requests(self, i))
+        return (cpu_seconds(self.pid) - before) / n * 1000
+
+
+def create(t: Target, i: int) -> Request:
+    return "POST", "/v1/customers", {"name": f"c{i}", "email": "a@b.c"}
+
+
+def event(t: Target, i: int) -> Request:
+    params = {
+        "event_name": "bench_cpu",
+        "payload[stripe_customer_id]": t.ids[i % len(t.ids)],
+        "payload[value]": "1",
     }
-    before = cpu_seconds(pid)
-    for i in range(n):
-        method, path, params = requests(i)  # type: ignore[operator]
-        conn.request(method, path, body=urlencode(params) if params else None, headers=headers)
-        resp = conn.getresponse()
-        resp.read()
-        assert resp.status < 400, (path, resp.status)
-    return (cpu_seconds(pid) - before) / n * 1000
+    return "POST", "/v1/billing/meter_events", params
+
+
+def retrieve(t: Target, i: int) -> Request:
+    return "GET", f"/v1/customers/{t.ids[i % len(t.ids)]}", None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", type=int, default=2000, help="requests per endpoint (default 2000)")
-    parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--against", metavar="URL", help="another server to measure (e.g. a stripe-mock)"
+    )
+    parser.add_argument(
+        "--against-pid", type=int, metavar="PID", help="its process id (required with --against)"
+    )
+    parser.add_argument(
+        "--against-key", default="sk_test_123", help="the key sent to it (default sk_test_123)"
+    )
     args = parser.parse_args()
-    if args.floor_server:
-        floor_server()
-        return
+    if bool(args.against) != bool(args.against_pid):
+        parser.error("--against and --against-pid go together")
     n = args.n
-    emu, emu_port = start([sys.executable, "-m", "stripe_mock_billing", "--port", "0"])
-    floor, floor_port = start([sys.executable, str(Path(__file__).resolve()), "--floor-server"])
+    emu, emu_url = start_cli()
+    floor, floor_url = start_floor()
     try:
-        e = http.client.HTTPConnection("127.0.0.1", emu_port)
-        f = http.client.HTTPConnection("127.0.0.1", floor_port)
-        e.request(
-            "POST",
-            "/v1/billing/meters",
-            urlencode(
-                {
-                    "display_name": "b",
-                    "event_name": "bench_cpu",
-                    "default_aggregation[formula]": "sum",
-                }
-            ),
-            {"Authorization": f"Bearer {KEY}", "Content-Type": "application/x-www-form-urlencoded"},
-        )
-        e.getresponse().read()
-        ids: list[str] = []
-
-        def create(i: int) -> tuple[str, str, dict[str, str]]:
-            return "POST", "/v1/customers", {"name": f"c{i}", "email": "a@b.c"}
-
-        def event(i: int) -> tuple[str, str, dict[str, str]]:
-            return (
-                "POST",
-                "/v1/billing/meter_events",
-                {
-                    "event_name": "bench_cpu",
-                    "payload[stripe_customer_id]": ids[i % len(ids)],
-                    "payload[value]": "1",
-                },
-            )
-
-        def retrieve(i: int) -> tuple[str, str, None]:
-            return "GET", f"/v1/customers/{ids[i % len(ids)]}", None
-
-        measure(emu.pid, e, 200, create)  # warm-up
-        e.request("GET", "/v1/customers?limit=100", headers={"Authorization": f"Bearer {KEY}"})
-        ids = [c["id"] for c in json.loads(e.getresponse().read())["data"]]
+        targets = [Target("emulator", emu.pid, emu_url), Target("floor", floor.pid, floor_url)]
+        if args.against:
+            targets.append(Target("against", args.against_pid, args.against, args.against_key))
+        for t in targets:
+            t.prepare()
+        print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if args.against:
+            print(f"against: {args.against} (pid {args.against_pid})")
         print(f"server CPU per request, {n} sequential keep-alive requests each:")
         for label, gen in (
             ("POST /v1/customers", create),
             ("POST /v1/billing/meter_events", event),
             ("GET /v1/customers/{id}", retrieve),
         ):
-            emu_ms = measure(emu.pid, e, n, gen)
-            floor_ms = measure(floor.pid, f, n, gen)
-            ok = emu_ms <= TARGET
-            print(
-                f"  {label:<32} emulator {emu_ms:.4f} ms  floor {floor_ms:.4f} ms  "
-                f"{'OK' if ok else 'MISSED'}"
+            ms = {t.name: t.measure(n, gen) for t in targets}
+            ok = ms["emulator"] <= TARGET
+            shown = "  ".join(f"{name} {value:.4f} ms" for name, value in ms.items())
+            print(f"  {label:<32} {shown}  {'OK' if ok else 'MISSED'}")
+            record(
+                f"{label}: server CPU per request", ms["emulator"], "ms", f"<= {TARGET:g} ms", ok
             )
-            record(f"{label}: server CPU per request", emu_ms, "ms", f"<= {TARGET:g} ms", ok)
-            record(f"{label}: floor server (same loop), CPU per request", floor_ms, "ms")
+            record(f"{label}: floor server (same loop), CPU per request", ms["floor"], "ms")
+            if "against" in ms:
+                record(f"{label}: against {args.against}, CPU per request", ms["against"], "ms")
     finally:
-        for proc in (emu, floor):
-            proc.send_signal(signal.SIGTERM)
-            proc.communicate(timeout=30)
+        stop(emu)
+        stop(floor)
 
 
 if __name__ == "__main__":
