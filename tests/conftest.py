@@ -242,13 +242,19 @@ def schema_violations(openapi_schema: SchemaGate) -> Iterator[list[str]]:
 
 
 def make_client(
-    url: str, key: str, violations: list[str], version: str | None = None
+    url: str,
+    key: str,
+    violations: list[str],
+    version: str | None = None,
+    *,
+    max_network_retries: int = 0,
 ) -> stripe.StripeClient:
-    """A StripeClient pointed at the emulator for every base address."""
+    """A StripeClient pointed at the emulator for every base address, its responses checked
+    against the schema into `violations` (the `schema_violations` fixture fails the test on any)."""
     return stripe.StripeClient(
         key,
         base_addresses={"api": url, "meter_events": url, "files": url, "connect": url},
-        max_network_retries=0,
+        max_network_retries=max_network_retries,
         http_client=ValidatingClient(violations),
         stripe_version=version,
     )

@@ -17,7 +17,7 @@ from stripe_mock_billing.config import Settings
 from stripe_mock_billing.resources import customers as customers_module
 from stripe_mock_billing.server import ThreadedServer
 from stripe_mock_billing.store import Store
-from tests.conftest import err_of, make_client
+from tests.conftest import err_of, make_client, validated
 
 
 def post(client: stripe.StripeClient, path: str, key: str, **params: Any) -> Any:
@@ -25,6 +25,10 @@ def post(client: stripe.StripeClient, path: str, key: str, **params: Any) -> Any
 
 
 def store_of(server: ThreadedServer) -> Store:
+    """The app's store. Only the in-flight (409) tests use it: they hold the account's lock to
+    stall a request after it has claimed its key, which no public API can do (injected faults
+    answer before the key is claimed), and wait until the key is claimed (nothing public shows
+    an in-flight key). They write nothing into the store."""
     st = server.app.extensions["stripe_mock_billing.store"]
     assert isinstance(st, Store)
     return st
@@ -118,13 +122,13 @@ def test_key_in_use_while_first_request_runs_is_409(
     assert len(client.v1.customers.list().data) == 1
 
 
-def test_sdk_retries_a_409_and_gets_the_replay(server: ThreadedServer, api_key: str) -> None:
+def test_sdk_retries_a_409_and_gets_the_replay(
+    server: ThreadedServer, api_key: str, schema_violations: list[str]
+) -> None:
     """With retries on (the SDK default), a 409 is retried and ends as the stored replay."""
     ns = store_of(server).namespace(api_key)
-    plain = make_client(server.url, api_key, [])
-    retrying = stripe.StripeClient(
-        api_key, base_addresses={"api": server.url}, max_network_retries=3
-    )
+    plain = make_client(server.url, api_key, schema_violations)
+    retrying = make_client(server.url, api_key, schema_violations, max_network_retries=3)
     results: dict[str, Any] = {}
     ns.lock.acquire()
     t = threading.Thread(
@@ -174,7 +178,9 @@ def test_errors_after_execution_started_are_stored_and_replayed(
     assert again.value.http_status == 400
 
 
-def test_500_is_stored_and_replayed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_500_is_stored_and_replayed(
+    monkeypatch: pytest.MonkeyPatch, schema_violations: list[str]
+) -> None:
     calls = []
 
     def boom(cust: Any, prm: Any) -> None:
@@ -184,7 +190,7 @@ def test_500_is_stored_and_replayed(monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app(Settings(port=0))
     monkeypatch.setattr(customers_module, "_apply", boom)
     with ThreadedServer(app=app) as srv:
-        c = make_client(srv.url, "sk_test_500", [])
+        c = make_client(srv.url, "sk_test_500", schema_violations)
         with pytest.raises(stripe.APIError) as first:
             post(c, "/v1/customers", "k500", name="x")
         monkeypatch.undo()
@@ -206,9 +212,11 @@ def test_get_and_delete_ignore_the_key(client: stripe.StripeClient) -> None:
     assert "Idempotent-Replayed" not in r2.headers
 
 
-def test_keys_are_per_account(server: ThreadedServer, api_key: str) -> None:
-    a = make_client(server.url, api_key, [])
-    b = make_client(server.url, api_key + "_other", [])
+def test_keys_are_per_account(
+    server: ThreadedServer, api_key: str, schema_violations: list[str]
+) -> None:
+    a = make_client(server.url, api_key, schema_violations)
+    b = make_client(server.url, api_key + "_other", schema_violations)
     ra = post(a, "/v1/customers", "shared-key", name="a")
     rb = post(b, "/v1/customers", "shared-key", name="b")
     assert ra.data["id"] != rb.data["id"]
@@ -225,16 +233,18 @@ def test_too_long_key(client: stripe.StripeClient) -> None:
     assert post(client, "/v1/customers", "k" * 255, name="x").code == 200
 
 
-def test_memory_is_bounded_oldest_evicted_first() -> None:
+def test_memory_is_bounded_oldest_evicted_first(schema_violations: list[str]) -> None:
     app = create_app(Settings(port=0, idempotency_max_keys=3))
     with ThreadedServer(app=app) as srv:
-        c = make_client(srv.url, "sk_test_bounded", [])
+        c = make_client(srv.url, "sk_test_bounded", schema_violations)
         ids = [post(c, "/v1/customers", f"k{i}", name="x").data["id"] for i in range(10)]
-        ns = app.extensions["stripe_mock_billing.store"].namespace("sk_test_bounded")
-        assert list(ns.idempotency) == ["k7", "k8", "k9"]
-        # the newest key still replays; an evicted one executes as a new request
-        assert post(c, "/v1/customers", "k9", name="x").data["id"] == ids[9]
-        assert post(c, "/v1/customers", "k0", name="x").data["id"] not in ids
+        # the newest keys still replay ...
+        for i in (9, 8):
+            replay = post(c, "/v1/customers", f"k{i}", name="x")
+            assert (replay.data["id"], replay.headers["Idempotent-Replayed"]) == (ids[i], "true")
+        # ... and an older one was evicted: it executes as a new request
+        fresh = post(c, "/v1/customers", "k6", name="x")
+        assert fresh.data["id"] not in ids and "Idempotent-Replayed" not in fresh.headers
 
 
 def test_keys_expire_after_the_ttl(
@@ -250,8 +260,12 @@ def test_keys_expire_after_the_ttl(
 
 def test_raw_form_replay(server: ThreadedServer, api_key: str) -> None:
     h = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": "raw-1"}
-    r1 = requests.post(server.url + "/v1/products", data="name=a&metadata[x]=1", headers=h)
-    r2 = requests.post(server.url + "/v1/products", data="metadata[x]=1&name=a", headers=h)
+    r1 = validated(
+        requests.post(server.url + "/v1/products", data="name=a&metadata[x]=1", headers=h)
+    )
+    r2 = validated(
+        requests.post(server.url + "/v1/products", data="metadata[x]=1&name=a", headers=h)
+    )
     assert r1.status_code == r2.status_code == 200
     assert r1.content == r2.content
     assert r2.headers["Idempotent-Replayed"] == "true"
