@@ -1,124 +1,369 @@
-"""Mutation score of billing modules (mutmut), printed per module.
+"""Mutation score of the billing modules (mutmut), printed per module and overall.
 
-    python tools/mutation.py billing/rating.py billing/periods.py [--tests tests/unit/x.py]
+    python tools/mutation.py --all                 # every stripe_mock_billing/billing/*.py
+    python tools/mutation.py --changed [REF]       # the billing modules `git diff REF` touches
+    python tools/mutation.py billing/rating.py     # named modules, in the order given
+    python tools/mutation.py --report              # print the cached figures, run nothing
 
-Needs the `mutation` extra (`pip install -e '.[mutation]'`). Not part of CI (.ci/run): a run
-takes minutes per module.
+Needs the `mutation` extra (`pip install -e '.[mutation]'`). Not part of CI: a first full run
+takes hours on a small machine; later runs are incremental.
 
-The repository is copied into a temporary directory (the package, tests/, conformance/ without
-its .envs, pyproject.toml) with a `[tool.mutmut]` section naming the modules, so the working tree
-is never touched (mutmut writes a `mutants/` directory beside its config). `mutmut run` mutates
-only those modules and runs the selected tests against each mutant (default: tests/unit, the fast
-table-driven tests of the billing math; pass `--tests` to add API tests). The score of a module is
-detected / (detected + survived + no tests), where detected is killed or timed out; skipped and
-suspicious mutants are listed but not scored. Exit status 0 whatever the score: it is a figure to
-read, not a gate.
+The repository's package, tests/ and conformance/ are mirrored into a cache directory outside
+the repository (default ~/.cache/stripe-mock-billing/mutmut, or --cache), where mutmut keeps its
+state (`mutants/`): a mutant's verdict is kept until the function it mutates changes (mutmut
+hashes each function), so an unchanged module is not run again. Every billing module is
+instrumented in every run (mutmut maps tests to functions once, by tracing the selected tests),
+and only the mutants with no verdict yet are run, module by module in the order given (or in
+RISK order for --all), each under `nice -n 19` with one child by default. `--retest` also re-runs
+the survivors (after adding tests). `--until HH:MM` (UTC) stops the run at that time; what was
+not reached stays unchecked and is listed.
+
+Tests per mutant: tests/unit and tests/api minus the suites that start servers in subprocesses
+or depend on timing (IGNORED); mutmut runs, fastest first and stopping at the first failure,
+only the tests that executed the mutated function. The score of a module is detected /
+(detected + survived + no tests), detected being killed or timed out. Mutants listed in
+tools/mutation_equivalents.toml (each with why it cannot change behaviour) are shown apart and
+left out of the second score column; a listed mutant that no longer survives is reported as
+stale. Exit status 0 whatever the score: a figure to read, not a gate.
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
+import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
-import tempfile
-from collections import Counter, defaultdict
+import time
+import tomllib
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "stripe_mock_billing"
-DETECTED = {"killed", "timeout"}
+MUTATED = f"{PACKAGE}/billing/*.py"
+EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.toml"
+DEFAULT_CACHE = Path.home() / ".cache" / "stripe-mock-billing" / "mutmut"
+TESTS = ["tests/unit", "tests/api"]
+# subprocess servers, forks, wall-clock timing, static checks of the source text (which the
+# instrumented copy changes) and the schema/docker tooling: slow or meaningless per mutant
+IGNORED = [
+    "tests/api/test_server_cli.py",
+    "tests/api/test_persistence.py",
+    "tests/api/test_hardening_servers.py",
+    "tests/api/test_loop_server.py",
+    "tests/api/test_bad_input_fuzz.py",
+    "tests/api/test_rate_limit.py",
+    "tests/api/test_webhook_background.py",
+    "tests/api/test_webhook_delivery.py",
+    "tests/api/test_webhook_faults.py",
+    "tests/api/test_webhook_forwarding.py",
+    "tests/unit/test_dockerfile.py",
+    "tests/unit/test_openapi_check.py",
+    "tests/unit/test_schema_gate.py",
+    "tests/unit/test_schema_source.py",
+    "tests/unit/test_conformance_harness.py",
+    "tests/unit/test_conformance_schema_gate.py",
+    "tests/unit/test_layers.py",
+    "tests/unit/test_params_used.py",
+]
+# --all runs the modules in this order (where a user's money is), then the rest alphabetically
+RISK = [
+    "rating",
+    "periods",
+    "prorations",
+    "invoicing",
+    "lifecycle",
+    "thresholds",
+    "usage",
+    "meter_identifiers",
+    "meter_ingest",
+    "credits",
+    "dunning",
+    "retry_policy",
+    "collection",
+    "payments",
+    "engine",
+    "preview",
+]
+DETECTED = {"killed", "timeout", "caught by type check"}
 UNDETECTED = {"survived", "no tests"}
+# mutmut's exit codes (mutmut.stats.status_by_exit_code, 3.8), without importing mutmut here
+STATUS = {
+    1: "killed",
+    3: "killed",
+    0: "survived",
+    5: "no tests",
+    33: "no tests",
+    2: "interrupted",
+    None: "not checked",
+    34: "skipped",
+    36: "timeout",
+    37: "caught by type check",
+    -24: "timeout",
+    24: "timeout",
+    152: "timeout",
+    255: "timeout",
+}
 
 
-def _module_path(arg: str) -> str:
-    """`billing/rating.py`, `billing.rating` or a package path -> the file in the package."""
-    p = arg.removesuffix(".py").replace(".", "/")
-    p = p.removeprefix(f"{PACKAGE}/")
+def module_path(arg: str) -> str:
+    """`billing/rating.py`, `billing.rating`, `rating` or a package path -> the package file."""
+    p = arg.removesuffix(".py").replace(".", "/").removeprefix(f"{PACKAGE}/")
+    if "/" not in p:
+        p = f"billing/{p}"
     return f"{PACKAGE}/{p}.py"
 
 
-def _copy(dest: Path) -> None:
-    ignore = shutil.ignore_patterns("__pycache__", ".envs", "*.pyc", ".hypothesis", "report.json")
-    for name in (PACKAGE, "tests", "conformance"):
-        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
+def all_modules() -> list[str]:
+    """Every billing module, RISK first."""
+    names = sorted(
+        p.stem for p in (ROOT / PACKAGE / "billing").glob("*.py") if p.stem != "__init__"
+    )
+    ordered = [n for n in RISK if n in names] + [n for n in names if n not in RISK]
+    return [module_path(n) for n in ordered]
 
 
-def _config(modules: list[str], tests: list[str]) -> str:
+def changed_modules(ref: str) -> list[str]:
+    """Billing modules that differ from `ref` (working tree and index included)."""
+    out = subprocess.run(
+        ["git", "diff", "--name-only", ref, "--", f"{PACKAGE}/billing"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    order = all_modules()
+    return [m for m in order if m in out]
+
+
+# ---------------------------------------------------------------------------- the cache copy
+
+
+def mirror(src: Path, dst: Path, skip: set[Path] | None = None) -> None:
+    """Make `dst` hold `src`'s files: copy those whose content differs (fresh mtime, which is
+    what tells mutmut a source changed), delete those gone; `skip` paths are left alone."""
+    skip = skip or set()
+    ignore = {"__pycache__", ".envs", ".hypothesis", ".pytest_cache"}
+    seen: set[Path] = set()
+    for path in src.rglob("*"):
+        rel = path.relative_to(src)
+        if ignore & set(rel.parts) or path.suffix == ".pyc" or not path.is_file():
+            continue
+        seen.add(rel)
+        target = dst / rel
+        if target in skip:
+            continue
+        if not target.exists() or not filecmp.cmp(path, target, shallow=False):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    if dst.exists():
+        for path in dst.rglob("*"):
+            rel = path.relative_to(dst)
+            if path.is_file() and rel not in seen and path not in skip and path.suffix == ".py":
+                path.unlink()
+
+
+def config_text() -> str:
+    """pyproject.toml with the [tool.mutmut] section of this tool."""
+
     def toml_list(items: list[str]) -> str:
         return "[" + ", ".join(f'"{i}"' for i in items) + "]"
 
-    pyproject = (ROOT / "pyproject.toml").read_text()
-    head = pyproject.split("\n[tool.mutmut]", 1)[0]
+    head = (ROOT / "pyproject.toml").read_text().split("\n[tool.mutmut]", 1)[0]
+    selection = TESTS + [f"--ignore={p}" for p in IGNORED]
     return (
         f"{head}\n[tool.mutmut]\n"
         f'source_paths = ["{PACKAGE}"]\n'
-        f"only_mutate = {toml_list(modules)}\n"
+        f'only_mutate = ["{MUTATED}"]\n'
         'also_copy = ["conformance"]\n'
-        f"pytest_add_cli_args_test_selection = {toml_list(tests)}\n"
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "--no-schema"]\n'
+        f"pytest_add_cli_args_test_selection = {toml_list(selection)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "--no-schema"]\n'
+        'on_dependency_change = "ignore"\n'
+        "use_git_change_detection = false\n"
     )
 
 
-def _module_of(mutant: str) -> str:
-    """The module of a mutant: `<package>.billing.rating.x_amount__mutmut_3` -> `...rating`."""
-    parts = mutant.split(".")
+def prepare(cache: Path) -> None:
+    """Mirror the repository into the cache and bring mutmut's copy up to date."""
+    cache.mkdir(parents=True, exist_ok=True)
+    for name in (PACKAGE, "tests", "conformance"):
+        mirror(ROOT / name, cache / name)
+    pyproject = cache / "pyproject.toml"
+    text = config_text()
+    if not pyproject.exists() or pyproject.read_text() != text:
+        pyproject.write_text(text)
+    mutants = cache / "mutants"
+    if mutants.exists():
+        # mutmut copies a non-mutated file only once: keep its copies current (the mutated
+        # files are regenerated by mutmut itself when their source is newer)
+        instrumented = {mutants / PACKAGE / "billing" / p.name for p in _billing_files(cache)}
+        mirror(cache / PACKAGE, mutants / PACKAGE, skip=instrumented)
+        for name in ("tests", "conformance"):
+            mirror(cache / name, mutants / name)
+    # generate the mutants (mutmut's first step), so that each module's verdicts are current
+    code = (
+        "import sys; sys.argv = ['mutmut']\n"
+        "from mutmut.__main__ import copy_src_dir, copy_also_copy_files, create_mutants\n"
+        "import os; os.makedirs('mutants', exist_ok=True)\n"
+        "copy_src_dir(); copy_also_copy_files(); create_mutants(1)\n"
+    )
+    subprocess.run(
+        ["nice", "-n", "19", sys.executable, "-c", code], cwd=cache, check=True, capture_output=True
+    )
+
+
+def _billing_files(cache: Path) -> list[Path]:
+    return sorted((cache / PACKAGE / "billing").glob("*.py"))
+
+
+def verdicts(cache: Path, module: str) -> dict[str, str]:
+    """mutant name -> status, from mutmut's meta file of `module`."""
+    meta = cache / "mutants" / f"{module}.meta"
+    if not meta.exists():
+        return {}
+    data = json.loads(meta.read_text())
+    return {k: STATUS.get(v, "suspicious") for k, v in data["exit_code_by_key"].items()}
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def run_module(cache: Path, module: str, *, retest: bool, children: int, until: float) -> None:
+    """Run mutmut on the mutants of `module` that have no verdict (and survivors if `retest`)."""
+    todo = {"not checked", "interrupted"} | (UNDETECTED if retest else set())
+    names = sorted(n for n, s in verdicts(cache, module).items() if s in todo)
+    if not names:
+        print(f"{module}: nothing to run", flush=True)
+        return
+    left = until - time.time()  # noqa: TID251 (a tool, not the emulator)
+    if left < 60:
+        print(f"{module}: not run ({len(names)} mutants), past --until", flush=True)
+        return
+    print(f"{module}: running {len(names)} mutants", flush=True)
+    cmd = ["nice", "-n", "19", sys.executable, "-m", "mutmut", "run"]
+    cmd += ["--max-children", str(children), *names]
+    proc = subprocess.Popen(cmd, cwd=cache, start_new_session=True)
+    try:
+        proc.wait(timeout=left)
+    except subprocess.TimeoutExpired:
+        print(f"{module}: --until reached, stopping", flush=True)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    except KeyboardInterrupt:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait()
+        raise
+
+
+def equivalents() -> dict[str, str]:
+    """Mutants declared equivalent: name -> why."""
+    if not EQUIVALENTS.exists():
+        return {}
+    data = tomllib.loads(EQUIVALENTS.read_text())
+    return {e["mutant"]: e["why"] for e in data.get("equivalent", [])}
+
+
+def report(cache: Path, modules: list[str]) -> None:
+    """Print the score per module and overall, the survivors and stale equivalents."""
+    equiv = equivalents()
+    total: Counter[str] = Counter()
+    survivors: list[str] = []
+    print(
+        f"\n{'module':<34} {'score':>7} {'w/o eq':>7} {'killed':>7} {'surv':>5} "
+        f"{'equiv':>5} {'unchecked':>9} {'other':>5}"
+    )
+    for module in modules:
+        v = verdicts(cache, module)
+        c = Counter(v.values())
+        eq = sum(1 for n, s in v.items() if s in UNDETECTED and n in equiv)
+        survivors += [n for n, s in v.items() if s in UNDETECTED and n not in equiv]
+        c["equivalent"] = eq
+        total.update(c)
+        print(_row(module.removeprefix(f"{PACKAGE}/"), c))
+    print(_row("overall", total))
+    if survivors:
+        print(f"\nsurvivors not declared equivalent ({len(survivors)}):")
+        for n in sorted(survivors):
+            print(f"  {n}")
+    known = {n for m in modules for n in verdicts(cache, m)}
+    stale = [
+        n
+        for n in equiv
+        if any(n.startswith(m.removesuffix(".py").replace("/", ".") + ".") for m in modules)
+        and (n not in known or verdicts(cache, _module_of(n)).get(n) not in UNDETECTED)
+    ]
+    if stale:
+        print("\nlisted as equivalent but no longer surviving (stale entries):")
+        for n in sorted(stale):
+            print(f"  {n}")
+    print(f"\nmutmut state: {cache} (`cd {cache} && mutmut show NAME`)")
+
+
+def _module_of(name: str) -> str:
+    parts = name.split(".")
     for i, part in enumerate(parts):
         if part.startswith(("x_", "xǁ")):
-            return ".".join(parts[:i])
-    return ".".join(parts[:-1])
+            return "/".join(parts[:i]) + ".py"
+    return "/".join(parts[:-1]) + ".py"
 
 
-def scores(results: str) -> dict[str, Counter[str]]:
-    """Status counts per module from `mutmut results --all true` lines (`name: status`)."""
-    out: dict[str, Counter[str]] = defaultdict(Counter)
-    for line in results.splitlines():
-        name, sep, status = line.strip().rpartition(": ")
-        if sep and "__mutmut_" in name:
-            out[_module_of(name)][status.strip()] += 1
-    return out
+def _row(label: str, c: Counter[str]) -> str:
+    detected = sum(c[s] for s in DETECTED)
+    undetected = sum(c[s] for s in UNDETECTED)
+    scored = detected + undetected
+    score = f"{100 * detected / scored:.1f}%" if scored else "-"
+    net = scored - c["equivalent"]
+    score_eq = f"{100 * detected / net:.1f}%" if net else "-"
+    unchecked = c["not checked"] + c["interrupted"]
+    other = sum(c.values()) - scored - unchecked - c["equivalent"]
+    return (
+        f"{label:<34} {score:>7} {score_eq:>7} {detected:>7} {undetected:>5} "
+        f"{c['equivalent']:>5} {unchecked:>9} {other:>5}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("modules", nargs="+", help="e.g. billing/rating.py or billing.rating")
-    ap.add_argument("--tests", action="append", default=None, help="pytest paths (tests/unit)")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary copy")
+    ap.add_argument("modules", nargs="*", help="e.g. billing/rating.py, billing.rating, rating")
+    ap.add_argument("--all", action="store_true", help="every billing module, RISK order first")
+    ap.add_argument("--changed", nargs="?", const="HEAD", metavar="REF", help="git diff REF")
+    ap.add_argument("--report", action="store_true", help="print cached figures, run nothing")
+    ap.add_argument("--retest", action="store_true", help="re-run survivors too")
+    ap.add_argument("--until", metavar="HH:MM", help="stop at this UTC time (today)")
+    ap.add_argument("--max-children", type=int, default=1)
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = ap.parse_args(argv)
-    modules = [_module_path(m) for m in args.modules]
+    if args.all or (args.report and not args.modules and not args.changed):
+        modules = all_modules()
+    elif args.changed:
+        modules = changed_modules(args.changed)
+    else:
+        modules = [module_path(m) for m in args.modules]
+    if not modules:
+        print("no billing module to run")
+        return 0
     for m in modules:
         if not (ROOT / m).is_file():
             ap.error(f"no such module: {m}")
-    work = Path(tempfile.mkdtemp(prefix="mutation-"))
-    try:
-        _copy(work)
-        (work / "pyproject.toml").write_text(_config(modules, args.tests or ["tests/unit"]))
-        mutmut = [sys.executable, "-m", "mutmut"]
-        subprocess.run([*mutmut, "run"], cwd=work, check=False)
-        res = subprocess.run(
-            [*mutmut, "results", "--all", "true"],
-            cwd=work,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        table = scores(res.stdout)
-        print(f"{'module':<48} {'score':>7} {'killed':>7} {'survived':>9} {'other':>6}")
-        for mod in sorted(table):
-            c = table[mod]
-            detected = sum(c[s] for s in DETECTED)
-            scored = detected + sum(c[s] for s in UNDETECTED)
-            other = sum(c.values()) - scored
-            score = f"{100 * detected / scored:.1f}%" if scored else "-"
-            survived = sum(c[s] for s in UNDETECTED)
-            print(f"{mod:<48} {score:>7} {detected:>7} {survived:>9} {other:>6}")
-        if not table:
-            print("no mutants (is the module covered by the selected tests?)")
-    finally:
-        if args.keep:
-            print(f"kept: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    until = float("inf")
+    if args.until:
+        hh, mm = (int(x) for x in args.until.split(":"))
+        now = datetime.now(UTC)  # noqa: TID251 (a tool, not the emulator)
+        until = now.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
+    if not args.report:
+        prepare(args.cache)
+        for m in modules:
+            run_module(args.cache, m, retest=args.retest, children=args.max_children, until=until)
+    report(args.cache, modules)
     return 0
 
 
