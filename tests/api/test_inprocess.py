@@ -18,7 +18,7 @@ import time_machine
 from stripe_mock_billing.app import create_app
 from stripe_mock_billing.config import Settings
 from stripe_mock_billing.domain import customers as customers_module
-from stripe_mock_billing.handle import make_stripe_client, new_api_key
+from stripe_mock_billing.handle import StripeMock, new_api_key
 from stripe_mock_billing.inprocess import (
     INPROCESS_URL,
     AsyncInProcessTransport,
@@ -27,6 +27,7 @@ from stripe_mock_billing.inprocess import (
     mock_stripe,
 )
 from stripe_mock_billing.server import ThreadedServer
+from tests.conftest import assert_journal_valid, make_client
 
 Y2030 = 1893456000  # 2030-01-01T00:00:00Z
 
@@ -52,7 +53,9 @@ def test_default_stripe_urls_are_served_in_process(no_sockets: None) -> None:
         sdk = stripe.StripeClient("sk_test_default_urls", max_network_retries=0)
         cus = sdk.v1.customers.create({"name": "Ada"})
         assert sdk.v1.customers.retrieve(cus.id).name == "Ada"
-        assert list(m.store.namespace("sk_test_default_urls").customers) == [cus.id]
+        mine = m.client("sk_test_default_urls")  # the account named by the key
+        assert [c.id for c in mine.v1.customers.list().data] == [cus.id]
+        assert_journal_valid(m.handle("sk_test_default_urls"))
 
 
 def test_inprocess_url_and_client_helper(no_sockets: None) -> None:
@@ -61,7 +64,9 @@ def test_inprocess_url_and_client_helper(no_sockets: None) -> None:
         sdk = m.client()
         prod = sdk.v1.products.create({"name": "p"})
         assert prod.id.startswith("prod_")
-        assert m.handle(sdk._requestor.api_key).journal("POST")[0].response["id"] == prod.id
+        account = m.handle(sdk._requestor.api_key)
+        assert account.journal("POST")[0].response["id"] == prod.id
+        assert_journal_valid(account)
 
 
 def test_stripe_hosts_can_be_left_alone() -> None:
@@ -71,18 +76,19 @@ def test_stripe_hosts_can_be_left_alone() -> None:
 
 
 def test_v2_meter_event_stream_uses_the_meter_events_host(no_sockets: None) -> None:
-    with mock_stripe():
+    with mock_stripe() as m:
         sdk = stripe.StripeClient("sk_test_" + "v2stream", max_network_retries=0)
         session = sdk.v2.billing.meter_event_session.create()
         assert session.authentication_token
+        assert_journal_valid(m.handle("sk_test_v2stream"))
 
 
-def test_decorator_gives_each_call_a_fresh_emulator() -> None:
+def test_decorator_gives_each_call_a_fresh_emulator(schema_violations: list[str]) -> None:
     seen: list[int] = []
 
     @mock_stripe()
     def count_and_create() -> None:
-        sdk = stripe.StripeClient("sk_test_decorated", max_network_retries=0)
+        sdk = make_client(INPROCESS_URL, "sk_test_decorated", schema_violations)
         seen.append(len(sdk.v1.customers.list().data))
         sdk.v1.customers.create({})
 
@@ -92,6 +98,7 @@ def test_decorator_gives_each_call_a_fresh_emulator() -> None:
 
 
 def test_other_urls_pass_through(server: ThreadedServer) -> None:
+    # /healthz is emulator-only: no schema describes it
     with mock_stripe():
         assert requests.get(server.url + "/healthz", timeout=5).json()["status"] == "ok"
         assert httpx.get(server.url + "/healthz").json()["status"] == "ok"
@@ -100,33 +107,36 @@ def test_other_urls_pass_through(server: ThreadedServer) -> None:
 def test_interception_stops_after_the_block() -> None:
     with mock_stripe():
         pass
-    with pytest.raises(requests.ConnectionError):
+    with pytest.raises(requests.ConnectionError):  # no response to check
         requests.get(INPROCESS_URL + "/healthz", timeout=5)
 
 
 def test_routes_can_join_an_existing_responses_mock(no_sockets: None) -> None:
     with responses.RequestsMock() as rsps:
         rsps.add(responses.GET, "https://example.test/hello", json={"hi": 1})
-        with mock_stripe(requests_mock=rsps):
+        with mock_stripe(requests_mock=rsps) as m:
             sdk = stripe.StripeClient("sk_test_joined", max_network_retries=0)
             assert sdk.v1.customers.create({}).id.startswith("cus_")
+            # another service's stub, not Stripe's API: no schema applies
             assert requests.get("https://example.test/hello", timeout=5).json() == {"hi": 1}
+            assert_journal_valid(m.handle("sk_test_joined"))
 
 
 @pytest.mark.anyio
 async def test_async_methods_with_the_default_httpx_client(no_sockets: None) -> None:
-    with mock_stripe():
+    with mock_stripe() as m:
         sdk = stripe.StripeClient("sk_test_async_default", max_network_retries=0)
         cus = await sdk.v1.customers.create_async({"name": "Async"})
         got = await sdk.v1.customers.retrieve_async(cus.id)
         assert got.name == "Async"
+        assert_journal_valid(m.handle("sk_test_async_default"))
 
 
 @pytest.mark.anyio
-async def test_async_decorator() -> None:
+async def test_async_decorator(schema_violations: list[str]) -> None:
     @mock_stripe()
     async def body() -> str:
-        sdk = stripe.StripeClient("sk_test_async_deco", max_network_retries=0)
+        sdk = make_client(INPROCESS_URL, "sk_test_async_deco", schema_violations)
         return str((await sdk.v1.products.create_async({"name": "x"})).id)
 
     assert (await body()).startswith("prod_")
@@ -146,6 +156,9 @@ async def test_httpx_client_needs_no_patching(no_sockets: None) -> None:
     with pytest.raises(stripe.InvalidRequestError) as exc:
         await sdk.v1.customers.retrieve_async("cus_missing")
     assert exc.value.http_status == 404
+    account = StripeMock(INPROCESS_URL, "sk_test_transport", mode="inprocess", app=app)
+    assert [e.status for e in account.journal()] == [200, 200, 404]
+    assert_journal_valid(account)
 
 
 @pytest.mark.anyio
@@ -153,6 +166,7 @@ async def test_async_transport_directly() -> None:
     app = create_app(Settings())
     async with httpx.AsyncClient(transport=AsyncInProcessTransport(app)) as http:  # type: ignore[arg-type]
         resp = await http.get(INPROCESS_URL + "/healthz")
+    # /healthz is emulator-only: no schema describes it
     assert resp.status_code == 200 and resp.json()["status"] == "ok"
 
 
@@ -174,10 +188,11 @@ def test_emulator_crash_is_reraised_into_the_test(broken_render: None) -> None:
         (entry,) = m.handle("sk_test_crash").journal()
         assert entry.status == 500  # rendered and journaled first, retried never
         assert entry.response["error"]["type"] == "api_error"
+        assert_journal_valid(m.handle("sk_test_crash"))
 
 
 def test_without_propagation_the_sdk_sees_the_500(broken_render: None) -> None:
-    with mock_stripe(settings=Settings(propagate_exceptions=False)):
+    with mock_stripe(settings=Settings(propagate_exceptions=False)) as m:
         sdk = stripe.StripeClient("sk_test_no_crash", max_network_retries=0)
         with pytest.raises(stripe.APIError) as exc:
             sdk.v1.customers.create({})
@@ -187,6 +202,7 @@ def test_without_propagation_the_sdk_sees_the_500(broken_render: None) -> None:
             "message": "An unknown error occurred",
             "request_log_url": exc.value.json_body["error"]["request_log_url"],
         }
+        assert_journal_valid(m.handle("sk_test_no_crash"))
 
 
 # --- frozen time -------------------------------------------------------------------------
@@ -197,12 +213,14 @@ def test_freezegun_moves_the_emulators_wall_clock() -> None:
         sdk = m.client(new_api_key())
         assert sdk.v1.customers.create({}).created == Y2030
         assert sdk.v1.products.create({"name": "p"}).created == Y2030
+        assert_journal_valid(m.handle(sdk._requestor.api_key))
 
 
 def test_time_machine_moves_the_emulators_wall_clock() -> None:
     with mock_stripe() as m, time_machine.travel(Y2030, tick=False):
         sdk = m.client(new_api_key())
         assert sdk.v1.products.create({"name": "p"}).created == Y2030
+        assert_journal_valid(m.handle(sdk._requestor.api_key))
 
 
 def test_test_clocks_stay_independent_of_frozen_time() -> None:
@@ -214,11 +232,14 @@ def test_test_clocks_stay_independent_of_frozen_time() -> None:
             assert cus.created == 1700000000
             again = sdk.v1.test_helpers.test_clocks.retrieve(clk.id)
             assert again.frozen_time == 1700000000
+        assert_journal_valid(m.handle(sdk._requestor.api_key))
 
 
-def test_environ_matches_the_server_for_odd_paths_and_queries(server: ThreadedServer) -> None:
+def test_environ_matches_the_server_for_odd_paths_and_queries(
+    server: ThreadedServer, schema_violations: list[str]
+) -> None:
     key = new_api_key()
-    remote = make_stripe_client(server.url, key)
+    remote = make_client(server.url, key, schema_violations)
     with mock_stripe() as m:
         local = m.client(key)
         for sdk in (remote, local):
@@ -235,6 +256,7 @@ def test_environ_matches_the_server_for_odd_paths_and_queries(server: ThreadedSe
                     results.append((exc.http_status, exc.json_body["error"]["message"]))
             assert results[0] == results[1]
         assert len(local.v1.customers.list({"email": "a+b@example.com"}).data) == 1
+        assert_journal_valid(m.handle(key))
 
 
 def _strip(body: Any) -> Any:
@@ -250,4 +272,6 @@ def test_module_level_resource_calls_are_served_in_process(
     with mock_stripe() as m:
         cus = stripe.Customer.create(name="Global")
         assert stripe.Customer.retrieve(cus.id).name == "Global"
-        assert list(m.store.namespace("sk_test_globals").customers) == [cus.id]
+        mine = m.client("sk_test_globals")  # the account named by the global key
+        assert [c.id for c in mine.v1.customers.list().data] == [cus.id]
+        assert_journal_valid(m.handle("sk_test_globals"))
