@@ -264,7 +264,7 @@ def main() -> int:
         floor = results.get(("floor", what.split(" (")[0]))
         vs = f"{r['rate'] / floor['rate']:.2f}x floor" if floor and server != "floor" else ""
         print(
-            f"  {server:<9} {what:<44} {r['rate']:>9,.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {vs}"
+            f"  {server:<9} {what:<50} {r['rate']:>9,.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {vs}"
         )
         if r["non2xx"] or r["socket_errors"]:
             print(
@@ -292,7 +292,7 @@ def main() -> int:
         if ok_rate is False or ok_p99 is False:
             missed.append(f"{server} {what}")
 
-    print(f"  {'server':<9} {'endpoint':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"  {'server':<9} {'endpoint':<50} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     order = sorted(servers, key=lambda s: s != "floor")  # the floor first: the others' ratios
     for server in order:
         if server == "against":
