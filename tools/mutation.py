@@ -14,7 +14,8 @@ state (`mutants/`): a mutant's verdict is kept until the function it mutates cha
 hashes each function), so an unchanged module is not run again. Every billing module is
 instrumented in every run (mutmut maps tests to functions once, by tracing the selected tests),
 and only the mutants with no verdict yet are run, module by module in the order given (or in
-RISK order for --all), each under `nice -n 19` with one child by default. `--retest` also re-runs
+RISK order for --all), each under `nice -n 19` with one child by default. `--max-tests N` runs
+only the N fastest of a mutant's tests (a quicker, lower-bound score). `--retest` also re-runs
 the survivors (after adding tests). `--until HH:MM` (UTC) stops the run at that time; what was
 not reached stays unchecked and is listed.
 
@@ -90,6 +91,17 @@ RISK = [
     "engine",
     "preview",
 ]
+# a pytest plugin written into mutmut's directory: with --max-tests N, a mutant runs only the N
+# fastest of the tests that executed its function (mutmut orders them fastest first), so the
+# score is then a lower bound; the stats and clean runs are never cut
+CAP_PLUGIN = """\
+import os
+
+def pytest_collection_modifyitems(session, config, items):
+    cap = int(os.environ.get("MUTATION_MAX_TESTS") or 0)
+    if cap and "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", ""):
+        del items[cap:]
+"""
 DETECTED = {"killed", "timeout", "caught by type check"}
 UNDETECTED = {"survived", "no tests"}
 # mutmut's exit codes (mutmut.stats.status_by_exit_code, 3.8), without importing mutmut here
@@ -233,7 +245,9 @@ def verdicts(cache: Path, module: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------- running
 
 
-def run_module(cache: Path, module: str, *, retest: bool, children: int, until: float) -> None:
+def run_module(
+    cache: Path, module: str, *, retest: bool, children: int, until: float, max_tests: int
+) -> None:
     """Run mutmut on the mutants of `module` that have no verdict (and survivors if `retest`)."""
     todo = {"not checked", "interrupted"} | (UNDETECTED if retest else set())
     names = sorted(n for n, s in verdicts(cache, module).items() if s in todo)
@@ -247,7 +261,10 @@ def run_module(cache: Path, module: str, *, retest: bool, children: int, until: 
     print(f"{module}: running {len(names)} mutants", flush=True)
     cmd = ["nice", "-n", "19", sys.executable, "-m", "mutmut", "run"]
     cmd += ["--max-children", str(children), *names]
-    proc = subprocess.Popen(cmd, cwd=cache, start_new_session=True)
+    (cache / "mutants" / "mutation_cap.py").write_text(CAP_PLUGIN)
+    env = dict(os.environ, MUTATION_MAX_TESTS=str(max_tests))
+    env["PYTEST_ADDOPTS"] = (env.get("PYTEST_ADDOPTS", "") + " -p mutation_cap").strip()
+    proc = subprocess.Popen(cmd, cwd=cache, start_new_session=True, env=env)
     try:
         proc.wait(timeout=left)
     except subprocess.TimeoutExpired:
@@ -340,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--retest", action="store_true", help="re-run survivors too")
     ap.add_argument("--until", metavar="HH:MM", help="stop at this UTC time (today)")
     ap.add_argument("--max-children", type=int, default=1)
+    ap.add_argument(
+        "--max-tests", type=int, default=0, help="run only the N fastest tests per mutant"
+    )
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = ap.parse_args(argv)
     if args.all or (args.report and not args.modules and not args.changed):
