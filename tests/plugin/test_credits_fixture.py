@@ -6,6 +6,8 @@ import textwrap
 
 import pytest
 
+from tests.plugin.journal_check import check_journals
+
 TESTS = """
     def test_credit_balance_and_alerts(stripe_mock, stripe_client):
         meter = stripe_client.v1.billing.meters.create(
@@ -38,6 +40,7 @@ TESTS = """
 
 @pytest.mark.parametrize("mode", ["inprocess", "server"])
 def test_fixture_reads_credits_and_alerts(pytester: pytest.Pytester, mode: str) -> None:
+    check_journals(pytester)
     pytester.makepyfile(test_credits=textwrap.dedent(TESTS))
     result = pytester.runpytest(f"--stripe-mock-mode={mode}", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)

@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from stripe_mock_billing.server import ThreadedServer
+from tests.plugin.journal_check import check_journals
 
 USAGE_TESTS = """
     import pytest
@@ -74,6 +75,7 @@ N_USAGE = 10
 
 @pytest.fixture
 def usage_tests(pytester: pytest.Pytester) -> pytest.Pytester:
+    check_journals(pytester)
     pytester.makepyfile(test_usage=textwrap.dedent(USAGE_TESTS))
     return pytester
 
@@ -161,7 +163,8 @@ def test_marker_is_registered(pytester: pytest.Pytester) -> None:
 
 
 def test_fixture_names_do_not_clash_with_project_fixtures(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(
+    check_journals(
+        pytester,
         """
         import pytest
 
@@ -172,7 +175,7 @@ def test_fixture_names_do_not_clash_with_project_fixtures(pytester: pytest.Pytes
         @pytest.fixture
         def server():
             return "the project's own server"
-        """
+        """,
     )
     pytester.makepyfile(
         """
@@ -204,23 +207,31 @@ def test_app_settings_fixture_can_be_overridden(pytester: pytest.Pytester) -> No
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-def test_accounts_are_freed_after_each_test(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("mode", ["inprocess", "server"])
+def test_accounts_are_forgotten_after_each_test(pytester: pytest.Pytester, mode: str) -> None:
+    check_journals(pytester)
     pytester.makepyfile(
         """
+        from stripe_mock_billing.handle import StripeMock
+
         KEYS = []
 
-        def test_one(stripe_mock, stripe_client, stripe_mock_backend):
+        def test_one(stripe_mock, stripe_client):
             stripe_client.v1.customers.create({})
+            stripe_mock.update_settings(rate_limit=7)
             KEYS.append(stripe_mock.api_key)
-            assert stripe_mock.api_key in stripe_mock_backend.app.extensions[
-                "stripe_mock_billing.store"].api_keys()
+            assert len(stripe_client.v1.customers.list().data) == 1
 
-        def test_two(stripe_mock_backend):
-            store = stripe_mock_backend.app.extensions["stripe_mock_billing.store"]
-            assert KEYS and KEYS[0] not in store.api_keys()
+        def test_two(stripe_mock):
+            # the first test's account, seen through the control API and the API
+            old = StripeMock(stripe_mock.url, KEYS[0], stripe_mock.mode, stripe_mock.app)
+            assert old.settings["rate_limit"] == 0
+            assert old.client().v1.customers.list().data == []
         """
     )
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.runpytest("-p", "no:cacheprovider", f"--stripe-mock-mode={mode}").assert_outcomes(
+        passed=2
+    )
 
 
 CRASH_TEST = """

@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from stripe_mock_billing.server import ThreadedServer
+from tests.plugin.journal_check import check_journals
 
 WEBHOOK_TESTS = """
     import pytest
@@ -56,6 +57,7 @@ N_TESTS = 6
 
 @pytest.fixture
 def webhook_tests(pytester: pytest.Pytester) -> pytest.Pytester:
+    check_journals(pytester)
     pytester.makepyfile(test_hooks=textwrap.dedent(WEBHOOK_TESTS))
     return pytester
 
@@ -76,6 +78,7 @@ def test_external_mode(webhook_tests: pytest.Pytester, server: ThreadedServer) -
 
 
 def test_bad_signature_fails_the_test(pytester: pytest.Pytester) -> None:
+    check_journals(pytester)
     pytester.makepyfile(
         textwrap.dedent(
             """
@@ -122,6 +125,7 @@ FLASK_APP_TEST = """
 
 @pytest.mark.parametrize("mode", ["inprocess", "server"])
 def test_mount_webhook_app(pytester: pytest.Pytester, mode: str) -> None:
+    check_journals(pytester)
     pytester.makepyfile(test_flask_hook=textwrap.dedent(FLASK_APP_TEST))
     result = pytester.runpytest(f"--stripe-mock-mode={mode}", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
