@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     # renders inside a request bring a draft invoice's metered lines up to date first
     app.extensions[pipeline.REFRESH] = refresh_draft
     # after the pipeline's hook (which takes the account lock): roll due wall-clock subscriptions
-    app.before_request(sync_before_request)
+    pipeline.add_before(app, sync_before_request)
     app.register_blueprint(control)
     app.register_blueprint(control_billing)
     app.register_blueprint(customers)

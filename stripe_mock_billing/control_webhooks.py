@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, request
 
 from .control import _account, _body, _list
 from .delivery import FAULT_KINDS, JOBS_KEY, Dispatcher, FaultRule
@@ -28,7 +28,7 @@ from .domain.event_types import SNAPSHOT_TYPES, THIN_TYPES
 from .errors import InvalidRequest, ResourceMissing, invalid_value, missing_param, unknown_params
 from .ids import random_tail
 from .limits import parse_int
-from .wire import journal
+from .wire import journal, pipeline
 from .wire.render import json_response
 
 log = logging.getLogger("stripe_mock_billing")
@@ -48,29 +48,34 @@ def dispatcher(app: Flask | None = None) -> Dispatcher:
     return d
 
 
-def _collect(resp: Response) -> Response:
-    """After the write, lock still held: render the request's events for their targets."""
-    space = g.get("locked")
-    if space is None and g.get("v2"):  # the v2 meter event stream authenticates by token
-        space = journal.request_namespace()
-    if space is None:
+def _collector(d: Dispatcher) -> Callable[[Response], Response]:
+    def collect(resp: Response) -> Response:
+        """After the write, lock still held: render the request's events for their targets
+        (a pipeline after hook: runs on every request, API and control)."""
+        s = pipeline.state()
+        space = s.locked
+        if space is None and s.v2:  # the v2 meter event stream authenticates by token
+            space = journal.request_namespace(s)
+        if space is None:
+            return resp
+        try:
+            with space.lock:
+                deliveries = d.collect(space)
+            job = d.dispatch(deliveries)
+            if job is not None:
+                s.environ[_PENDING] = job
+        except Exception:  # delivery never makes an API call fail
+            log.exception("collecting webhook deliveries failed")
         return resp
-    try:
-        d = dispatcher()
-        with space.lock:
-            deliveries = d.collect(space)
-        job = d.dispatch(deliveries)
-        if job is not None:
-            request.environ[_PENDING] = job
-    except Exception:  # delivery never makes an API call fail
-        log.exception("collecting webhook deliveries failed")
-    return resp
+
+    return collect
 
 
 def install(app: Flask) -> None:
     """Attach webhook delivery to `app` (after the pipeline: its lock is released first)."""
-    app.extensions[DISPATCHER] = Dispatcher(app.extensions["stripe_mock_billing.store"])
-    app.after_request(_collect)
+    d = Dispatcher(app.extensions["stripe_mock_billing.store"])
+    app.extensions[DISPATCHER] = d
+    pipeline.add_after(app, _collector(d))
     inner = app.wsgi_app
 
     def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from .. import clock, ids
 from ..billing import alerts as engine_alerts
@@ -62,11 +62,13 @@ LIST = {
 TH = "usage_threshold"
 
 
-@alerts.before_request
 def _exists_in_version() -> None:
     """The Alerts API does not exist before `2024-09-30.acacia`."""
     if not versions.has_alerts(p.api_version()):
-        raise UnrecognizedURL(request.method, request.path)
+        raise UnrecognizedURL(p.method(), p.path())
+
+
+p.gate(alerts, _exists_in_version)
 
 
 def _customer_filter(ns: Any, filters: list[dict[str, Any]] | None) -> str | None:

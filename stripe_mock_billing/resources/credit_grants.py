@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from .. import clock, ids
 from ..billing import credits
@@ -60,11 +60,13 @@ credit_grants = Blueprint("credit_grants", __name__)
 SCOPE = "applicability_config[scope]"
 
 
-@credit_grants.before_request
 def _exists_in_version() -> None:
     """Billing credits do not exist before `2024-10-28.acacia`."""
     if not versions.has_credit_grants(p.api_version()):
-        raise UnrecognizedURL(request.method, request.path)
+        raise UnrecognizedURL(p.method(), p.path())
+
+
+p.gate(credit_grants, _exists_in_version)
 
 
 def _ts(**kw: Any) -> Timestamp:

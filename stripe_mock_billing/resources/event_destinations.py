@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from .. import clock, ids
 from ..billing.meter_ingest import store_thin
@@ -91,7 +91,7 @@ def _includes(value: Any, allowed: tuple[str, ...]) -> frozenset[str]:
 
 
 def _query_includes(allowed: tuple[str, ...]) -> frozenset[str]:
-    names = [v for k, v in request.args.items(multi=True) if k.split("[")[0] == "include"]
+    names = [v for k, v in p.query_args().items(multi=True) if k.split("[")[0] == "include"]
     return _includes(names, allowed) if names else frozenset()
 
 
@@ -241,7 +241,7 @@ def update_event_destination(ed_id: str) -> Response:
 def list_event_destinations() -> Response:
     """Destinations, oldest first, `limit` (1-100, default 20) and `page` tokens."""
     ns = p.ns()
-    args = request.args
+    args = p.query_args()
     raw_limit = args.get("limit", "20")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise _bad("Invalid limit: must be an integer between 1 and 100.")

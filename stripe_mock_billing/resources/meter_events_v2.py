@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from .. import clock, ids
 from ..billing.meter_billing import event_store
@@ -150,7 +150,7 @@ def create_meter_event_session() -> Response:
 def _session_namespace() -> Namespace:
     """The account of the stream request's session token, or 401."""
     try:
-        token = key_from_header(request.headers.get("Authorization"))
+        token = key_from_header(p.header("HTTP_AUTHORIZATION"))
     except StripeError:  # no or malformed Authorization header
         raise session_expired() from None
     st = p.store()
@@ -280,8 +280,9 @@ def create_meter_event_adjustment_v2() -> Response:
 def list_thin_events() -> Response:
     """The account's thin events (meter error reports), newest first; `object_id` filter."""
     ns = p.ns()
-    object_id = request.args.get("object_id")
-    limit = request.args.get("limit", "20")
+    args = p.query_args()
+    object_id = args.get("object_id")
+    limit = args.get("limit", "20")
     n = parse_int(limit)
     if n is None or not 1 <= n <= 100:
         raise invalid_fields("limit must be an integer between 1 and 100.")

@@ -21,7 +21,7 @@ no `internal_failure`; texts of the advance errors are unverified guesses.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g
+from flask import Blueprint, Response
 
 from .. import clock, ids
 from ..billing import clock_tx, engine
@@ -204,6 +204,7 @@ def advance_test_clock(cid: str) -> Response:
 
 def sync_before_request() -> None:
     """Before-request hook: roll wall-clock subscriptions whose next action is due."""
-    space = g.get("ns")
-    if space is not None and g.get("locked") is not None:
+    s = p.state()
+    space = s.ns
+    if space is not None and s.locked is not None:
         engine.sync(space, clock.wall_now(space))

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from .. import clock, ids
 from ..billing import engine
@@ -90,7 +90,7 @@ FUTURE_ERROR = (  # (unverified)
 def _gate() -> None:
     """Usage records exist only up to acacia; later versions see an unknown route (unverified)."""
     if not versions.has_usage_records(p.api_version()):
-        raise UnrecognizedURL(request.method, request.path)
+        raise UnrecognizedURL(p.method(), p.path())
 
 
 def _legacy_price(ns: Namespace, item: SubscriptionItem, verb: str, hint: str) -> Price:

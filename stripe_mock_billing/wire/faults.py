@@ -31,8 +31,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, request
-
 from .. import clock
 from ..errors import (
     ApiError,
@@ -86,7 +84,7 @@ class Fault:
         """Whether this rule applies to a request."""
         return self.remaining > 0 and self.method in ("*", method) and path_matches(self.path, path)
 
-    def error(self) -> StripeError:
+    def error(self, idempotency_key: str = "") -> StripeError:
         """The error this rule answers with (not for `latency`)."""
         err: StripeError
         if self.kind == "rate_limit":
@@ -95,7 +93,7 @@ class Fault:
             err = LockTimeout()
             err.should_retry = True
         elif self.kind == "idempotency_key_in_use":
-            err = IdempotencyKeyInUse(request.headers.get("Idempotency-Key") or "")
+            err = IdempotencyKeyInUse(idempotency_key)
         else:
             err = ApiError()
             err.status = self.status
@@ -211,19 +209,21 @@ def take(space: Namespace, method: str, path: str) -> Fault | None:
     return None
 
 
-def inject(space: Namespace | None) -> None:
-    """Pipeline hook (before idempotency and the endpoint): apply a matching rule, if any."""
+def inject(s: Any, space: Namespace | None) -> None:
+    """Pipeline hook (before idempotency and the endpoint): apply a matching rule, if any.
+
+    `s` is the request's `pipeline.State` (method, path, environ; `fault` is set here)."""
     if space is None or not space.faults:
         return
-    rule = take(space, request.method, request.path)
+    rule = take(space, s.method, s.path)
     if rule is None:
         return
-    g.fault = rule.kind
+    s.fault = rule.kind
     if rule.kind == "latency":
-        deferred = request.environ.get(DEFER_KEY)
+        deferred = s.environ.get(DEFER_KEY)
         if deferred is not None:  # the event-loop server holds the response back instead
             deferred.append(rule.latency_ms / 1000)
         else:
             clock.sleep(rule.latency_ms / 1000)
         return
-    raise rule.error()
+    raise rule.error(s.environ.get("HTTP_IDEMPOTENCY_KEY") or "")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 from fnmatch import fnmatchcase
 from typing import Any, cast
 
-from flask import Request, Response, current_app, g, request
+from flask import Response
 
 from .. import clock
 from ..errors import StripeError
@@ -105,45 +105,42 @@ def path_matches(pattern: str, path: str) -> bool:
     return fnmatchcase(path, pattern) if has_glob(pattern) else path == pattern
 
 
-def token_namespace(st: Store) -> Namespace | None:
+def token_namespace(st: Store, environ: dict[str, Any]) -> Namespace | None:
     """The account behind a v2 meter event session token in the Authorization header."""
-    header = request.environ.get("HTTP_AUTHORIZATION") or ""
+    header = environ.get("HTTP_AUTHORIZATION") or ""
     scheme, _, token = header.strip().partition(" ")
     entry = st.session_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
     return st.namespace(entry[0]) if entry else None
 
 
-def _g() -> dict[str, Any]:
-    # the request globals as a plain dict: each `g.get` through Flask's proxy costs ~1 us
-    return cast(dict[str, Any], g._get_current_object().__dict__)
-
-
-def request_namespace() -> Namespace | None:
-    """The account of the current API request (API key or meter event session token)."""
-    gd = _g()
-    space = gd.get("ns")
-    if space is None and gd.get("v2"):
-        space = token_namespace(current_app.extensions["stripe_mock_billing.store"])
+def request_namespace(s: Any) -> Namespace | None:
+    """The account of an API request (`pipeline.State`): API key or meter event session token."""
+    space = s.ns
+    if space is None and s.v2:
+        space = token_namespace(s.store, s.environ)
     return space if isinstance(space, Namespace) else None
 
 
-def record(resp: Response) -> None:
-    """Append the current request and `resp` to its account's journal (after_request hook)."""
-    req: Request = request._get_current_object()  # type: ignore[attr-defined]
-    path = req.path
-    if not path.startswith(("/v1/", "/v2/")):
+def record(s: Any, resp: Response) -> None:
+    """Append the request (`pipeline.State`) and `resp` to its account's journal."""
+    path = s.path
+    if not s.api or not path.startswith(("/v1/", "/v2/")):
         return
-    gd = _g()
-    space = gd.get("ns")
+    space = s.ns
     if space is None:
-        space = request_namespace()
+        space = request_namespace(s)
         if space is None:
             return
-    body_bytes = resp.get_data() if not resp.is_streamed else b""
+    body = resp.response
+    if isinstance(body, list) and len(body) == 1:
+        body_bytes = body[0]
+    else:
+        body_bytes = resp.get_data() if not resp.is_streamed else b""
     truncated = len(body_bytes) > MAX_BODY
     # the request body as read by the pipeline (never read here: a GET has none to read)
-    raw_body = cast(bytes, getattr(req, "_cached_data", b"")) or b""
-    raw_query = req.query_string
+    raw_body = s.body or b""
+    environ = s.environ
+    raw_query = environ.get("QUERY_STRING", "").encode("latin-1")
     params_truncated = len(raw_body) + len(raw_query) > MAX_BODY
     if params_truncated:
         raw_body = raw_query = b""
@@ -152,21 +149,21 @@ def record(resp: Response) -> None:
     entry = JournalEntry(
         seq=0,
         time=clock.real_time_float(),
-        method=req.method,
+        method=s.method,
         path=path,
         params=None,
         raw_query=raw_query,
         raw_body=raw_body,
-        v2=bool(gd.get("v2")),
+        v2=s.v2,
         params_truncated=params_truncated,
-        idempotency_key=req.environ.get("HTTP_IDEMPOTENCY_KEY"),  # no KeyError on absence
+        idempotency_key=environ.get("HTTP_IDEMPOTENCY_KEY"),
         status=resp.status_code,
         response=None,
         body=b"" if truncated else body_bytes,
-        request_id=gd.get("request_id", ""),
-        api_version=gd.get("version"),
-        replayed=bool(gd.get("replayed")),  # set by the pipeline on an idempotent replay
-        fault=gd.get("fault"),
+        request_id=s.request_id,
+        api_version=s.version,
+        replayed=s.replayed,  # set by the pipeline on an idempotent replay
+        fault=s.fault,
         response_truncated=truncated,
         size=size,
     )

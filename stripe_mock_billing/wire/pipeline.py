@@ -1,9 +1,26 @@
-"""The request pipeline every /v1 and /v2 request runs through, as Flask hooks.
+"""The request pipeline every /v1 and /v2 request runs through, and the lean dispatcher.
 
 Order (wire-format.md §9): route known -> auth (key -> namespace) -> Stripe-Version -> rate limit
--> decode parameters -> idempotency -> take the namespace lock -> the route validates its
-typed params and calls model/billing code -> render -> store the response for idempotency.
-Routes reach the request state through the helpers at the bottom (`ns()`, `ctx()`, `params()`).
+-> decode parameters -> faults -> idempotency -> take the namespace lock -> the pipeline's
+before hooks (test clocks' wall-clock sync) -> the blueprint's gates (an API that does not exist
+in the requested version) -> the route validates its typed params and calls model/billing code
+-> render -> the pipeline's after hooks (webhook deliveries collected while the lock is held) ->
+common headers, idempotency stored, journal -> lock released.
+
+Two ways in, one pipeline:
+- `Dispatcher`, installed as `app.wsgi_app` (Flask's documented middleware hook), serves the
+  /v1 and /v2 API routes without Flask's per-request machinery (no request or app context, no
+  werkzeug Request, no hook registries): the route table is the app's own `url_map`, bound once;
+  the request state is a `State` held in a `ContextVar` (one per thread under threaded servers).
+- Anything else (the control API `/_mock/*`, `/healthz`, an unknown URL, a wrong method, a path
+  needing werkzeug's normalisation, a chunked or oversized body, a hook or view the dispatcher
+  does not know to be lean) falls back to Flask, whose hooks (`before_request`, `after_request`,
+  `teardown_request` below) run the same pipeline functions on the same `State`.
+
+Routes and hooks reach the request state only through the helpers below (`ns()`, `ctx()`,
+`params()`, `json_body()`, `api_version()`, `method()`, `path()`, `query_args()`, `state()`...),
+never through `flask.request` / `g` / `current_app`. A hook other modules add goes through
+`add_before` / `add_after` (app-wide) or `gate` (one blueprint): the pipeline owns the order.
 """
 
 from __future__ import annotations
@@ -11,12 +28,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, cast
 
-from flask import Flask, Request, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import Map, MapAdapter, Rule
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 from .. import clock
 from ..config import Settings, validate_api_version
@@ -36,19 +57,108 @@ log = logging.getLogger("stripe_mock_billing")
 # app.extensions key of the render refresher (`shapes.Refresh`) the app installs: the billing
 # engine's, which brings a draft invoice's metered lines up to date before it is read
 REFRESH = "stripe_mock_billing.refresh"
+STORE = "stripe_mock_billing.store"
+ERRORS = "stripe_mock_billing.errors"
+# app.extensions key of the pipeline's hook lists (`Hooks`)
+HOOKS = "stripe_mock_billing.pipeline_hooks"
 
 # views that authenticate with a v2 meter-event session token instead of an API key
 TOKEN_AUTH_ATTR = "_mock_token_auth"
+# blueprint name -> gates run before its views (after the pipeline's before hooks)
+_GATES: dict[str, list[Callable[[], None]]] = {}
+# the Flask request's body limit (app.config["MAX_CONTENT_LENGTH"]): over it, 413
+MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+_API_PREFIXES = ("/v1/", "/v2/")
+_COMMON_TAIL = (("Cache-Control", "no-cache, no-store"), ("Access-Control-Allow-Origin", "*"))
 
 
-def _req() -> Request:
-    """The current request object itself: one proxy lookup instead of one per attribute use."""
-    return cast(Request, cast(Any, request)._get_current_object())
+class State:
+    """One API request: what the pipeline decided about it, read by routes through helpers."""
+
+    __slots__ = (
+        "api",
+        "args",
+        "body",
+        "endpoint",
+        "environ",
+        "fault",
+        "idem_key",
+        "json",
+        "locked",
+        "method",
+        "ns",
+        "path",
+        "raw",
+        "reader",
+        "refresh",
+        "replayed",
+        "request_id",
+        "requested_version",
+        "rule",
+        "started",
+        "store",
+        "store_idem",
+        "v2",
+        "version",
+    )
+
+    def __init__(
+        self, environ: dict[str, Any], method: str, path: str, st: Store, refresh: Any
+    ) -> None:
+        self.environ = environ
+        self.method = method
+        self.path = path
+        self.rule = ""
+        self.endpoint = ""
+        self.v2 = path.startswith("/v2/")
+        self.api = self.v2 or path.startswith("/v1/") or path in ("/v1", "/v2")
+        self.request_id = "req_" + random_tail(14)
+        self.started = False
+        self.idem_key: str | None = None
+        self.locked: Namespace | None = None
+        self.version = st.settings.api_version  # rendered on errors raised before the check
+        self.requested_version: str | None = None
+        self.ns: Namespace | None = None
+        self.raw: dict[str, Node] = {}
+        self.json: dict[str, Any] = {}
+        self.replayed = False
+        self.fault: str | None = None
+        self.store_idem = True
+        self.body: bytes | None = None  # read by the pipeline when it decodes parameters
+        self.store = st
+        self.refresh = refresh
+        self.args: MultiDict[str, str] | None = None
+        # how the Flask path reads the body (werkzeug's limits and chunked decoding)
+        self.reader: Callable[[], bytes] | None = None
 
 
-def _g() -> Any:
-    """The current `g` object itself (same reason: the hooks run on every request)."""
-    return cast(Any, g)._get_current_object()
+_CURRENT: ContextVar[State | None] = ContextVar("stripe_mock_billing.request", default=None)
+
+
+class Hooks:
+    """The pipeline's hooks of one app, in the order they run."""
+
+    __slots__ = ("after", "before")
+
+    def __init__(self) -> None:
+        self.before: list[Callable[[], None]] = []
+        self.after: list[Callable[[Response], Response]] = []
+
+
+def add_before(app: Flask, fn: Callable[[], None]) -> None:
+    """Run `fn()` on every API request after the lock is taken, before gates and the route."""
+    cast(Hooks, app.extensions[HOOKS]).before.append(fn)
+
+
+def add_after(app: Flask, fn: Callable[[Response], Response]) -> None:
+    """Run `fn(resp)` on every request's response (API and control), lock still held, before
+    the common headers, idempotency and the journal."""
+    cast(Hooks, app.extensions[HOOKS]).after.append(fn)
+
+
+def gate(bp: Blueprint, fn: Callable[[], None]) -> None:
+    """Run `fn()` before every route of `bp` (after the before hooks): e.g. a version check."""
+    _GATES.setdefault(bp.name, []).append(fn)
 
 
 def token_auth(view: Any) -> Any:
@@ -57,9 +167,28 @@ def token_auth(view: Any) -> Any:
     return view
 
 
+# --- helpers: the request state -----------------------------------------------------------
+
+
+def state() -> State:
+    """The current request's state (raises outside a request)."""
+    s = _CURRENT.get()
+    if s is None:
+        raise RuntimeError("no emulator request is being handled")
+    return s
+
+
+def current() -> State | None:
+    """The current request's state, or None outside a request."""
+    return _CURRENT.get()
+
+
 def store() -> Store:
     """The app's store."""
-    return cast(Store, current_app.extensions["stripe_mock_billing.store"])
+    s = _CURRENT.get()
+    if s is not None:
+        return s.store
+    return cast(Store, current_app.extensions[STORE])
 
 
 def settings() -> Settings:
@@ -69,7 +198,7 @@ def settings() -> Settings:
 
 def ns() -> Namespace:
     """The account of the current request."""
-    return cast(Namespace, g.ns)
+    return cast(Namespace, state().ns)
 
 
 INCLUDABLE = frozenset({"tiers"})
@@ -77,51 +206,72 @@ INCLUDABLE = frozenset({"tiers"})
 
 def ctx() -> RenderContext:
     """The render context of the current request."""
-    gg = _g()
-    raw_expand = gg.raw.get("expand") if not gg.v2 else None
+    s = state()
+    raw_expand = s.raw.get("expand") if not s.v2 else None
     includes: frozenset[str] = frozenset()
     if isinstance(raw_expand, dict):
         last = {v.rsplit(".", 1)[-1] for v in raw_expand.values() if isinstance(v, str)}
         includes = frozenset(last & INCLUDABLE)
-    refresh = current_app.extensions.get(REFRESH)
-    return RenderContext(ns=gg.ns, version=gg.version, includes=includes, refresh=refresh)
+    return RenderContext(ns=s.ns, version=s.version, includes=includes, refresh=s.refresh)
 
 
 def api_version() -> str:
     """The Stripe-Version of the current request."""
-    return cast(str, g.version)
+    return state().version
+
+
+def method() -> str:
+    """The current request's HTTP method."""
+    return state().method
+
+
+def path() -> str:
+    """The current request's path."""
+    return state().path
+
+
+def header(environ_key: str) -> str | None:
+    """A request header by its WSGI environ key (`HTTP_AUTHORIZATION`)."""
+    return cast(str | None, state().environ.get(environ_key))
+
+
+def query_args() -> MultiDict[str, str]:
+    """The query string as werkzeug parses it (`request.args`), repeated keys kept."""
+    s = state()
+    if s.args is None:
+        s.args = WerkzeugRequest(s.environ).args
+    return s.args
 
 
 def raw_params() -> dict[str, Node]:
     """The decoded (not yet validated) v1 parameters."""
-    return cast(dict[str, Node], g.raw)
+    return state().raw
 
 
 def params(spec: Mapping[str, Param]) -> dict[str, Any]:
     """Validate the request's v1 parameters against `spec`; execution starts after this."""
-    gg = _g()
-    out = parse(spec, gg.raw)
+    s = state()
+    out = parse(spec, s.raw)
     if out.get("expand"):
-        _check_expand(out["expand"])
-    gg.started = True
+        _check_expand(s, out["expand"])
+    s.started = True
     return out
 
 
-def _check_expand(paths: list[str]) -> None:
+def _check_expand(s: State, paths: list[str]) -> None:
     """Static `expand[]` check by the route's object type, so a bad path never follows a write.
 
     The type comes from the matched URL rule: `/v1/<collection>`, `/v1/<collection>/<id>` and
     `/v1/<collection>/<id>/<verb>` render the collection's object (TYPE_BY_COLLECTION); other
     sub-resources check their own paths (e.g. usage records) or only read.
     """
-    req = _req()
-    rule = req.url_rule.rule if req.url_rule is not None else ""
+    rule = s.rule
     parts = rule.split("/")[2:]  # drop "" and "v1"
-    if not rule.startswith("/v1/") or req.method == "DELETE":
+    if not rule.startswith("/v1/") or s.method == "DELETE":
         return
     params_at = [i for i, seg in enumerate(parts) if seg.startswith("<")]
     if not params_at:
-        collection, is_list = "/".join(parts), req.method == "GET"
+        collection, is_list = "/".join(parts), s.method == "GET"
     else:
         first = params_at[0]
         tail = parts[first + 1 :]
@@ -135,19 +285,30 @@ def _check_expand(paths: list[str]) -> None:
 
 def json_body() -> dict[str, Any]:
     """The v2 JSON body (an object), or a 400."""
-    return cast(dict[str, Any], g.json)
+    return state().json
 
 
-def _is_api(path: str) -> bool:
-    return path.startswith(("/v1/", "/v2/")) or path in ("/v1", "/v2")
+# --- the pipeline -----------------------------------------------------------------------------
 
 
-def _decode_v1() -> dict[str, Node]:
-    req = _req()
-    raw = decode(req.query_string)
-    if req.method in ("POST", "DELETE"):  # a DELETE body (`curl -X DELETE -d`) counts too
-        ctype = (req.mimetype or "").lower()
-        body = req.get_data(cache=True)
+def _read_body(s: State) -> bytes:
+    body = s.body
+    if body is None:
+        if s.reader is not None:
+            body = s.reader()
+        else:
+            length = s.environ.get("CONTENT_LENGTH")
+            body = s.environ["wsgi.input"].read(int(length)) if length else b""
+        s.body = body
+    return body
+
+
+def _decode_v1(s: State) -> dict[str, Node]:
+    env = s.environ
+    raw = decode(env.get("QUERY_STRING", "").encode("latin-1"))
+    if s.method in ("POST", "DELETE"):  # a DELETE body (`curl -X DELETE -d`) counts too
+        ctype = env.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+        body = _read_body(s)
         if ctype in ("application/json", "multipart/form-data") and body:
             raise InvalidRequest(
                 "Invalid request: v1 endpoints take application/x-www-form-urlencoded bodies, "
@@ -157,10 +318,9 @@ def _decode_v1() -> dict[str, Node]:
     return raw
 
 
-def _decode_v2() -> dict[str, Any]:
-    req = _req()
-    body = req.get_data(cache=True)
-    if req.method in ("GET", "DELETE") or not body.strip():
+def _decode_v2(s: State) -> dict[str, Any]:
+    body = _read_body(s)
+    if s.method in ("GET", "DELETE") or not body.strip():
         return {}
     return cast(dict[str, Any], loads_json(body))
 
@@ -178,174 +338,386 @@ def _rate_limit(space: Namespace) -> None:
     space.recent_requests = recent
 
 
+_today_cache: list[Any] = [0, ""]
+
+
 def _today() -> str:
     """Today's date (UTC, ISO): a Stripe-Version may not be dated after it."""
-    return time.strftime("%Y-%m-%d", time.gmtime(clock.real_time()))
+    now = int(clock.real_time())
+    if now // 60 != _today_cache[0]:  # recomputed at most once a minute
+        _today_cache[:] = [now // 60, time.strftime("%Y-%m-%d", time.gmtime(now))]
+    return cast(str, _today_cache[1])
 
 
-def before_request() -> Response | None:
-    """Route, auth, version, rate limit, params, idempotency, lock."""
-    req = _req()
-    gg = _g()
-    gg.request_id = "req_" + random_tail(14)
-    gg.v2 = req.path.startswith("/v2/")
-    gg.started = False
-    gg.idem_key = None
-    gg.locked = None
-    if not _is_api(req.path):
-        if req.routing_exception is not None:
-            raise UnrecognizedURL(req.method, req.path)
-        return None
-    if req.routing_exception is not None:
-        raise UnrecognizedURL(req.method, req.path)
-    view = current_app.view_functions.get(req.endpoint or "")
-    # headers straight from the WSGI environ: werkzeug's `headers.get` builds and catches a
-    # KeyError subclass for every absent header, a measurable share of a request
-    env = req.environ
-    st = store()
-    gg.version = st.settings.api_version  # rendered on errors raised before the check below
+def _replay_response(s: State, replay: Any, idem_key: str) -> Response:
+    resp = Response(replay.body, status=replay.status, content_type="application/json")
+    for k, v in replay.headers.items():
+        resp.headers[k] = v
+    resp.headers["Idempotency-Key"] = idem_key
+    resp.headers["Idempotent-Replayed"] = "true"
+    s.replayed = True  # read by the journal
+    resp.headers["Original-Request"] = replay.request_id
+    return resp
+
+
+def begin(s: State, view: Any) -> Response | None:
+    """Auth, version, rate limit, params, faults, idempotency, lock (an API request's start).
+
+    Returns the stored response of an idempotent replay (nothing else runs then)."""
+    env = s.environ
+    st = s.store
     if getattr(view, TOKEN_AUTH_ATTR, False):
-        gg.ns = None
         key = None
     else:
-        key = authenticate(env.get("HTTP_AUTHORIZATION"), v2=gg.v2)
+        key = authenticate(env.get("HTTP_AUTHORIZATION"), v2=s.v2)
     requested = env.get("HTTP_STRIPE_VERSION") or st.settings.api_version
-    gg.version = validate_api_version(requested, _today())
+    s.version = validate_api_version(requested, _today())
     # a version newer than the newest known is served as that one, and the response says so
-    gg.requested_version = requested if gg.version != requested else None
+    s.requested_version = requested if s.version != requested else None
     if key is not None:
-        gg.ns = st.namespace(key, clock.monotonic())
-        _rate_limit(gg.ns)
-    if gg.v2:
-        gg.json = _decode_v2()
-        gg.raw = {}
+        s.ns = st.namespace(key, clock.monotonic())
+        _rate_limit(s.ns)
+    if s.v2:
+        s.json = _decode_v2(s)
     else:
-        gg.raw = _decode_v1()
+        s.raw = _decode_v1(s)
     # control API: injected faults (the account is known here unless a v2 token authenticates)
-    faults.inject(gg.ns if gg.ns is not None else journal.request_namespace())
-    space = gg.ns
+    faults.inject(s, s.ns if s.ns is not None else journal.request_namespace(s))
+    space = s.ns
     idem_key = env.get("HTTP_IDEMPOTENCY_KEY")
-    if space is not None and idem_key and req.method == "POST":
+    if space is not None and idem_key and s.method == "POST":
         fp = idempotency.fingerprint(
-            req.method,
-            req.path,
-            flatten(gg.raw) if not gg.v2 else [("json", json.dumps(gg.json, sort_keys=True))],
+            s.method,
+            s.path,
+            flatten(s.raw) if not s.v2 else [("json", json.dumps(s.json, sort_keys=True))],
         )
         replay = idempotency.begin(
             space,
             idem_key,
             fp,
-            gg.request_id,
+            s.request_id,
             clock.real_time_float(),
             ttl=st.settings.idempotency_ttl,
             max_keys=st.settings.idempotency_max_keys,
         )
         if replay is not None:
-            resp = Response(replay.body, status=replay.status, content_type="application/json")
-            for k, v in replay.headers.items():
-                resp.headers[k] = v
-            resp.headers["Idempotency-Key"] = idem_key
-            resp.headers["Idempotent-Replayed"] = "true"
-            gg.replayed = True  # read by the journal
-            resp.headers["Original-Request"] = replay.request_id
-            return resp
-        gg.idem_key = idem_key
+            return _replay_response(s, replay, idem_key)
+        s.idem_key = idem_key
     if space is not None:
         space.lock.acquire()
-        gg.locked = space
-        if req.method != "GET":
+        s.locked = space
+        if s.method != "GET":
             space.writes += 1  # --data saves this account again (persistence.py)
         # events raised while this request holds the lock name it (domain/events.py `emit`)
-        space.origin = (gg.request_id, idem_key)
+        space.origin = (s.request_id, idem_key)
     return None
 
 
-def after_request(resp: Response) -> Response:
-    """Common headers; store the first execution of an idempotency key."""
-    req = _req()
-    gg = _g()
-    # only this hook sets these, so `add` (no scan for an existing value, no KeyError built
-    # and caught by werkzeug) is enough; Stripe-Version may come from a stored replay
+def run_before(s: State, hooks: Hooks, view: Any) -> Response | None:
+    """Everything before the route: `begin`, the before hooks, the blueprint's gates."""
+    replay = begin(s, view)
+    if replay is not None:
+        return replay
+    for fn in hooks.before:
+        fn()
+    for fn in _GATES.get(s.endpoint.rpartition(".")[0], ()):
+        fn()
+    return None
+
+
+def finish(s: State, resp: Response) -> Response:
+    """Common headers; store the first execution of an idempotency key; the journal."""
     headers = resp.headers
-    headers.add("Request-Id", gg.get("request_id") or "req_" + random_tail(14))
-    if _is_api(req.path):
-        version = gg.get("version") or settings().api_version
-        if gg.get("replayed"):
-            headers["Stripe-Version"] = version  # replaces the stored one
+    if s.api and not s.replayed and s.idem_key is None and s.requested_version is None:
+        # the common case, in one step (the values are ours: no validation needed)
+        headers._list.extend(  # type: ignore[attr-defined]
+            (("Request-Id", s.request_id), ("Stripe-Version", s.version), *_COMMON_TAIL)
+        )
+        journal.record(s, resp)
+        return resp
+    # only this function sets these, so `add` (no scan for an existing value) is enough;
+    # Stripe-Version may come from a stored replay
+    headers.add("Request-Id", s.request_id)
+    if s.api:
+        if s.replayed:
+            headers["Stripe-Version"] = s.version  # replaces the stored one
         else:
-            headers.add("Stripe-Version", version)
+            headers.add("Stripe-Version", s.version)
         headers.add("Cache-Control", "no-cache, no-store")
-        if gg.get("requested_version"):
-            headers.add("Stripe-Mock-Requested-Version", gg.requested_version)
+        if s.requested_version:
+            headers.add("Stripe-Mock-Requested-Version", s.requested_version)
         headers.add("Access-Control-Allow-Origin", "*")
-    idem_key = gg.get("idem_key")
+    idem_key = s.idem_key
     if idem_key:
-        resp.headers["Idempotency-Key"] = idem_key
-        resp.headers.setdefault("Original-Request", gg.request_id)
-        space = gg.ns
-        v2_failure = gg.v2 and resp.status_code >= 400  # v2 re-executes failed first attempts
-        if gg.get("store_idem", True) and not v2_failure and (gg.started or resp.status_code < 400):
+        headers["Idempotency-Key"] = idem_key
+        headers.setdefault("Original-Request", s.request_id)
+        space = cast(Namespace, s.ns)
+        v2_failure = s.v2 and resp.status_code >= 400  # v2 re-executes failed first attempts
+        if s.store_idem and not v2_failure and (s.started or resp.status_code < 400):
             stored = {
-                k: v
-                for k, v in resp.headers.items()
-                if k in ("Stripe-Should-Retry", "Stripe-Version")
+                k: v for k, v in headers.items() if k in ("Stripe-Should-Retry", "Stripe-Version")
             }
             idempotency.finish(space, idem_key, resp.status_code, resp.get_data(), stored)
         else:
             idempotency.abandon(space, idem_key)
-    journal.record(resp)  # control API: request journal
+    journal.record(s, resp)  # control API: request journal
     return resp
 
 
-def teardown_request(_exc: BaseException | None) -> None:
+def release(s: State) -> None:
     """Release the namespace lock; forget an idempotency claim that never finished."""
-    gg = _g()
-    space = gg.get("locked")
+    space = s.locked
     if space is not None:
-        gg.locked = None
+        s.locked = None
         space.origin = None
         space.lock.release()
-    idem_key = gg.get("idem_key")
-    if idem_key and gg.get("ns") is not None:
-        idempotency.abandon(gg.ns, idem_key)
+    idem_key = s.idem_key
+    if idem_key and s.ns is not None:
+        idempotency.abandon(s.ns, idem_key)
 
 
-def handle_stripe_error(err: StripeError) -> Response:
+def stripe_error_response(s: State | None, err: StripeError) -> Response:
     """Render any StripeError."""
-    g.store_idem = err.store_idempotent
-    return error_response(err, g.get("request_id", "req_"), v2=bool(g.get("v2")))
+    if s is None:
+        return error_response(err, "req_", v2=False)
+    s.store_idem = err.store_idempotent
+    return error_response(err, s.request_id, v2=s.v2)
 
 
-def handle_http_exception(err: HTTPException) -> Response:
+def http_error_response(s: State | None, err: HTTPException, meth: str, where: str) -> Response:
     """Werkzeug errors (404/405 routing, 413 body too large) in Stripe's envelope."""
     if isinstance(err, RequestEntityTooLarge):
-        # later readers of the body (the journal) must not hit the limit again
-        setattr(request, "_cached_data", b"")  # noqa: B010 (werkzeug's body cache)
-        return handle_stripe_error(
-            StripeError("Request body is too large.", status=413, code="request_too_large")
+        if s is not None:
+            s.body = b""  # later readers of the body (the journal) must not read it again
+        return stripe_error_response(
+            s, StripeError("Request body is too large.", status=413, code="request_too_large")
         )
     if err.code in (404, 405):
-        return handle_stripe_error(UnrecognizedURL(request.method, request.path))
-    return handle_stripe_error(
-        StripeError(err.description or "Bad request", status=err.code or 400)
+        return stripe_error_response(s, UnrecognizedURL(meth, where))
+    return stripe_error_response(
+        s, StripeError(err.description or "Bad request", status=err.code or 400)
     )
 
 
-def handle_unexpected(err: Exception) -> Response:
+def unexpected_response(
+    s: State | None, err: Exception, errors: Any, meth: str, where: str
+) -> Response:
     """Any other exception: logged, 500 `api_error`, no traceback in the body."""
-    log.exception("unexpected error in %s %s", request.method, request.path)
-    current_app.extensions["stripe_mock_billing.errors"].append(err)
-    return handle_stripe_error(ApiError())
+    log.exception("unexpected error in %s %s", meth, where)
+    errors.append(err)
+    return stripe_error_response(s, ApiError())
+
+
+# --- the Flask path: the same pipeline as Flask hooks ---------------------------------------
+
+
+def _flask_request() -> Any:
+    from flask import request
+
+    return cast(Any, request)._get_current_object()
+
+
+def before_request() -> Response | None:
+    """Flask hook: the pipeline's state for this request, then `run_before` on API routes."""
+    from flask import g
+
+    req = _flask_request()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    st = cast(Store, app.extensions[STORE])
+    s = State(req.environ, req.method, req.path, st, app.extensions.get(REFRESH))
+    g._mock_state_token = _CURRENT.set(s)
+    if req.url_rule is not None:
+        s.rule = req.url_rule.rule
+        s.endpoint = req.endpoint or ""
+    if not s.api or req.routing_exception is not None:
+        if req.routing_exception is not None:
+            raise UnrecognizedURL(req.method, req.path)
+        return None
+    s.reader = lambda: cast(bytes, req.get_data(cache=True))  # werkzeug's limit: 413
+    view = app.view_functions.get(s.endpoint)
+    return run_before(s, app.extensions[HOOKS], view)
+
+
+def after_request(resp: Response) -> Response:
+    """Flask hook: the pipeline's after hooks, then `finish`."""
+    s = state()
+    for fn in reversed(current_app.extensions[HOOKS].after):
+        resp = fn(resp)
+    return finish(s, resp)
+
+
+def teardown_request(_exc: BaseException | None) -> None:
+    """Flask hook: `release`, and forget the request's state."""
+    from flask import g
+
+    s = _CURRENT.get()
+    if s is not None:
+        release(s)
+    token = g.pop("_mock_state_token", None)
+    if token is not None:
+        _CURRENT.reset(token)
+
+
+def handle_stripe_error(err: StripeError) -> Response:
+    """Flask error handler: any StripeError."""
+    return stripe_error_response(_CURRENT.get(), err)
+
+
+def handle_http_exception(err: HTTPException) -> Response:
+    """Flask error handler: werkzeug's HTTP errors."""
+    req = _flask_request()
+    if isinstance(err, RequestEntityTooLarge):
+        setattr(req, "_cached_data", b"")  # noqa: B010 (werkzeug's body cache)
+    return http_error_response(_CURRENT.get(), err, req.method, req.path)
+
+
+def handle_unexpected(err: Exception) -> Response:
+    """Flask error handler: any other exception."""
+    req = _flask_request()
+    errors = current_app.extensions[ERRORS]
+    return unexpected_response(_CURRENT.get(), err, errors, req.method, req.path)
+
+
+# --- the lean path --------------------------------------------------------------------------
+
+
+def _is_lean(fn: Any) -> bool:
+    return str(getattr(fn, "__module__", "")).startswith("stripe_mock_billing.")
+
+
+class Dispatcher:
+    """`app.wsgi_app`: /v1 and /v2 API routes served without Flask's per-request machinery.
+
+    Routes come from the app's `url_map` (bound once, on the first request); a request the
+    table cannot serve exactly as Flask would goes to Flask (`fallback`)."""
+
+    def __init__(self, app: Flask, fallback: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.fallback = fallback
+        self.adapter: MapAdapter | None = None
+        self.static: dict[tuple[str, str], tuple[Rule, Any]] = {}
+        self.views: dict[str, Any] = {}
+        self.hooks: Hooks = app.extensions[HOOKS]
+        self.st: Store = app.extensions[STORE]
+        self.errors: Any = app.extensions[ERRORS]
+        self.refresh: Any = None
+
+    def _prepare(self) -> MapAdapter:
+        """Bind the route table once; decide which endpoints are lean (no Flask state read)."""
+        app = self.app
+        url_map: Map = app.url_map
+        adapter = url_map.bind("localhost")
+        own = {before_request, after_request, teardown_request}
+        registries = (
+            app.before_request_funcs,
+            app.after_request_funcs,
+            app.teardown_request_funcs,
+            app.url_value_preprocessors,
+        )
+
+        def hooks_of(bp: str | None) -> list[Any]:
+            return [f for reg in registries for f in reg.get(bp, ()) if f not in own]
+
+        app_hooks_lean = not hooks_of(None)
+        views: dict[str, Any] = {}
+        for rule in url_map.iter_rules():
+            if not rule.rule.startswith(_API_PREFIXES) or rule.host is not None:
+                continue
+            view = app.view_functions.get(rule.endpoint)
+            bp = rule.endpoint.rpartition(".")[0] or None
+            if app_hooks_lean and _is_lean(view) and not hooks_of(bp):
+                views[rule.endpoint] = view
+        self.views = views
+        self.refresh = app.extensions.get(REFRESH)
+        self.adapter = adapter
+        return adapter
+
+    def _route(self, meth: str, where: str) -> tuple[Rule, Any] | None:
+        key = (meth, where)
+        hit = self.static.get(key)
+        if hit is not None:
+            return hit
+        adapter = self.adapter or self._prepare()
+        try:
+            rule, args = cast(
+                tuple[Rule, Any],
+                adapter.match(where, "GET" if meth == "HEAD" else meth, return_rule=True),
+            )
+        except HTTPException:  # unknown URL, wrong method, a redirect: Flask answers those
+            return None
+        if rule.endpoint not in self.views:
+            return None
+        if not rule.arguments and len(self.static) < 1024:
+            self.static[key] = (rule, args)
+        return rule, args
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        where = environ.get("PATH_INFO") or ""
+        meth = environ.get("REQUEST_METHOD", "GET")
+        if (
+            not where.startswith(_API_PREFIXES)
+            or meth not in ("GET", "POST", "DELETE", "HEAD")
+            or not where.isascii()
+            or where.endswith("/")
+            or "//" in where
+            or environ.get("wsgi.input_terminated")
+        ):
+            return self.fallback(environ, start_response)
+        length = environ.get("CONTENT_LENGTH")
+        if length and (not length.isdigit() or int(length) > MAX_CONTENT_LENGTH):
+            return self.fallback(environ, start_response)
+        found = self._route(meth, where)
+        if found is None:
+            return self.fallback(environ, start_response)
+        rule, args = found
+        s = State(environ, meth, where, self.st, self.refresh)
+        s.rule = rule.rule
+        s.endpoint = endpoint = rule.endpoint
+        view = self.views[endpoint]
+        token = _CURRENT.set(s)
+        try:
+            try:
+                resp = run_before(s, self.hooks, view)
+                if resp is None:
+                    resp = view(**args) if args else view()
+                if not isinstance(resp, Response):
+                    raise TypeError(f"view {endpoint} returned {type(resp).__name__}")
+            except StripeError as err:
+                resp = stripe_error_response(s, err)
+            except HTTPException as err:
+                resp = http_error_response(s, err, meth, where)
+            except Exception as err:
+                resp = unexpected_response(s, err, self.errors, meth, where)
+            try:
+                for fn in reversed(self.hooks.after):
+                    resp = fn(resp)
+                resp = finish(s, resp)
+            except Exception as err:
+                resp = finish(s, unexpected_response(s, err, self.errors, meth, where))
+        finally:
+            release(s)
+            _CURRENT.reset(token)
+        start_response(resp._status, resp.headers._list)  # type: ignore[attr-defined]
+        if meth == "HEAD":
+            return []
+        body = resp.response
+        return body if isinstance(body, list) else [resp.get_data()]
 
 
 def install(app: Flask) -> None:
-    """Attach the pipeline hooks and error handlers to `app`."""
+    """Attach the pipeline to `app`: its hook lists, the Flask hooks and error handlers of the
+    fallback path, and the lean dispatcher as `app.wsgi_app`."""
     # Flask asks `inspect` whether each hook and view is a coroutine on every request; the answer
     # never changes for a function, so remember it (~1 us per hook per request)
     setattr(app, "ensure_sync", lru_cache(maxsize=None)(app.ensure_sync))  # noqa: B010
+    app.extensions[HOOKS] = Hooks()
     app.before_request(before_request)
     app.after_request(after_request)
     app.teardown_request(teardown_request)
     app.register_error_handler(StripeError, handle_stripe_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
+    dispatcher = Dispatcher(app, app.wsgi_app)
+    setattr(app, "wsgi_app", dispatcher)  # noqa: B010 (Flask's documented middleware hook)
