@@ -12,6 +12,7 @@ MODULES = (
     "meter_billing",
     "events",
     "lifecycle",
+    "invoice_money",
     "webhooks",
     "dunning",
     "credits_alerts",
