@@ -220,14 +220,15 @@ R = TypeVar("R")
 
 
 def validated(resp: R) -> R:
-    """A raw HTTP response (`requests` or `httpx`), checked against Stripe's OpenAPI for its
-    method, path and status like every SDK response; fails the test on any violation, and on a
-    route the spec does not have (calls the spec cannot describe are left unwrapped, with a
-    comment saying why)."""
+    """A raw HTTP response (`requests`, `httpx` or Flask's test client), checked against
+    Stripe's OpenAPI for its method, path and status like every SDK response; fails the test on
+    any violation, and on a route the spec does not have (calls the spec cannot describe are
+    left unwrapped, with a comment saying why)."""
     r: Any = resp
-    problems = schema_problems(
-        r.request.method, str(r.url), r.status_code, r.headers, r.content, strict=True
-    )
+    request = r.request
+    url = str(getattr(r, "url", None) or request.url)  # werkzeug's TestResponse has no url
+    body = r.content if hasattr(r, "content") else r.get_data()
+    problems = schema_problems(request.method, url, r.status_code, r.headers, body, strict=True)
     assert not problems, "response violates the OpenAPI schema:\n" + "\n".join(problems[:20])
     return resp
 

@@ -18,10 +18,11 @@ import pytest
 import requests
 import stripe
 
-from stripe_mock_billing import persistence, snapshot
+from stripe_mock_billing import persistence
 from stripe_mock_billing.app import create_app
 from stripe_mock_billing.config import Settings
 from tests.api.test_server_cli import URL_LINE
+from tests.conftest import make_client, validated
 
 INTERVAL = 0.25
 # generous: a save of a few hundred customers takes milliseconds, but CI machines stall
@@ -57,8 +58,8 @@ def _stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
     return err
 
 
-def _client(key: str, url: str) -> stripe.StripeClient:
-    return stripe.StripeClient(key, base_addresses={"api": url}, max_network_retries=0)
+def _client(key: str, url: str, violations: list[str]) -> stripe.StripeClient:
+    return make_client(url, key, violations)
 
 
 def _parse(path: Path | bytes) -> dict[str, Any]:
@@ -68,7 +69,9 @@ def _parse(path: Path | bytes) -> dict[str, Any]:
     return doc
 
 
-def test_sigkill_during_a_write_load_loses_at_most_the_last_interval(tmp_path: Path) -> None:
+def test_sigkill_during_a_write_load_loses_at_most_the_last_interval(
+    tmp_path: Path, schema_violations: list[str]
+) -> None:
     data = tmp_path / "state.json"
     key = "sk_test_kill_" + uuid.uuid4().hex
     proc, url = _start(["--data", str(data), "--data-interval", str(INTERVAL)])
@@ -78,7 +81,7 @@ def test_sigkill_during_a_write_load_loses_at_most_the_last_interval(tmp_path: P
     done = threading.Event()
 
     def write() -> None:
-        c = _client(key, url)
+        c = _client(key, url, schema_violations)
         while not done.is_set():
             try:
                 cus = c.v1.customers.create({"name": "load", "metadata": {"n": str(len(acked))}})
@@ -129,7 +132,10 @@ def test_sigkill_during_a_write_load_loses_at_most_the_last_interval(tmp_path: P
     proc, url = _start(["--data", str(data), "--data-interval", str(INTERVAL)])
     try:
         kept = {
-            c.id for c in _client(key, url).v1.customers.list({"limit": 100}).auto_paging_iter()
+            c.id
+            for c in _client(key, url, schema_violations)
+            .v1.customers.list({"limit": 100})
+            .auto_paging_iter()
         }
     finally:
         _stop(proc)
@@ -137,14 +143,14 @@ def test_sigkill_during_a_write_load_loses_at_most_the_last_interval(tmp_path: P
     assert len(kept - {cid for cid, _ in acked}) <= len(writers)  # answers lost in the kill
 
 
-def test_idempotency_keys_survive_a_kill(tmp_path: Path) -> None:
+def test_idempotency_keys_survive_a_kill(tmp_path: Path, schema_violations: list[str]) -> None:
     data = tmp_path / "state.json"
     key = "sk_test_idem_" + uuid.uuid4().hex
     auth = {"Authorization": f"Bearer {key}", "Idempotency-Key": "order-1"}
     proc, url = _start(["--data", str(data), "--data-interval", str(INTERVAL)])
     try:
-        first = requests.post(
-            url + "/v1/customers", data={"name": "once"}, headers=auth, timeout=10
+        first = validated(
+            requests.post(url + "/v1/customers", data={"name": "once"}, headers=auth, timeout=10)
         )
         assert first.status_code == 200
         cid = first.json()["id"]
@@ -156,10 +162,10 @@ def test_idempotency_keys_survive_a_kill(tmp_path: Path) -> None:
         _stop(proc, signal.SIGKILL)
     proc, url = _start(["--data", str(data)])
     try:
-        again = requests.post(
-            url + "/v1/customers", data={"name": "once"}, headers=auth, timeout=10
+        again = validated(
+            requests.post(url + "/v1/customers", data={"name": "once"}, headers=auth, timeout=10)
         )
-        listed = _client(key, url).v1.customers.list()
+        listed = _client(key, url, schema_violations).v1.customers.list()
     finally:
         _stop(proc)
     assert again.json()["id"] == cid
@@ -167,11 +173,15 @@ def test_idempotency_keys_survive_a_kill(tmp_path: Path) -> None:
     assert [c.id for c in listed.data] == [cid]
 
 
-def test_interval_zero_saves_only_on_a_clean_stop(tmp_path: Path) -> None:
+def test_interval_zero_saves_only_on_a_clean_stop(
+    tmp_path: Path, schema_violations: list[str]
+) -> None:
     data = tmp_path / "state.json"
     proc, url = _start(["--data", str(data), "--data-interval", "0"])
     try:
-        _client("sk_test_" + uuid.uuid4().hex, url).v1.customers.create({"name": "x"})
+        _client("sk_test_" + uuid.uuid4().hex, url, schema_violations).v1.customers.create(
+            {"name": "x"}
+        )
         time.sleep(2 * INTERVAL)
         assert not data.exists()
     finally:
@@ -180,10 +190,12 @@ def test_interval_zero_saves_only_on_a_clean_stop(tmp_path: Path) -> None:
     assert list(_parse(data)["accounts"])
 
 
-def test_off_by_default_writes_nothing(tmp_path: Path) -> None:
+def test_off_by_default_writes_nothing(tmp_path: Path, schema_violations: list[str]) -> None:
     proc, url = _start([], cwd=tmp_path)
     try:
-        _client("sk_test_" + uuid.uuid4().hex, url).v1.customers.create({"name": "x"})
+        _client("sk_test_" + uuid.uuid4().hex, url, schema_violations).v1.customers.create(
+            {"name": "x"}
+        )
         time.sleep(2 * persistence.DEFAULT_INTERVAL)
     finally:
         err = _stop(proc)
@@ -209,23 +221,23 @@ def test_a_newer_format_version_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
-    app = create_app(Settings())
     key = "sk_test_v1_" + uuid.uuid4().hex
-    r = app.test_client().post(
-        "/v1/customers", data={"name": "old"}, headers={"Authorization": f"Bearer {key}"}
-    )
-    cid = r.get_json()["id"]
-    space = app.extensions["stripe_mock_billing.store"].peek(key)
+    auth = {"Authorization": f"Bearer {key}"}
+    old = create_app(Settings()).test_client()
+    cid = validated(old.post("/v1/customers", data={"name": "old"}, headers=auth)).get_json()["id"]
+    exported = old.get("/_mock/snapshot", headers=auth).get_json()  # format 1 held the export
     data = tmp_path / "state.json"
     v1 = {"format": persistence.FORMAT, "format_version": 1}
-    data.write_text(json.dumps({**v1, "accounts": {key: snapshot.export_state(space)}}))
+    data.write_text(json.dumps({**v1, "accounts": {key: exported}}))
     (tmp_path / ".state.json.abc.tmp").write_text('{"torn')  # left by a killed server
 
     fresh = create_app(Settings())
+    # persistence.load and save take the app's Store: they are the unit under test
     store = fresh.extensions["stripe_mock_billing.store"]
     assert list(persistence.load(store, data)) == [key]
     assert not (tmp_path / ".state.json.abc.tmp").exists()
-    assert list(store.peek(key).customers) == [cid]
+    listed = validated(fresh.test_client().get("/v1/customers", headers=auth)).get_json()
+    assert [c["id"] for c in listed["data"]] == [cid]
     assert persistence.save(store, data) == 1
     assert _parse(data)["accounts"][key]["idempotency"] == []
 
@@ -235,10 +247,14 @@ def test_a_background_save_waits_for_busy_accounts_and_skips_unchanged_ones(
 ) -> None:
     app = create_app(Settings())
     client = app.test_client()
+    # persistence.Saver takes the app's Store (the unit under test); the account's own lock is
+    # held below as a request in the middle of its work holds it: no public call stays inside
     store = app.extensions["stripe_mock_billing.store"]
     keys = ["sk_test_a_" + uuid.uuid4().hex, "sk_test_b_" + uuid.uuid4().hex]
     for k in keys:
-        client.post("/v1/customers", data={"name": k}, headers={"Authorization": f"Bearer {k}"})
+        validated(
+            client.post("/v1/customers", data={"name": k}, headers={"Authorization": f"Bearer {k}"})
+        )
     path = tmp_path / "s.json"
     saver = persistence.Saver(store, path)
     assert saver.save(background=saver.fork) == 2
@@ -256,8 +272,10 @@ def test_a_background_save_waits_for_busy_accounts_and_skips_unchanged_ones(
     t.start()
     held.wait(10)
     try:
-        client.post(
-            "/v1/customers", data={"name": "2"}, headers={"Authorization": f"Bearer {keys[1]}"}
+        validated(
+            client.post(
+                "/v1/customers", data={"name": "2"}, headers={"Authorization": f"Bearer {keys[1]}"}
+            )
         )
         if saver.fork:  # never half a request: no save until the account is free
             assert saver.save(background=True) is None
