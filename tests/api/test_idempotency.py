@@ -14,24 +14,14 @@ import stripe
 from stripe_mock_billing import clock
 from stripe_mock_billing.app import create_app
 from stripe_mock_billing.config import Settings
+from stripe_mock_billing.handle import StripeMock
 from stripe_mock_billing.resources import customers as customers_module
 from stripe_mock_billing.server import ThreadedServer
-from stripe_mock_billing.store import Store
 from tests.conftest import err_of, make_client, validated
 
 
 def post(client: stripe.StripeClient, path: str, key: str, **params: Any) -> Any:
     return client.raw_request("post", path, idempotency_key=key, **params)
-
-
-def store_of(server: ThreadedServer) -> Store:
-    """The app's store. Only the in-flight (409) tests use it: they hold the account's lock to
-    stall a request after it has claimed its key, which no public API can do (injected faults
-    answer before the key is claimed), and wait until the key is claimed (nothing public shows
-    an in-flight key). They write nothing into the store."""
-    st = server.app.extensions["stripe_mock_billing.store"]
-    assert isinstance(st, Store)
-    return st
 
 
 def test_replay_returns_same_status_and_body_and_creates_nothing(
@@ -87,34 +77,49 @@ def test_same_key_other_endpoint_is_idempotency_error(client: stripe.StripeClien
         post(client, "/v1/customers", "k-endpoint", name="x")
 
 
+class Stall:
+    """Customer creates stop inside their handler (after the key is claimed) until released."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        real = customers_module._apply
+
+        def stalled(cust: Any, prm: Any) -> None:
+            self.entered.set()
+            self.release.wait(10)
+            real(cust, prm)
+
+        monkeypatch.setattr(customers_module, "_apply", stalled)
+
+
 def test_key_in_use_while_first_request_runs_is_409(
-    server: ThreadedServer, api_key: str, schema_violations: list[str]
+    client: stripe.StripeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = make_client(server.url, api_key, schema_violations)
-    ns = store_of(server).namespace(api_key)
+    stall = Stall(monkeypatch)
     results: dict[str, Any] = {}
-    ns.lock.acquire()  # the first request claims the key, then waits for the account lock
+    t = threading.Thread(
+        target=lambda: results.update(first=post(client, "/v1/customers", "busy", name="a"))
+    )
+    t.start()
     try:
-        t = threading.Thread(
-            target=lambda: results.update(first=post(client, "/v1/customers", "busy", name="a"))
-        )
-        t.start()
-        deadline = time.monotonic() + 5
-        while "busy" not in ns.idempotency and time.monotonic() < deadline:
-            time.sleep(0.005)
+        assert stall.entered.wait(5)  # the first request holds the key, mid-handler
         with pytest.raises(stripe.APIError) as exc:
             post(client, "/v1/customers", "busy", name="a")
         assert exc.value.http_status == 409
         e = err_of(exc)
-        assert (e["type"], e["code"]) == ("invalid_request_error", "idempotency_key_in_use")
+        assert (e["type"], e["code"], e.get("param")) == (
+            "invalid_request_error",
+            "idempotency_key_in_use",
+            None,
+        )
         assert e["message"] == (
             "There is currently another in-progress request using this Idempotent Key (that "
             "probably means you submitted twice, and the other request is still going through): "
             "busy. Please try again later."
         )
     finally:
-        ns.lock.release()
-    t.join(5)
+        stall.release.set()
+        t.join(5)
     assert results["first"].code == 200
     replay = post(client, "/v1/customers", "busy", name="a")
     assert replay.headers["Idempotent-Replayed"] == "true"
@@ -123,31 +128,43 @@ def test_key_in_use_while_first_request_runs_is_409(
 
 
 def test_sdk_retries_a_409_and_gets_the_replay(
-    server: ThreadedServer, api_key: str, schema_violations: list[str]
+    server: ThreadedServer,
+    api_key: str,
+    mock: StripeMock,
+    schema_violations: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With retries on (the SDK default), a 409 is retried and ends as the stored replay."""
-    ns = store_of(server).namespace(api_key)
     plain = make_client(server.url, api_key, schema_violations)
     retrying = make_client(server.url, api_key, schema_violations, max_network_retries=3)
+    stall = Stall(monkeypatch)
     results: dict[str, Any] = {}
-    ns.lock.acquire()
     t = threading.Thread(
         target=lambda: results.update(first=post(plain, "/v1/customers", "retry-me", name="r"))
     )
     t.start()
-    while "retry-me" not in ns.idempotency:
-        time.sleep(0.005)
-    t2 = threading.Thread(
-        target=lambda: results.update(second=post(retrying, "/v1/customers", "retry-me", name="r"))
-    )
-    t2.start()
-    time.sleep(0.3)  # the retrying client sees 409 at least once meanwhile
-    ns.lock.release()  # an RLock: released by the thread that took it
+    try:
+        assert stall.entered.wait(5)
+        t2 = threading.Thread(
+            target=lambda: results.update(
+                second=post(retrying, "/v1/customers", "retry-me", name="r")
+            )
+        )
+        t2.start()
+        deadline = time.monotonic() + 5  # until the retrying client has seen a 409
+        while time.monotonic() < deadline and 409 not in [
+            e.status for e in mock.journal("POST", "/v1/customers")
+        ]:
+            time.sleep(0.01)
+    finally:
+        stall.release.set()
     t.join(5)
     t2.join(10)
     second = results["second"]
     assert second.code == 200 and second.body == results["first"].body
     assert second.headers["Idempotent-Replayed"] == "true"
+    statuses = [e.status for e in mock.journal("POST", "/v1/customers")]
+    assert statuses[-1] == 200 and 409 in statuses
 
 
 def test_validation_failures_are_not_stored(client: stripe.StripeClient) -> None:
