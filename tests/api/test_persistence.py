@@ -21,6 +21,7 @@ import stripe
 from stripe_mock_billing import persistence
 from stripe_mock_billing.app import create_app
 from stripe_mock_billing.config import Settings
+from stripe_mock_billing.resources import customers as customers_module
 from tests.api.test_server_cli import URL_LINE
 from tests.conftest import make_client, validated
 
@@ -243,12 +244,11 @@ def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
 
 
 def test_a_background_save_waits_for_busy_accounts_and_skips_unchanged_ones(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = create_app(Settings())
     client = app.test_client()
-    # persistence.Saver takes the app's Store (the unit under test); the account's own lock is
-    # held below as a request in the middle of its work holds it: no public call stays inside
+    # persistence.Saver takes the app's Store: it is the unit under test
     store = app.extensions["stripe_mock_billing.store"]
     keys = ["sk_test_a_" + uuid.uuid4().hex, "sk_test_b_" + uuid.uuid4().hex]
     for k in keys:
@@ -260,17 +260,22 @@ def test_a_background_save_waits_for_busy_accounts_and_skips_unchanged_ones(
     assert saver.save(background=saver.fork) == 2
     assert saver.save(background=saver.fork) is None  # nothing changed: no write
     written = path.stat().st_mtime_ns
-    busy = store.peek(keys[0])
     held, release = threading.Event(), threading.Event()
+    real = customers_module._apply
 
-    def hold() -> None:  # a request in the middle of its work
-        with busy.lock:
-            held.set()
-            release.wait(30)
+    def stalled(cust: Any, prm: Any) -> None:  # a request of keys[0] in the middle of its work
+        held.set()
+        release.wait(30)
+        real(cust, prm)
 
-    t = threading.Thread(target=hold)
+    monkeypatch.setattr(customers_module, "_apply", stalled)
+    auth0 = {"Authorization": f"Bearer {keys[0]}"}
+    t = threading.Thread(
+        target=lambda: app.test_client().post("/v1/customers", data={"name": "3"}, headers=auth0)
+    )
     t.start()
-    held.wait(10)
+    assert held.wait(10)
+    monkeypatch.setattr(customers_module, "_apply", real)  # keys[1]'s create runs at once
     try:
         validated(
             client.post(
