@@ -11,11 +11,11 @@ import requests
 import stripe
 
 from stripe_mock_billing.wire.auth import NO_KEY, PUBLISHABLE, mask_key
-from tests.conftest import err_of, make_client
+from tests.conftest import err_of, make_client, validated
 
 
 def get(server: Any, headers: dict[str, str], path: str = "/v1/customers") -> requests.Response:
-    return requests.get(server.url + path, headers=headers, timeout=10)
+    return validated(requests.get(server.url + path, headers=headers, timeout=10))
 
 
 def error(r: requests.Response) -> dict[str, Any]:
@@ -27,8 +27,10 @@ def test_bearer_key_works_through_the_sdk(client: stripe.StripeClient) -> None:
 
 
 def test_basic_auth_like_curl_u(server: Any, api_key: str) -> None:
-    r = requests.post(
-        server.url + "/v1/customers", data={"name": "basic"}, auth=(api_key, ""), timeout=10
+    r = validated(
+        requests.post(
+            server.url + "/v1/customers", data={"name": "basic"}, auth=(api_key, ""), timeout=10
+        )
     )
     assert r.status_code == 200
     cid = r.json()["id"]
@@ -59,12 +61,16 @@ def test_no_api_key(server: Any) -> None:
     assert r.headers["WWW-Authenticate"] == 'Basic realm="Stripe"'
 
 
-def test_no_api_key_sdk_raises_authentication_error(server: Any) -> None:
-    c = make_client(server.url, "sk_test_x", [])
+def test_no_api_key_sdk_raises_authentication_error(
+    server: Any, schema_violations: list[str]
+) -> None:
+    c = make_client(server.url, "sk_test_x", schema_violations)
     with pytest.raises(stripe.AuthenticationError) as exc:
         c.raw_request("get", "/v1/customers", headers={"Authorization": ""})
     assert exc.value.http_status == 401
-    assert "code" not in err_of(exc)
+    e = err_of(exc)
+    assert "code" not in e and "param" not in e
+    assert (e["type"], e["message"]) == ("invalid_request_error", NO_KEY)
 
 
 @pytest.mark.parametrize(("header", "shown"), [("Bearer null", "null"), ("Bearer", "Bearer")])
@@ -107,22 +113,33 @@ def test_invalid_key_is_masked(server: Any, key: str, masked: str) -> None:
     assert len(mask_key(key)) == len(key)
 
 
-def test_invalid_key_sdk_error_class(server: Any) -> None:
-    c = make_client(server.url, "sk_live_abcdefgh1234", [])
+def test_invalid_key_sdk_error_class(server: Any, schema_violations: list[str]) -> None:
+    c = make_client(server.url, "sk_live_abcdefgh1234", schema_violations)
     with pytest.raises(stripe.AuthenticationError) as exc:
         c.v1.customers.list()
     assert exc.value.http_status == 401
-    assert err_of(exc)["message"] == "Invalid API Key provided: sk_live_********1234"
+    e = err_of(exc)
+    assert "code" not in e and "param" not in e
+    assert (e["type"], e["message"]) == (
+        "invalid_request_error",
+        "Invalid API Key provided: sk_live_********1234",
+    )
 
 
 @pytest.mark.parametrize("key", ["pk_test_abc123", "pk_live_abc123"])
-def test_publishable_key_is_403_secret_key_required(server: Any, key: str) -> None:
-    c = make_client(server.url, key, [])
+def test_publishable_key_is_403_secret_key_required(
+    server: Any, key: str, schema_violations: list[str]
+) -> None:
+    c = make_client(server.url, key, schema_violations)
     with pytest.raises(stripe.PermissionError) as exc:
         c.v1.customers.create({"name": "x"})
     assert exc.value.http_status == 403
     e = err_of(exc)
-    assert (e["type"], e["code"]) == ("invalid_request_error", "secret_key_required")
+    assert (e["type"], e["code"], e.get("param")) == (
+        "invalid_request_error",
+        "secret_key_required",
+        None,
+    )
     assert e["message"] == (
         "This API call cannot be made with a publishable API key. Please use a secret API key. "
         "You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys."
@@ -130,8 +147,8 @@ def test_publishable_key_is_403_secret_key_required(server: Any, key: str) -> No
     assert e["message"] == PUBLISHABLE
 
 
-def test_restricted_test_key_works_on_v1(server: Any) -> None:
-    c = make_client(server.url, "rk_test_restricted123", [])
+def test_restricted_test_key_works_on_v1(server: Any, schema_violations: list[str]) -> None:
+    c = make_client(server.url, "rk_test_restricted123", schema_violations)
     assert c.v1.customers.create({}).id.startswith("cus_")
 
 
@@ -155,16 +172,18 @@ def test_each_secret_key_is_its_own_account(
 
 
 def test_auth_is_checked_before_parameters(server: Any) -> None:
-    r = requests.post(server.url + "/v1/customers", data={"bogus": "1"}, timeout=10)
+    r = validated(requests.post(server.url + "/v1/customers", data={"bogus": "1"}, timeout=10))
     assert r.status_code == 401
+    assert error(r)["message"] == NO_KEY
 
 
 def test_unknown_route_is_checked_before_auth(server: Any) -> None:
+    # not validated: /v1/nope is no operation of Stripe's OpenAPI, so no schema describes it
     r = requests.get(server.url + "/v1/nope", timeout=10)
     assert r.status_code == 404
     assert error(r)["message"].startswith("Unrecognized request URL (GET: /v1/nope).")
 
 
 def test_healthz_needs_no_auth(server: Any) -> None:
-    r = requests.get(server.url + "/healthz", timeout=10)
+    r = requests.get(server.url + "/healthz", timeout=10)  # emulator-only: no schema
     assert r.status_code == 200 and r.json()["status"] == "ok"
