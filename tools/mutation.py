@@ -196,6 +196,9 @@ def config_text() -> str:
         f"pytest_add_cli_args_test_selection = {toml_list(selection)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "--no-schema"]\n'
         'on_dependency_change = "ignore"\n'
+        # a mutant may use twice as much CPU as its tests' recorded time before it counts as a
+        # timeout (mutmut's default of 15 lets an endless loop in period math run ~7 minutes)
+        "timeout_multiplier = 2.0\n"
         "use_git_change_detection = false\n"
     )
 
@@ -382,7 +385,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report:
         prepare(args.cache)
         for m in modules:
-            run_module(args.cache, m, retest=args.retest, children=args.max_children, until=until)
+            run_module(
+                args.cache,
+                m,
+                retest=args.retest,
+                children=args.max_children,
+                until=until,
+                max_tests=args.max_tests,
+            )
     report(args.cache, modules)
     return 0
 
