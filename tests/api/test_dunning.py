@@ -395,13 +395,16 @@ def test_acacia_invoice_has_no_payment_intent(acacia: stripe.StripeClient) -> No
 
 
 def test_a_snapshot_keeps_the_schedule(
-    client: stripe.StripeClient, mock: StripeMock, server: ThreadedServer
+    client: stripe.StripeClient,
+    mock: StripeMock,
+    server: ThreadedServer,
+    schema_violations: list[str],
 ) -> None:
     clk, _, sub = failing_renewal(client)
     advance(client, clk.id, ATTEMPT1)
     other = StripeMock.connect(server.url, "sk_test_" + uuid.uuid4().hex)
     other.import_state(mock.export_state())
-    copy = make_client(server.url, other.api_key, [])
+    copy = make_client(server.url, other.api_key, schema_violations)
     advance(copy, clk.id, RETRY1)
     assert _state(copy, sub.id) == ("open", 2, RETRY2, "past_due")
     assert _state(client, sub.id) == ("open", 1, RETRY1, "past_due")  # the original is untouched

@@ -20,7 +20,7 @@ import stripe
 from stripe_mock_billing import __version__
 from stripe_mock_billing.config import Settings
 from stripe_mock_billing.server import ThreadedServer
-from tests.conftest import make_client
+from tests.conftest import make_client, validated
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("stripe-mock-billing")
 URL_LINE = re.compile(r"stripe-mock-billing \S+ listening on (http://[\d.]+:\d+)")
@@ -80,26 +80,26 @@ def test_module_prints_url_and_serves_healthz(procs: list[subprocess.Popen[str]]
     proc, url = start(["--port", str(port)])
     procs.append(proc)
     assert url == f"http://127.0.0.1:{port}"
-    r = requests.get(url + "/healthz", timeout=5)
+    r = requests.get(url + "/healthz", timeout=5)  # emulator-only route: no schema
     assert r.status_code == 200
     assert r.json() == {"status": "ok", "version": __version__}
 
 
-def test_serves_the_sdk(procs: list[subprocess.Popen[str]]) -> None:
+def test_serves_the_sdk(procs: list[subprocess.Popen[str]], schema_violations: list[str]) -> None:
     proc, url = start(["--port", "0"])
     procs.append(proc)
-    client = make_client(url, "sk_test_cli", [])
+    client = make_client(url, "sk_test_cli", schema_violations)
     cus = client.v1.customers.create({"name": "over the CLI"})
     assert client.v1.customers.retrieve(cus.id).name == "over the CLI"
 
 
 @pytest.mark.parametrize("mode", [[], ["--threaded"], ["--verbose"]])
 def test_every_server_mode_serves_the_sdk(
-    procs: list[subprocess.Popen[str]], mode: list[str]
+    procs: list[subprocess.Popen[str]], mode: list[str], schema_violations: list[str]
 ) -> None:
     proc, url = start(["--port", "0", *mode])
     procs.append(proc)
-    client = make_client(url, "sk_test_cli_mode", [])
+    client = make_client(url, "sk_test_cli_mode", schema_violations)
     cus = client.v1.customers.create({"name": " ".join(mode) or "loop"})
     assert client.v1.customers.retrieve(cus.id).name == (" ".join(mode) or "loop")
     code, _, err = stop(proc, signal.SIGTERM)
@@ -113,7 +113,7 @@ def test_signals_stop_it_cleanly(
 ) -> None:
     proc, url = start(["--port", "0", *mode])
     procs.append(proc)
-    # a kept-alive connection must not keep it from stopping
+    # a kept-alive connection must not keep it from stopping (/healthz: emulator-only, no schema)
     session = requests.Session()
     assert session.get(url + "/healthz", timeout=5).status_code == 200
     code, took, err = stop(proc, sig)
@@ -145,15 +145,12 @@ def test_flags_override_env(procs: list[subprocess.Popen[str]]) -> None:
 def test_api_version_flag_and_env(procs: list[subprocess.Popen[str]]) -> None:
     proc, url = start(["--port", "0", "--api-version", "2025-03-31.basil"])
     procs.append(proc)
-    r = requests.get(
-        url + "/v1/customers", headers={"Authorization": "Bearer sk_test_v"}, timeout=5
-    )
+    auth = {"Authorization": "Bearer sk_test_v"}
+    r = validated(requests.get(url + "/v1/customers", headers=auth, timeout=5))
     assert r.headers["Stripe-Version"] == "2025-03-31.basil"
     proc2, url2 = start(["--port", "0"], env={"STRIPE_MOCK_BILLING_API_VERSION": "2024-06-20"})
     procs.append(proc2)
-    r = requests.get(
-        url2 + "/v1/customers", headers={"Authorization": "Bearer sk_test_v"}, timeout=5
-    )
+    r = validated(requests.get(url2 + "/v1/customers", headers=auth, timeout=5))
     assert r.headers["Stripe-Version"] == "2024-06-20"
 
 
@@ -213,16 +210,24 @@ def test_rate_limit_flag_and_env(
     proc, url = start(["--port", "0", *args], env)
     procs.append(proc)
     auth = {"Authorization": "Bearer sk_test_rate_cli"}
-    codes = [requests.get(url + "/v1/customers", headers=auth, timeout=5) for _ in range(5)]
+    codes = [
+        validated(requests.get(url + "/v1/customers", headers=auth, timeout=5)) for _ in range(5)
+    ]
     assert [r.status_code for r in codes][:3] == [200, 200, 200]
     limited = [r for r in codes if r.status_code == 429]
     assert limited, [r.status_code for r in codes]
     e = limited[0].json()["error"]
-    assert (e["type"], e["code"]) == ("invalid_request_error", "rate_limit")
+    assert (e["type"], e["code"], e.get("param")) == ("invalid_request_error", "rate_limit", None)
+    assert e["message"] == (
+        "Request rate limit exceeded. Learn more about rate limits here "
+        "https://stripe.com/docs/rate-limits."
+    )
     assert limited[0].headers["Stripe-Rate-Limited-Reason"] == "global-rate"
     # another account has its own budget
-    other = requests.get(
-        url + "/v1/customers", headers={"Authorization": "Bearer sk_test_rate_other"}, timeout=5
+    other = validated(
+        requests.get(
+            url + "/v1/customers", headers={"Authorization": "Bearer sk_test_rate_other"}, timeout=5
+        )
     )
     assert other.status_code == 200
 
@@ -242,10 +247,10 @@ def test_port_in_use_is_a_clear_error(procs: list[subprocess.Popen[str]]) -> Non
     assert "Traceback" not in out.stderr
 
 
-def test_threaded_server_context_manager() -> None:
+def test_threaded_server_context_manager(schema_violations: list[str]) -> None:
     with ThreadedServer(Settings(port=0)) as srv:
         assert srv.url == f"http://127.0.0.1:{srv.port}"
-        c = make_client(srv.url, "sk_test_ctx", [])
+        c = make_client(srv.url, "sk_test_ctx", schema_violations)
         assert c.v1.customers.list().data == []
     with pytest.raises(stripe.APIConnectionError):
         c.v1.customers.list()
