@@ -12,7 +12,7 @@ import stripe
 from stripe_mock_billing.config import Settings
 from stripe_mock_billing.domain import versions
 from stripe_mock_billing.server import ThreadedServer
-from tests.conftest import ACACIA, err_of, make_client
+from tests.conftest import ACACIA, err_of, make_client, validated
 
 BASIL = "2025-03-31.basil"
 BASIL_THRESHOLDS = "2025-05-28.basil"
@@ -34,30 +34,36 @@ def subscription(c: stripe.StripeClient) -> stripe.Subscription:
 @pytest.mark.parametrize(
     "bad", ["foo", "2025-02-30.acacia", "2025-13-01", "25-01-01", "2025-02-24.Acacia", "latest"]
 )
-def test_invalid_version_is_400(server: Any, api_key: str, bad: str) -> None:
-    c = make_client(server.url, api_key, [], bad)
+def test_invalid_version_is_400(
+    server: Any, api_key: str, bad: str, schema_violations: list[str]
+) -> None:
+    c = make_client(server.url, api_key, schema_violations, bad)
     with pytest.raises(stripe.InvalidRequestError) as exc:
         c.v1.customers.list()
     assert exc.value.http_status == 400
     e = err_of(exc)
     assert e["type"] == "invalid_request_error"
     assert e["message"] == f"Invalid Stripe API version: {bad}"
-    assert "code" not in e
+    assert "code" not in e and "param" not in e
 
 
-def test_invalid_version_changes_nothing(server: Any, api_key: str) -> None:
-    bad = make_client(server.url, api_key, [], "nope")
+def test_invalid_version_changes_nothing(
+    server: Any, api_key: str, schema_violations: list[str]
+) -> None:
+    bad = make_client(server.url, api_key, schema_violations, "nope")
     with pytest.raises(stripe.InvalidRequestError):
         bad.v1.customers.create({"name": "x"})
-    assert make_client(server.url, api_key, []).v1.customers.list().data == []
+    assert make_client(server.url, api_key, schema_violations).v1.customers.list().data == []
 
 
 @pytest.mark.parametrize("good", ["2024-06-20", ACACIA, BASIL, "2026-10-28.endive"])
 def test_valid_versions_are_echoed(server: Any, api_key: str, good: str) -> None:
-    r = requests.get(
-        server.url + "/v1/customers",
-        headers={"Authorization": f"Bearer {api_key}", "Stripe-Version": good},
-        timeout=10,
+    r = validated(
+        requests.get(
+            server.url + "/v1/customers",
+            headers={"Authorization": f"Bearer {api_key}", "Stripe-Version": good},
+            timeout=10,
+        )
     )
     assert r.status_code == 200 and r.headers["Stripe-Version"] == good
 
@@ -69,8 +75,12 @@ def test_sdk_pinned_version_is_echoed(client: stripe.StripeClient) -> None:
 
 def test_server_default_version_applies_without_header(api_key: str) -> None:
     with ThreadedServer(Settings(port=0, api_version=BASIL)) as srv:
-        r = requests.get(
-            srv.url + "/v1/customers", headers={"Authorization": f"Bearer {api_key}"}, timeout=10
+        r = validated(
+            requests.get(
+                srv.url + "/v1/customers",
+                headers={"Authorization": f"Bearer {api_key}"},
+                timeout=10,
+            )
         )
         assert r.headers["Stripe-Version"] == BASIL
 
@@ -139,9 +149,9 @@ def test_aggregate_usage_is_unknown_from_basil(client: stripe.StripeClient) -> N
     ("version", "allowed"), [(ACACIA, True), (BASIL, False), (BASIL_THRESHOLDS, True)]
 )
 def test_billing_thresholds_by_version(
-    server: Any, api_key: str, version: str, allowed: bool
+    server: Any, api_key: str, version: str, allowed: bool, schema_violations: list[str]
 ) -> None:
-    c = make_client(server.url, api_key, [], version)
+    c = make_client(server.url, api_key, schema_violations, version)
     cus = c.v1.customers.create({})
     price = c.v1.prices.create(
         {
