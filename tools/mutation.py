@@ -112,6 +112,8 @@ STATUS = {
     5: "no tests",
     33: "no tests",
     2: "interrupted",
+    -2: "interrupted",  # SIGINT / SIGTERM of a stopped run: checked again next time
+    -15: "interrupted",
     None: "not checked",
     34: "skipped",
     36: "timeout",
@@ -272,16 +274,22 @@ def run_module(
         proc.wait(timeout=left)
     except subprocess.TimeoutExpired:
         print(f"{module}: --until reached, stopping", flush=True)
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    except KeyboardInterrupt:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait()
+        _stop(proc)
+    except (KeyboardInterrupt, SystemExit):
+        _stop(proc)
         raise
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop mutmut and its children (its own process group); their verdicts so far are kept."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
 
 
 def equivalents() -> dict[str, str]:
@@ -351,7 +359,12 @@ def _row(label: str, c: Counter[str]) -> str:
     )
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("modules", nargs="*", help="e.g. billing/rating.py, billing.rating, rating")
     ap.add_argument("--all", action="store_true", help="every billing module, RISK order first")
