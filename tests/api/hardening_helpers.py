@@ -9,6 +9,7 @@ import requests
 import stripe
 
 from stripe_mock_billing.server import ThreadedServer
+from tests.conftest import validated
 
 JSON = "application/json"
 V2_VERSION = "2025-03-31.preview"
@@ -26,7 +27,8 @@ def send_v2(server: ThreadedServer, key: str, path: str, body: bytes) -> request
         "Content-Type": JSON,
         "Stripe-Version": V2_VERSION,
     }
-    return requests.post(server.url + path, data=body, headers=headers, timeout=30)
+    r = requests.post(server.url + path, data=body, headers=headers, timeout=30)
+    return r if path.startswith("/_mock") else validated(r)  # /_mock: emulator-only, no schema
 
 
 def v2_error(r: requests.Response) -> dict[str, Any]:

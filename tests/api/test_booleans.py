@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 import requests
 
+from tests.conftest import validated
+
 
 def _post(server: Any, key: str, path: str, body: str) -> requests.Response:
-    return requests.post(
+    r = requests.post(
         server.url + path,
         data=body,
         headers={
@@ -18,6 +20,7 @@ def _post(server: Any, key: str, path: str, body: str) -> requests.Response:
         },
         timeout=10,
     )
+    return validated(r)
 
 
 @pytest.mark.parametrize(
@@ -40,7 +43,9 @@ def test_other_spellings_are_invalid(server: Any, api_key: str, wire: str) -> No
         f"Invalid boolean: {wire}",
     )
     assert "code" not in e
-    listed = requests.get(
-        server.url + "/v1/products", headers={"Authorization": f"Bearer {api_key}"}, timeout=10
+    listed = validated(
+        requests.get(
+            server.url + "/v1/products", headers={"Authorization": f"Bearer {api_key}"}, timeout=10
+        )
     ).json()
     assert listed["data"] == []

@@ -20,7 +20,7 @@ from tests.api.hardening_helpers import (
     v2_error,
 )
 from tests.api.test_bad_input import assert_envelope, send
-from tests.conftest import err_of
+from tests.conftest import err_of, validated
 
 # --- 3. 500s on input --------------------------------------------------------------------------
 
@@ -179,11 +179,12 @@ def test_a_delete_body_is_read(client: stripe.StripeClient, server: ThreadedServ
 
 
 def _version_get(server: ThreadedServer, key: str, version: str) -> requests.Response:
-    return requests.get(
+    r = requests.get(
         server.url + "/v1/customers",
         headers={"Authorization": f"Bearer {key}", "Stripe-Version": version},
         timeout=10,
     )
+    return validated(r)
 
 
 @pytest.mark.parametrize(
