@@ -76,9 +76,20 @@ class IdentifierIndex:
         slot = self._slot(digest)
         return self._refs[slot] if self._keys[slot] != _EMPTY else None
 
+    def find(self, digest: int) -> int:
+        """The slot that holds `digest`, or where it would go: for `get_at` / `put_at`."""
+        return self._slot(digest)
+
+    def get_at(self, slot: int) -> int | None:
+        """The reference in a slot found by `find` (None if the digest is not there)."""
+        return self._refs[slot] if self._keys[slot] != _EMPTY else None
+
     def put(self, digest: int, ref: int) -> None:
         """Insert or overwrite the reference for `digest`."""
-        slot = self._slot(digest)
+        self.put_at(self._slot(digest), digest, ref)
+
+    def put_at(self, slot: int, digest: int, ref: int) -> None:
+        """`put` into the slot that `find(digest)` returned, with no write in between."""
         if self._keys[slot] == _EMPTY:
             if (self._used + 1) * 3 > len(self._keys) * 2:
                 self._rebuild(_capacity_for(self._used + 1), None)

@@ -1,16 +1,31 @@
 """Per-(meter, customer) event columns of the Billing Meter event store (meter_usage.py).
 
 One `_Series` holds a customer's events of one meter as append-only `array` columns
-(timestamp, value, received_at) plus a lazily built sorted view with prefix sums, so aggregates
-over a range are two binary searches. See meter_usage.py for the model and its choices.
+(timestamp, value, received_at) plus a query structure in its `view` slot, a cache (a snapshot
+writes it as null; the first query after an import rebuilds it):
+
+- `_View`, for a raw series of fewer than `INDEX_MIN_EVENTS` events and for every
+  pre-aggregated series (whose active events are at most one per hour/day bucket): the active
+  rows sorted by timestamp with prefix sums, built lazily (O(k log k) for those k rows) and
+  extended in place by in-order adds;
+- `_Hours`, for a larger raw series: its active events grouped by UTC hour, with each hour's
+  count, exact sum and latest event updated by every add and cancel in O(1), and prefix sums
+  over the hours recomputed by the next query from the earliest hour changed (O(hours), not
+  O(events)). Summary windows are hour/day aligned, so a query reads prefix sums; only a range
+  bound inside an hour (an invoice period's ends) walks that hour's events. No write makes a
+  query re-sort the series.
+
+See meter_usage.py for the model and its choices.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
+from bisect import bisect_left
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from itertools import accumulate, filterfalse
+from itertools import accumulate, filterfalse, pairwise
 from typing import TypeAlias, cast
 
 from ..domain.meters import Window
@@ -28,6 +43,13 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _ROW_BITS = 32
 _ROW_MASK = (1 << _ROW_BITS) - 1
 _MAX_EXACT_EXPONENT = 40  # beyond this a value cannot fit a scaled int64 anyway
+_HOUR = 3600
+_NO_ROW = _ROW_MASK  # "no row" in `_Hours`; `_Series.append` keeps rows below it
+_BEFORE_ALL = -(1 << 62)  # earlier than any timestamp
+_AFTER_ALL = 1 << 62  # later than any timestamp
+
+INDEX_MIN_EVENTS = 2048
+"""Events from which a raw series keeps `_Hours` instead of a lazily sorted `_View`."""
 
 
 def _parse_value(value: int | Decimal | str) -> tuple[int, int] | float:
@@ -87,6 +109,167 @@ class _View:
         self.rows, self.ts, self.sums = rows, ts, sums
 
 
+class _Hours:
+    """Active events of a raw series grouped by UTC hour ("slots", numbered in order of use).
+
+    Per slot: the active count, the sum of scaled values (Python ints, so exact and never
+    overflowing; floats in the float fallback), the newest active row, head of a chain
+    (`chain[row]` is the next older active row of the same hour), and the active row with the
+    greatest (timestamp, row). `keys` / `order` list the hours ascending; `pcount` / `ptotal`
+    hold prefix sums over them (entry j: the hours before keys[j]), up to date for the hours
+    before `stale`.
+    """
+
+    __slots__ = (
+        "chain",
+        "count",
+        "head",
+        "hour",
+        "keys",
+        "last",
+        "last_ts",
+        "order",
+        "pcount",
+        "ptotal",
+        "slots",
+        "stale",
+        "total",
+    )
+
+    def __init__(self) -> None:
+        self.slots: dict[int, int] = {}  # hour start -> slot
+        self.hour: list[int] = []  # slot -> hour start
+        self.count: list[int] = []
+        self.total: list[int | float] = []
+        self.head: list[int] = []
+        self.last: list[int] = []
+        self.last_ts: list[int] = []
+        self.chain: array[int] = array("I")
+        self.keys: list[int] = []
+        self.order: list[int] = []
+        self.pcount: list[int] = [0]
+        self.ptotal: list[int | float] = [0]
+        self.stale = _AFTER_ALL  # prefix sums of the hours from this one on are out of date
+
+    # -- writes ---------------------------------------------------------------------------
+    def add(self, row: int, timestamp: int, value: int | float) -> None:
+        """Count an active event; `row` must be the next row (len(chain))."""
+        key = timestamp - timestamp % _HOUR
+        slot = self.slots.get(key)
+        if slot is None:
+            slot = self._open(key)
+        self.count[slot] += 1
+        self.total[slot] += value
+        self.chain.append(self.head[slot])
+        self.head[slot] = row
+        if timestamp >= self.last_ts[slot]:  # a tie goes to the later arrival
+            self.last_ts[slot] = timestamp
+            self.last[slot] = row
+        if key < self.stale:
+            self.stale = key
+
+    def skip(self) -> None:
+        """Give the next row (a cancelled one, while rebuilding) no place in any chain."""
+        self.chain.append(_NO_ROW)
+
+    def _open(self, key: int) -> int:
+        slot = self.slots[key] = len(self.hour)
+        self.hour.append(key)
+        self.count.append(0)
+        self.total.append(0)
+        self.head.append(_NO_ROW)
+        self.last.append(_NO_ROW)
+        self.last_ts.append(_BEFORE_ALL)
+        if len(self.keys) == slot and (not self.keys or key > self.keys[-1]):
+            self.keys.append(key)  # the usual case: a new latest hour
+            self.order.append(slot)
+        return slot
+
+    def remove(self, row: int, ts: array[int], values: array[int] | array[float]) -> None:
+        """Stop counting the active event `row` (cancelled)."""
+        timestamp = ts[row]
+        key = timestamp - timestamp % _HOUR
+        slot = self.slots[key]
+        self.count[slot] -= 1
+        self.total[slot] -= values[row]
+        chain = self.chain
+        if self.head[slot] == row:
+            self.head[slot] = chain[row]
+        else:
+            newer = self.head[slot]
+            while chain[newer] != row:
+                newer = chain[newer]
+            chain[newer] = chain[row]
+        if self.last[slot] == row:
+            best, best_ts = _NO_ROW, _BEFORE_ALL
+            other = self.head[slot]
+            while other != _NO_ROW:  # newest first: of equal timestamps the first one wins
+                if ts[other] > best_ts:
+                    best, best_ts = other, ts[other]
+                other = chain[other]
+            self.last[slot], self.last_ts[slot] = best, best_ts
+        if key < self.stale:
+            self.stale = key
+
+    def convert_totals(self, convert: Callable[[int | float], int | float]) -> None:
+        """Re-express every hour's sum after the series' value column changed scale or type."""
+        self.total = [convert(total) for total in self.total]
+        self.stale = _BEFORE_ALL
+
+    # -- reads ----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Bring `keys` / `order` and the prefix sums up to date (call before reading)."""
+        if len(self.keys) != len(self.hour):
+            self.order = sorted(range(len(self.hour)), key=self.hour.__getitem__)
+            self.keys = [self.hour[slot] for slot in self.order]
+            self.stale = _BEFORE_ALL
+        if self.stale == _AFTER_ALL:
+            return
+        first = bisect_left(self.keys, self.stale)
+        tail = self.order[first:]
+        for prefix, per_slot in ((self.pcount, self.count), (self.ptotal, self.total)):
+            del prefix[first + 1 :]
+            sums = accumulate(map(per_slot.__getitem__, tail), initial=prefix[first])
+            next(sums)  # the initial value, already in place
+            prefix.extend(sums)  # type: ignore[arg-type]
+        self.stale = _AFTER_ALL
+
+    def below(
+        self, bound: int, ts: array[int], values: array[int] | array[float]
+    ) -> tuple[int, int | float]:
+        """(count, scaled sum) of the active events with timestamp < `bound`."""
+        j = bisect_left(self.keys, bound)
+        count, total = self.pcount[j], self.ptotal[j]
+        if j and bound - self.keys[j - 1] < _HOUR:  # `bound` falls inside that hour
+            chain, row = self.chain, self.head[self.order[j - 1]]
+            while row != _NO_ROW:
+                if ts[row] >= bound:
+                    count -= 1
+                    total -= values[row]
+                row = chain[row]
+        return count, total
+
+    def latest(self, start: int, end: int, ts: array[int]) -> int:
+        """The active row with the greatest (timestamp, row) in [start, end), or _NO_ROW."""
+        keys, chain = self.keys, self.chain
+        j = bisect_left(keys, end) - 1
+        while j >= 0 and keys[j] + _HOUR > start:
+            slot = self.order[j]
+            if self.count[slot]:
+                if start <= keys[j] and keys[j] + _HOUR <= end:
+                    return self.last[slot]
+                best, best_ts = _NO_ROW, start - 1
+                row = self.head[slot]
+                while row != _NO_ROW:  # newest first: of equal timestamps the first one wins
+                    if best_ts < ts[row] < end:
+                        best, best_ts = row, ts[row]
+                    row = chain[row]
+                if best != _NO_ROW:
+                    return best
+            j -= 1
+        return _NO_ROW
+
+
 class _Series:
     """Events of one customer on one meter, column-wise."""
 
@@ -112,22 +295,37 @@ class _Series:
         self.scale: int | None = 0  # None: float64 fallback column
         self.cancelled: set[int] = set()
         self.winners: dict[int, int] | None = {} if width else None
-        self.order: array[int] | None = None if width else array("I")  # all rows, by ts
-        self.view: _View | None = None
+        # all rows by ts while they arrive in order (raw `_View` series only)
+        self.order: array[int] | None = None if width else array("I")
+        self.view: _View | _Hours | None = None
 
     # -- writes ---------------------------------------------------------------------------
     def append(self, timestamp: int, parsed: tuple[int, int] | float, received_at: int) -> int:
         row = len(self.ts)
-        if row >> _ROW_BITS:
+        if row >= _NO_ROW:
             raise OverflowError("too many events for one meter and customer")
-        self._append_value(parsed)
+        if (
+            type(parsed) is tuple
+            and parsed[1] == self.scale
+            and _INT64_MIN <= parsed[0] <= _INT64_MAX
+        ):
+            self.values.append(parsed[0])  # the usual case: no rescale, no float fallback
+        else:
+            self._append_value(parsed)
         self.ts.append(timestamp)
         self.received.append(received_at)
+        view = self.view
+        if type(view) is _Hours:
+            view.add(row, timestamp, self.values[row])
+            return row
         replaced = False
         if self.winners is not None and self.width is not None:
             bucket = timestamp - timestamp % self.width
             replaced = bucket in self.winners
             self.winners[bucket] = row
+        elif row >= INDEX_MIN_EVENTS - 1:
+            self.view = self._build_hours()
+            return row
         self._extend_sorted(row, timestamp, replaced)
         return row
 
@@ -153,13 +351,20 @@ class _Series:
             self.scale = places
         except OverflowError:
             self._to_float()
-        self.view = None
+            return
+        self._converted(lambda total: total * factor)
 
     def _to_float(self) -> None:
         divisor = 10 ** (self.scale or 0)
         self.values = array("d", [int(v) / divisor for v in self.values])
         self.scale = None
-        self.view = None
+        self._converted(lambda total: total / divisor)
+
+    def _converted(self, convert: Callable[[int | float], int | float]) -> None:
+        if isinstance(self.view, _Hours):
+            self.view.convert_totals(convert)
+        else:
+            self.view = None
 
     def _extend_sorted(self, row: int, timestamp: int, replaced: bool) -> None:
         """Keep the cached order/view valid when an event arrives in timestamp order."""
@@ -170,7 +375,7 @@ class _Series:
             else:
                 order.append(row)
         view = self.view
-        if view is None:
+        if not isinstance(view, _View):
             return
         if replaced or (view.ts and view.ts[-1] > timestamp):
             self.view = None
@@ -189,7 +394,10 @@ class _Series:
 
     def cancel(self, row: int) -> None:
         self.cancelled.add(row)
-        self.view = None
+        if isinstance(self.view, _Hours):
+            self.view.remove(row, self.ts, self.values)
+        else:
+            self.view = None
         if self.winners is None or self.width is None:
             return
         bucket = self.ts[row] - self.ts[row] % self.width
@@ -204,10 +412,43 @@ class _Series:
         del self.winners[bucket]
 
     # -- reads ----------------------------------------------------------------------------
-    def sorted_view(self) -> _View:
-        if self.view is None:
-            self.view = self._build_view()
-        return self.view
+    def window_values(self, formula: str, bounds: list[int]) -> list[Number]:
+        """The formula's value over each window [bounds[i], bounds[i + 1])."""
+        view = self.view
+        if view is None:
+            view = self.view = self._build()
+        if isinstance(view, _Hours):
+            return self._hour_values(view, formula, bounds)
+        positions = [bisect_left(view.ts, bound) for bound in bounds]
+        return [self._evaluate(view, formula, lo, hi) for lo, hi in pairwise(positions)]
+
+    def _hour_values(self, hours: _Hours, formula: str, bounds: list[int]) -> list[Number]:
+        hours.refresh()
+        ts, values = self.ts, self.values
+        if formula == "last":
+            rows = [hours.latest(lo, hi, ts) for lo, hi in pairwise(bounds)]
+            return [0 if row == _NO_ROW else self.number(values[row]) for row in rows]
+        below = [hours.below(bound, ts, values) for bound in bounds]
+        if formula == "count":
+            return [high[0] - low[0] for low, high in pairwise(below)]
+        return [self.number(high[1] - low[1]) for low, high in pairwise(below)]
+
+    def _build(self) -> _View | _Hours:
+        if self.width is None and len(self.ts) >= INDEX_MIN_EVENTS:
+            return self._build_hours()
+        return self._build_view()
+
+    def _build_hours(self) -> _Hours:
+        """Group the active events by hour (O(events); once per series, or after an import)."""
+        self.order = None
+        hours = _Hours()
+        cancelled, values = self.cancelled, self.values
+        for row, timestamp in enumerate(self.ts):
+            if row in cancelled:
+                hours.skip()
+            else:
+                hours.add(row, timestamp, values[row])
+        return hours
 
     def _build_view(self) -> _View:
         ts = self.ts
@@ -232,7 +473,7 @@ class _Series:
         quotient, remainder = divmod(raw, divisor)
         return quotient if remainder == 0 else raw / divisor
 
-    def evaluate(self, view: _View, formula: str, lo: int, hi: int) -> Number:
+    def _evaluate(self, view: _View, formula: str, lo: int, hi: int) -> Number:
         if formula == "count":
             return hi - lo
         if formula == "sum":

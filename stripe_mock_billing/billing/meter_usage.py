@@ -40,7 +40,6 @@ LIMITATIONS:
 from __future__ import annotations
 
 import enum
-from bisect import bisect_left
 from decimal import Decimal
 from itertools import pairwise
 
@@ -58,6 +57,8 @@ from stripe_mock_billing.billing.meter_series import (
     window_bounds,
 )
 from stripe_mock_billing.domain.meters import Formula, Window
+
+_WIDTHS: dict[str | None, int | None] = {None: None, **_WINDOW_SECONDS}
 
 
 class DuplicateIdentifier(Exception):
@@ -104,17 +105,18 @@ class MeterEventStore:
         `window` is the meter's `event_time_window` (fixed per meter).
         `identifier=None` stores an event that cannot be deduplicated or cancelled.
         """
-        digest = None
+        digest = slot = 0
         if identifier is not None:
             digest = identifier_digest(identifier)
-            ref = self._identifiers.get(digest)
+            slot = self._identifiers.find(digest)
+            ref = self._identifiers.get_at(slot)
             if ref is not None and received_at - self._received_at(ref) < IDENTIFIER_TTL:
                 raise DuplicateIdentifier(identifier)
         parsed = _parse_value(value)
         series = self._series_for(meter_id, customer_id, window)
         row = series.append(timestamp, parsed, received_at)
-        if digest is not None:
-            self._identifiers.put(digest, series.sid << _ROW_BITS | row)
+        if digest:
+            self._identifiers.put_at(slot, digest, series.sid << _ROW_BITS | row)
         self._count += 1
 
     def has_identifier(self, identifier: str, now: int) -> bool:
@@ -175,12 +177,9 @@ class MeterEventStore:
         series = self._meters.get(meter_id, {}).get(customer_id)
         if series is None:
             return [(low, high, 0) for low, high in pairwise(bounds)]
-        view = series.sorted_view()
-        positions = [bisect_left(view.ts, bound) for bound in bounds]
-        return [
-            (low, high, series.evaluate(view, formula, lo, hi))
-            for (low, high), (lo, hi) in zip(pairwise(bounds), pairwise(positions), strict=True)
-        ]
+        values = series.window_values(formula, bounds)
+        windows = pairwise(bounds)
+        return [(low, high, value) for (low, high), value in zip(windows, values, strict=True)]
 
     def raw_events(self, meter_id: str, customer_id: str) -> list[tuple[int, Number, int, bool]]:
         """(timestamp, value, received_at, cancelled) of every stored event, in arrival order."""
@@ -210,10 +209,12 @@ class MeterEventStore:
         return self._series[ref >> _ROW_BITS].received[ref & _ROW_MASK]
 
     def _series_for(self, meter_id: str, customer_id: str, window: Window | None) -> _Series:
-        if window is not None and window not in _WINDOW_SECONDS:
+        width = _WIDTHS.get(window, -1)
+        if width == -1:
             raise ValueError(f"unknown event_time_window: {window!r}")
-        width = _WINDOW_SECONDS[window] if window else None
-        customers = self._meters.setdefault(meter_id, {})
+        customers = self._meters.get(meter_id)
+        if customers is None:
+            customers = self._meters[meter_id] = {}
         series = customers.get(customer_id)
         if series is None:
             series = customers[customer_id] = _Series(len(self._series), width)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -11,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stripe_mock_billing.billing import meter_series
 from stripe_mock_billing.billing.meter_identifiers import IdentifierIndex, identifier_digest
 from stripe_mock_billing.billing.meter_usage import (
     IDENTIFIER_TTL,
@@ -369,3 +372,38 @@ def test_big_integers_exact(stamps: list[int], values: list[int]) -> None:
         ops.append(("add", (M, C), ts, values[n], None))
         ops.append(("query", DAY0 - H, ts + 1))
     _run(ops, None)
+
+
+@contextmanager
+def _index_from(events: int) -> Iterator[None]:
+    """Make raw series switch to the per-hour index (`_Hours`) from `events` events on."""
+    saved = meter_series.INDEX_MIN_EVENTS
+    meter_series.INDEX_MIN_EVENTS = events
+    try:
+        yield
+    finally:
+        meter_series.INDEX_MIN_EVENTS = saved
+
+
+@pytest.mark.parametrize("threshold", [1, 4])
+@settings(max_examples=300, deadline=None)
+@given(ops=_OPS, window=st.sampled_from([None, "hour", "day"]))
+def test_hour_index_matches_brute_force(
+    threshold: int, ops: list[tuple[Any, ...]], window: Window | None
+) -> None:
+    with _index_from(threshold):
+        _run(ops, window)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    stamps=st.lists(_TIMESTAMPS, min_size=1, max_size=40),
+    values=st.lists(st.integers(-(2**63) + 1, 2**63 - 1), min_size=40, max_size=40),
+)
+def test_hour_index_big_integers_exact(stamps: list[int], values: list[int]) -> None:
+    ops: list[tuple[Any, ...]] = []
+    for n, ts in enumerate(stamps):
+        ops.append(("add", (M, C), ts, values[n], None))
+        ops.append(("query", DAY0 - H, ts + 1))
+    with _index_from(1):
+        _run(ops, None)

@@ -1,0 +1,218 @@
+"""The per-hour index of large raw meter series (billing/meter_series.py `_Hours`).
+
+A raw series switches from a lazily sorted view to `_Hours` at `INDEX_MIN_EVENTS` events; these
+tests lower that threshold so that small examples take the indexed path (or cross the threshold
+midway), and check every query against a brute-force reference after every kind of write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stripe_mock_billing import snapshot
+from stripe_mock_billing.billing import meter_series
+from stripe_mock_billing.billing.meter_usage import CancelResult, Formula, MeterEventStore, Number
+from stripe_mock_billing.config import Settings
+from stripe_mock_billing.store import Store
+
+DAY0 = 1_700_006_400  # a UTC midnight
+H, D = 3600, 86400
+M, C = "mtr_1", "cus_1"
+FORMULAS: tuple[Formula, ...] = ("sum", "count", "last")
+
+
+@contextmanager
+def index_from(events: int) -> Iterator[None]:
+    saved = meter_series.INDEX_MIN_EVENTS
+    meter_series.INDEX_MIN_EVENTS = events
+    try:
+        yield
+    finally:
+        meter_series.INDEX_MIN_EVENTS = saved
+
+
+def reference(
+    events: list[tuple[int, Fraction, bool]], formula: Formula, start: int, end: int
+) -> Fraction:
+    """Brute force over (timestamp, value, cancelled) in arrival order."""
+    hits = [(ts, n, v) for n, (ts, v, gone) in enumerate(events) if not gone and start <= ts < end]
+    if formula == "count":
+        return Fraction(len(hits))
+    if formula == "sum":
+        return sum((v for _, _, v in hits), Fraction(0))
+    return max(hits)[2] if hits else Fraction(0)
+
+
+def check(result: Number, expected: Fraction) -> None:
+    if expected.denominator == 1:
+        assert type(result) is int
+        assert result == expected
+    else:
+        assert type(result) is float
+        assert result == float(expected)
+
+
+def windows(start: int, end: int, width: int) -> list[tuple[int, int]]:
+    out, low = [], start
+    while low < end:
+        high = min((low // width + 1) * width, end)
+        out.append((low, high))
+        low = high
+    return out
+
+
+# minutes over three hours, plus hour edges and a day away: many events share an hour
+STAMPS = st.one_of(
+    st.integers(0, 3 * 60).map(lambda m: DAY0 + m * 60),
+    st.sampled_from([DAY0 - 1, DAY0 + H - 1, DAY0 + H, DAY0 + D, DAY0 + D + 1]),
+)
+BOUNDS = st.one_of(STAMPS, st.integers(-H, 2 * D).map(lambda s: DAY0 + s))
+VALUES = st.one_of(
+    st.integers(-50, 50),
+    st.decimals(min_value=-100, max_value=100, places=2, allow_nan=False).map(str),
+)
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.one_of(STAMPS, st.none()), VALUES),
+        st.tuples(st.just("add"), st.one_of(STAMPS, st.none()), VALUES),
+        st.tuples(st.just("cancel"), st.integers(0, 80)),
+        st.tuples(st.just("query"), BOUNDS, BOUNDS),
+    ),
+    max_size=80,
+)
+
+
+def run(ops: list[tuple[Any, ...]]) -> None:
+    store, events = MeterEventStore(), list[tuple[int, Fraction, bool]]()
+    newest = DAY0
+    for op in ops:
+        if op[0] == "add":
+            ts = op[1]
+            if ts is None:  # in order: not earlier than any event so far
+                ts = newest + len(events) % 3 * 60
+            newest = max(newest, ts)
+            store.add(M, C, ts, op[2], f"e{len(events)}", DAY0)
+            events.append((ts, Fraction(Decimal(op[2])), False))
+        elif op[0] == "cancel":
+            if not events:
+                continue
+            n = op[1] % len(events)
+            ts, value, gone = events[n]
+            expected = CancelResult.ALREADY_CANCELLED if gone else CancelResult.CANCELLED
+            assert store.cancel(f"e{n}", DAY0) is expected
+            events[n] = (ts, value, True)
+        for formula in FORMULAS:  # the first query after every write, each formula
+            if op[0] == "query":
+                start, end = op[1], op[2]
+            else:
+                start, end = DAY0 - H, newest + 1
+            check(
+                store.aggregate(M, C, formula, start, end), reference(events, formula, start, end)
+            )
+    for formula in FORMULAS:
+        for width, grouping in ((H, "hour"), (D, "day")):
+            got = store.summaries(M, C, formula, DAY0 - H + 7, newest + H, grouping)  # type: ignore[arg-type]
+            assert [(s, e) for s, e, _ in got] == windows(DAY0 - H + 7, newest + H, width)
+            for s, e, value in got:
+                check(value, reference(events, formula, s, e))
+
+
+@pytest.mark.parametrize("threshold", [1, 5, 2048])
+@settings(max_examples=200, deadline=None)
+@given(ops=OPS)
+def test_every_query_after_every_write_matches_brute_force(
+    threshold: int, ops: list[tuple[Any, ...]]
+) -> None:
+    with index_from(threshold):
+        run(ops)
+
+
+def test_cancels_unlink_from_any_place_in_an_hour() -> None:
+    with index_from(1):
+        store = MeterEventStore()
+        for n, minute in enumerate([10, 5, 50, 30, 5]):  # arrival order, one hour
+            store.add(M, C, DAY0 + minute * 60, n + 1, f"e{n}", DAY0)
+        assert store.aggregate(M, C, "last", DAY0, DAY0 + H) == 3
+        assert store.cancel("e2", DAY0) is CancelResult.CANCELLED  # the hour's last, mid-chain
+        assert store.aggregate(M, C, "last", DAY0, DAY0 + H) == 4
+        assert store.cancel("e4", DAY0) is CancelResult.CANCELLED  # the newest (chain head)
+        assert store.cancel("e0", DAY0) is CancelResult.CANCELLED  # the oldest (chain tail)
+        assert store.aggregate(M, C, "sum", DAY0, DAY0 + H) == 6
+        assert store.aggregate(M, C, "sum", DAY0 + 6 * 60, DAY0 + H) == 4  # bound inside
+        assert store.aggregate(M, C, "last", DAY0, DAY0 + 30 * 60) == 2
+        for n in (1, 3):
+            store.cancel(f"e{n}", DAY0)
+        assert store.summaries(M, C, "last", DAY0, DAY0 + 2 * H, "hour") == [
+            (DAY0, DAY0 + H, 0),
+            (DAY0 + H, DAY0 + 2 * H, 0),
+        ]
+        store.add(M, C, DAY0 + 20 * 60, 9, "e5", DAY0)  # the emptied hour counts again
+        assert store.aggregate(M, C, "last", DAY0, DAY0 + D) == 9
+
+
+def test_last_skips_hours_emptied_by_cancels() -> None:
+    with index_from(1):
+        store = MeterEventStore()
+        store.add(M, C, DAY0 + 5, 1, "a", DAY0)
+        store.add(M, C, DAY0 + 3 * H + 5, 2, "b", DAY0)
+        store.add(M, C, DAY0 + 2 * H + 5, 3, "c", DAY0)
+        store.cancel("b", DAY0)
+        store.cancel("c", DAY0)
+        assert store.aggregate(M, C, "last", DAY0, DAY0 + D) == 1
+        assert store.aggregate(M, C, "last", DAY0 + 1 * H, DAY0 + D) == 0
+
+
+def test_rescale_and_float_fallback_keep_hour_sums() -> None:
+    with index_from(1):
+        store = MeterEventStore()
+        store.add(M, C, DAY0, 3, None, DAY0)
+        store.add(M, C, DAY0 + H, "0.25", None, DAY0)  # rescales the stored values
+        assert store.aggregate(M, C, "sum", DAY0, DAY0 + D) == 3.25
+        store.add(M, C, DAY0 + 2 * H, "0.5", None, DAY0)
+        assert store.aggregate(M, C, "sum", DAY0, DAY0 + D) == 3.75
+        store.add(M, C, DAY0 + 1, "1e-50", None, DAY0)  # cannot be scaled: float column
+        assert store.aggregate(M, C, "sum", DAY0, DAY0 + D) == pytest.approx(3.75)
+        assert store.aggregate(M, C, "sum", DAY0 + H, DAY0 + D) == 0.75
+        assert store.aggregate(M, C, "count", DAY0, DAY0 + D) == 4
+
+
+def test_crossing_the_threshold_after_cancels() -> None:
+    with index_from(4):
+        store = MeterEventStore()
+        for n in range(3):
+            store.add(M, C, DAY0 + n, n + 1, f"e{n}", DAY0)
+        store.cancel("e1", DAY0)
+        store.add(M, C, DAY0 + 10, 10, "e3", DAY0)  # 4th event: the index is built here
+        assert store.aggregate(M, C, "sum", DAY0, DAY0 + D) == 14
+        assert store.cancel("e1", DAY0) is CancelResult.ALREADY_CANCELLED
+        store.cancel("e0", DAY0)
+        assert store.aggregate(M, C, "sum", DAY0 + 1, DAY0 + D) == 13
+
+
+def test_snapshot_round_trip_rebuilds_the_index() -> None:
+    with index_from(3):
+        store = Store(Settings())
+        space = store.namespace("sk_test_a")
+        events = space.meter_events = MeterEventStore()
+        for n in range(6):
+            events.add(M, C, DAY0 + n * 1000, n, f"e{n}", DAY0)
+        events.cancel("e2", DAY0)
+        before = [events.aggregate(M, C, f, DAY0 + 500, DAY0 + D) for f in FORMULAS]
+        state = snapshot.export_state(space)
+        other = store.namespace("sk_test_b")
+        snapshot.import_state(other, state)
+        copy = other.meter_events
+        assert isinstance(copy, MeterEventStore)
+        assert [copy.aggregate(M, C, f, DAY0 + 500, DAY0 + D) for f in FORMULAS] == before
+        copy.add(M, C, DAY0 + 1, 100, "e6", DAY0)  # writes after the import
+        assert copy.cancel("e5", DAY0) is CancelResult.CANCELLED
+        assert copy.aggregate(M, C, "sum", DAY0, DAY0 + D) == 0 + 1 + 3 + 4 + 100
+        assert copy.aggregate(M, C, "last", DAY0, DAY0 + D) == 4
