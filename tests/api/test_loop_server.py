@@ -9,12 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-import stripe
+from requests.structures import CaseInsensitiveDict
 
 from stripe_mock_billing import loop_server
 from stripe_mock_billing.app import create_app
 from stripe_mock_billing.config import Settings
 from stripe_mock_billing.loop_server import LoopServer
+from tests.conftest import make_client, validated, validated_raw
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +45,19 @@ def _raw(srv: LoopServer, data: bytes, *, reads: int = 1, timeout: float = 5) ->
         return out
 
 
-def test_sdk_round_trips_over_keep_alive(loop: LoopServer, api_key: str) -> None:
-    client = stripe.StripeClient(api_key, base_addresses={"api": _url(loop)}, max_network_retries=0)
+def _response(raw: bytes) -> tuple[int, CaseInsensitiveDict[str], bytes]:
+    """Status, headers and body of the last response in bytes read off a socket."""
+    last = raw[raw.rindex(b"HTTP/1.1 ") :]
+    head, _, body = last.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = CaseInsensitiveDict(dict(line.split(": ", 1) for line in lines))
+    return int(status_line.split()[1]), headers, body[: int(headers["Content-Length"])]
+
+
+def test_sdk_round_trips_over_keep_alive(
+    loop: LoopServer, api_key: str, schema_violations: list[str]
+) -> None:
+    client = make_client(_url(loop), api_key, schema_violations)
     made = client.v1.customers.create({"name": "Ada", "metadata": {"0": "x"}})
     again = client.v1.customers.retrieve(made.id)
     assert (again.name, again.metadata.to_dict()) == ("Ada", {"0": "x"})
@@ -57,6 +69,7 @@ def test_pipelined_requests_answer_in_order(loop: LoopServer) -> None:
     one = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
     two = b"GET /v1/nope HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_test_pipe\r\n\r\n"
     out = _raw(loop, one + two, reads=2)
+    # neither is validated: /healthz is emulator-only and /v1/nope is no operation of the spec
     first, second = out.split(b"HTTP/1.1 ")[1:3]
     assert first.startswith(b"200 ")
     assert b'"status":"ok"' in first
@@ -78,13 +91,14 @@ def test_expect_100_continue_and_chunked_body(loop: LoopServer, api_key: str) ->
     )
     out = _raw(loop, head + chunks + b"0\r\n\r\n", reads=2)
     assert out.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ")
-    listed = requests.get(_url(loop) + "/v1/customers", auth=(api_key, ""), timeout=5).json()[
-        "data"
-    ]
+    validated_raw("POST", "/v1/customers", *_response(out))
+    got = requests.get(_url(loop) + "/v1/customers", auth=(api_key, ""), timeout=5)
+    listed = validated(got).json()["data"]
     assert listed[0]["metadata"] == {f"k{i}": "v" * 400 for i in range(3)}
 
 
 def test_head_has_headers_and_no_body(loop: LoopServer) -> None:
+    # /healthz is emulator-only (and a HEAD has no body): nothing to validate
     out = _raw(loop, b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     head, _, rest = out.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 ")
@@ -94,6 +108,7 @@ def test_head_has_headers_and_no_body(loop: LoopServer) -> None:
 
 
 def test_malformed_request_is_400_and_closed(loop: LoopServer) -> None:
+    # not HTTP, so no operation: the server's own 400, no schema applies
     out = _raw(loop, b"THIS IS NOT HTTP\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 400 Bad Request")
     assert b"Connection: close" in out
@@ -101,6 +116,7 @@ def test_malformed_request_is_400_and_closed(loop: LoopServer) -> None:
 
 def test_oversized_body_is_413(loop: LoopServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(loop_server, "MAX_BODY", 1000)
+    # the server's bare 413 (no body) precedes the API: no operation's response to validate
     head = (
         b"POST /v1/customers HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
         b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
@@ -113,7 +129,7 @@ def test_latency_fault_holds_the_response_without_blocking_others(
     loop: LoopServer, api_key: str
 ) -> None:
     url = _url(loop)
-    armed = requests.post(
+    armed = requests.post(  # the control API: emulator-only, no schema
         url + "/_mock/faults",
         json={"kind": "latency", "method": "GET", "path": "/v1/customers", "latency_ms": 800},
         auth=(api_key, ""),
@@ -125,14 +141,14 @@ def test_latency_fault_holds_the_response_without_blocking_others(
     def slow() -> None:
         t0 = time.monotonic()
         r = requests.get(url + "/v1/customers", auth=(api_key, ""), timeout=10)
-        assert r.status_code == 200
+        assert validated(r).status_code == 200
         slow_elapsed.append(time.monotonic() - t0)
 
     worker = threading.Thread(target=slow)
     worker.start()
     time.sleep(0.1)
     t0 = time.monotonic()
-    fast = requests.get(url + "/healthz", timeout=5)
+    fast = requests.get(url + "/healthz", timeout=5)  # emulator-only: no schema
     fast_elapsed = time.monotonic() - t0
     worker.join(timeout=10)
     assert fast.status_code == 200
