@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 import requests
-import stripe
 
 from tests.api.hardening_helpers import (
     read_all,
     start_loop,
 )
+from tests.conftest import make_client, validated
 
 # --- 7. slow clients; 8. draining on SIGTERM ---------------------------------------------------
 
@@ -39,7 +39,7 @@ def test_the_loop_server_closes_slow_clients(sent: bytes) -> None:
         assert answer == (
             b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         )
-        assert requests.get(f"http://127.0.0.1:{srv.port}/healthz", timeout=5).ok
+        assert requests.get(f"http://127.0.0.1:{srv.port}/healthz", timeout=5).ok  # no schema
     finally:
         srv.shutdown()
         thread.join(timeout=10)
@@ -56,7 +56,7 @@ def test_the_loop_server_caps_its_connections() -> None:
         for s in held:
             s.close()
         deadline = threading.Event()
-        for _ in range(100):  # the server notices the closes
+        for _ in range(100):  # the server notices the closes (/healthz: emulator-only)
             try:
                 if requests.get(f"http://127.0.0.1:{srv.port}/healthz", timeout=5).ok:
                     break
@@ -87,7 +87,7 @@ def test_threaded_mode_answers_health_checks_under_20_slow_sockets() -> None:
             s = socket.create_connection((host, port), timeout=10)
             s.sendall(b"POST /v1/customers HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nn")
             slow.append(s)
-        r = requests.get(f"http://{host}:{port}/healthz", timeout=5)
+        r = requests.get(f"http://{host}:{port}/healthz", timeout=5)  # emulator-only: no schema
         assert r.status_code == 200 and r.json()["status"] == "ok"
     finally:
         for s in slow:
@@ -103,7 +103,7 @@ def test_shutdown_drains_requests_in_flight() -> None:
     url = f"http://127.0.0.1:{srv.port}"
     key = "sk_test_drain_" + uuid.uuid4().hex
     auth = {"Authorization": f"Bearer {key}"}
-    r = requests.post(
+    r = requests.post(  # the control API: emulator-only, no schema
         url + "/_mock/faults", json={"kind": "latency", "latency_ms": 600}, headers=auth, timeout=5
     )
     assert r.status_code == 200
@@ -123,7 +123,7 @@ def test_shutdown_drains_requests_in_flight() -> None:
     srv.shutdown()
     worker.join(timeout=10)
     thread.join(timeout=10)
-    assert result["r"].status_code == 200 and result["r"].json()["name"] == "late"
+    assert validated(result["r"]).status_code == 200 and result["r"].json()["name"] == "late"
     assert not thread.is_alive()
 
 
@@ -145,7 +145,7 @@ def test_an_idle_keep_alive_connection_is_closed_silently() -> None:
 # --- persistence (--data PATH) ----------------------------------------------------------------
 
 
-def test_data_keeps_accounts_across_restarts(tmp_path: Any) -> None:
+def test_data_keeps_accounts_across_restarts(tmp_path: Any, schema_violations: list[str]) -> None:
     import signal
 
     from tests.api.test_server_cli import start
@@ -154,7 +154,7 @@ def test_data_keeps_accounts_across_restarts(tmp_path: Any) -> None:
     key = "sk_test_persist_" + uuid.uuid4().hex
     proc, url = start(["--port", "0", "--data", str(data)])
     try:
-        c = stripe.StripeClient(key, base_addresses={"api": url}, max_network_retries=0)
+        c = make_client(url, key, schema_violations)
         cus = c.v1.customers.create({"name": "kept", "metadata": {"k": "v"}})
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -162,7 +162,7 @@ def test_data_keeps_accounts_across_restarts(tmp_path: Any) -> None:
     assert "saved 1 accounts" in err
     proc, url = start(["--port", "0", "--data", str(data)])
     try:
-        c = stripe.StripeClient(key, base_addresses={"api": url}, max_network_retries=0)
+        c = make_client(url, key, schema_violations)
         again = c.v1.customers.retrieve(cus.id)
         assert (again.name, again.metadata.to_dict()) == ("kept", {"k": "v"})
     finally:

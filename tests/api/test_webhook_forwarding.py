@@ -16,22 +16,21 @@ from stripe_mock_billing.config import Settings
 from stripe_mock_billing.server import ThreadedServer
 from tests.api.test_server_cli import start, stop
 from tests.api.webhook_helpers import receiver
+from tests.conftest import make_client
 
 SECRET = "whsec_forwarding_test_secret"
 
 
-def _client(url: str, key: str | None = None) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        key or "sk_test_" + uuid.uuid4().hex, base_addresses={"api": url}, max_network_retries=0
-    )
+def _client(url: str, violations: list[str], key: str | None = None) -> stripe.StripeClient:
+    return make_client(url, key or "sk_test_" + uuid.uuid4().hex, violations)
 
 
-def test_every_account_is_forwarded() -> None:
+def test_every_account_is_forwarded(schema_violations: list[str]) -> None:
     with receiver() as rcv:
         rcv.secret = SECRET
         settings = Settings(port=0, forward_to=rcv.url, webhook_secret=SECRET)
         with ThreadedServer(settings) as srv:
-            a, b = _client(srv.url), _client(srv.url)
+            a, b = _client(srv.url, schema_violations), _client(srv.url, schema_violations)
             ca = a.v1.customers.create({})
             cb = b.v1.customers.create({})
             assert [e.data.object.id for e in rcv.events()] == [ca.id, cb.id]
@@ -41,7 +40,7 @@ def test_every_account_is_forwarded() -> None:
         assert rcv.errors == []
 
 
-def test_forward_key_and_events_filter() -> None:
+def test_forward_key_and_events_filter(schema_violations: list[str]) -> None:
     key = "sk_test_" + uuid.uuid4().hex
     with receiver() as rcv:
         rcv.secret = SECRET
@@ -53,7 +52,8 @@ def test_forward_key_and_events_filter() -> None:
             forward_events=["customer.updated"],
         )
         with ThreadedServer(settings) as srv:
-            mine, other = _client(srv.url, key), _client(srv.url)
+            mine = _client(srv.url, schema_violations, key)
+            other = _client(srv.url, schema_violations)
             cus = mine.v1.customers.create({})
             mine.v1.customers.update(cus.id, {"name": "x"})
             oc = other.v1.customers.create({})
@@ -62,7 +62,7 @@ def test_forward_key_and_events_filter() -> None:
             assert rcv.events()[0].data.object.id == cus.id
 
 
-def test_cli_prints_the_secret_and_forwards() -> None:
+def test_cli_prints_the_secret_and_forwards(schema_violations: list[str]) -> None:
     with receiver() as rcv:
         proc, url = start(["--port", "0", "--forward-to", rcv.url])
         try:
@@ -71,13 +71,13 @@ def test_cli_prints_the_secret_and_forwards() -> None:
             assert line.startswith(f"Ready! Forwarding webhooks to {rcv.url}. ")
             rcv.secret = line.rsplit(" ", 1)[1].strip()
             assert rcv.secret.startswith("whsec_")
-            cus = _client(url).v1.customers.create({})
+            cus = _client(url, schema_violations).v1.customers.create({})
             assert rcv.wait_for("customer.created").data.object.id == cus.id
         finally:
             stop(proc, signal.SIGTERM)
 
 
-def test_cli_env_vars_and_fixed_secret() -> None:
+def test_cli_env_vars_and_fixed_secret(schema_violations: list[str]) -> None:
     with receiver() as rcv:
         rcv.secret = SECRET
         env = {
@@ -89,7 +89,7 @@ def test_cli_env_vars_and_fixed_secret() -> None:
         try:
             assert proc.stdout is not None
             assert proc.stdout.readline().strip().endswith(SECRET)
-            client = _client(url)
+            client = _client(url, schema_violations)
             cus = client.v1.customers.create({})
             client.v1.customers.delete(cus.id)
             assert rcv.types() == ["customer.created"]
@@ -122,10 +122,10 @@ def test_cli_rejects_bad_webhook_options(args: list[str], message: str) -> None:
     assert message in out.stderr
 
 
-def test_allow_list_admits_a_named_host() -> None:
+def test_allow_list_admits_a_named_host(schema_violations: list[str]) -> None:
     settings = Settings(port=0, webhook_allow=["hooks.internal"])
     with ThreadedServer(settings) as srv:
-        client = _client(srv.url)
+        client = _client(srv.url, schema_violations)
         ep = client.v1.webhook_endpoints.create(
             {"url": "http://hooks.internal:8080/x", "enabled_events": ["*"]}
         )
