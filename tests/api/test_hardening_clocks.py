@@ -18,7 +18,7 @@ from tests.api.hardening_helpers import (
     MAY1_2025,
     clocked_subscription,
 )
-from tests.conftest import err_of
+from tests.conftest import err_of, make_client, validated
 
 # --- 1. bounded clock advances ----------------------------------------------------------------
 
@@ -94,7 +94,7 @@ def test_an_advance_that_fails_half_way_changes_nothing(
 
 
 def test_a_long_advance_does_not_stall_other_accounts(
-    loop_srv: Any, monkeypatch: pytest.MonkeyPatch
+    loop_srv: Any, monkeypatch: pytest.MonkeyPatch, schema_violations: list[str]
 ) -> None:
     """The event-loop server ran every request inline: another account's request waited for
     the whole advance (15.3 s in the report). The advance below holds its thread until the
@@ -102,9 +102,7 @@ def test_a_long_advance_does_not_stall_other_accounts(
     from stripe_mock_billing.billing import engine
 
     url = f"http://127.0.0.1:{loop_srv.port}"
-    a = stripe.StripeClient(
-        "sk_test_long_" + uuid.uuid4().hex, base_addresses={"api": url}, max_network_retries=0
-    )
+    a = make_client(url, "sk_test_long_" + uuid.uuid4().hex, schema_violations)
     clock_id, _ = clocked_subscription(a)
     other_answered = threading.Event()
     real = engine.advance_clock
@@ -130,7 +128,7 @@ def test_a_long_advance_does_not_stall_other_accounts(
         headers={"Authorization": f"Bearer {b_key}"},
         timeout=5,
     )
-    assert r.status_code == 200
+    assert validated(r).status_code == 200
     assert not result  # the advance was still running
     other_answered.set()
     worker.join(timeout=10)
