@@ -19,7 +19,7 @@ APR1 = 1_775_001_600  # 2026-04-01T00:00:00Z
 
 def set_account(server: ThreadedServer, api_key: str, **values: Any) -> None:
     """Change account settings through the control API (`POST /_mock/settings`)."""
-    resp = requests.post(
+    resp = requests.post(  # emulator-only, no schema
         f"{server.url}/_mock/settings",
         json=values,
         headers={"Authorization": f"Bearer {api_key}"},

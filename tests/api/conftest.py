@@ -28,7 +28,9 @@ def cus(client: stripe.StripeClient) -> str:
 
 
 def raw_http(server: ThreadedServer, method: str, path: str, key: str | None, **kw: Any) -> Any:
-    """A plain `requests` call to the server, authenticated with `key` when given."""
+    """A plain `requests` call to the server, authenticated with `key` when given. Not checked
+    against the schema: the tests use it for the control API (`/_mock/*`, emulator-only) and
+    URLs Stripe's OpenAPI does not have."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     headers.update(kw.pop("headers", {}))
     return requests.request(method, server.url + path, headers=headers, timeout=10, **kw)

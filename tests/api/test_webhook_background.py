@@ -94,7 +94,7 @@ def test_disable_stops_pending_retries(
 
 
 def test_settings_are_validated(server: ThreadedServer, api_key: str) -> None:
-    resp = requests.post(
+    resp = requests.post(  # the control API: emulator-only, no schema
         f"{server.url}/_mock/settings",
         json={"webhook_delivery": "sometimes"},
         headers={"Authorization": f"Bearer {api_key}"},
@@ -104,7 +104,7 @@ def test_settings_are_validated(server: ThreadedServer, api_key: str) -> None:
     err = resp.json()["error"]
     assert err["param"] == "webhook_delivery"
     assert err["message"] == "Invalid webhook_delivery: must be one of synchronous, background."
-    resp = requests.post(
+    resp = requests.post(  # the control API: emulator-only, no schema
         f"{server.url}/_mock/settings",
         json={"webhook_timeout_ms": 0},
         headers={"Authorization": f"Bearer {api_key}"},
@@ -117,7 +117,7 @@ def test_settings_are_validated(server: ThreadedServer, api_key: str) -> None:
 
 
 def test_stripe_retry_schedule_preset(server: ThreadedServer, api_key: str) -> None:
-    resp = requests.post(
+    resp = requests.post(  # the control API: emulator-only, no schema
         f"{server.url}/_mock/settings",
         json={"webhook_retry_schedule": "stripe"},
         headers={"Authorization": f"Bearer {api_key}"},
@@ -125,7 +125,7 @@ def test_stripe_retry_schedule_preset(server: ThreadedServer, api_key: str) -> N
     )
     assert resp.status_code == 200
     assert resp.json()["webhook_retry_schedule"] == [60, 3600, 14400]
-    resp = requests.post(
+    resp = requests.post(  # the control API: emulator-only, no schema
         f"{server.url}/_mock/settings",
         json={"webhook_retry_schedule": [2592001]},
         headers={"Authorization": f"Bearer {api_key}"},

@@ -24,7 +24,7 @@ def _log(client: stripe.StripeClient) -> list[str]:
 
 
 def attempts(server: ThreadedServer, key: str, **query: str) -> list[dict]:  # type: ignore[type-arg]
-    resp = requests.get(
+    resp = requests.get(  # the control API: emulator-only, no schema
         f"{server.url}/_mock/webhooks/attempts",
         params=query,
         headers={"Authorization": f"Bearer {key}"},
@@ -220,7 +220,7 @@ def test_failed_delivery_keeps_pending_and_is_recorded(
         assert att["signature"].startswith("t=")
         assert att["duration_ms"] >= 0
         # resend on demand
-        resp = requests.post(
+        resp = requests.post(  # the control API: emulator-only, no schema
             f"{server.url}/_mock/webhooks/resend",
             json={"event": ev.id, "endpoint": ep.id},
             headers={"Authorization": f"Bearer {api_key}"},
