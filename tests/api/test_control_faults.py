@@ -11,7 +11,16 @@ import stripe
 from stripe_mock_billing.handle import ControlError, StripeMock
 from stripe_mock_billing.server import ThreadedServer
 from tests.api.conftest import control_error, raw_http
-from tests.conftest import err_of
+from tests.conftest import assert_journal_valid, err_of
+
+
+@pytest.fixture(autouse=True)
+def _responses_match_the_schema(mock: StripeMock) -> Any:
+    """Every response of the test's account, faults included, checked against the schema from
+    its journal (the tests use `StripeMock.client()`, the handle's own SDK client)."""
+    yield
+    assert_journal_valid(mock)
+
 
 # --- faults ----------------------------------------------------------------------------------
 
@@ -45,8 +54,11 @@ def test_rate_limit_fault_shape_and_no_sdk_retry(server: ThreadedServer, mock: S
         sdk.v1.customers.list()
     assert exc.value.http_status == 429
     e = err_of(exc)
-    assert (e["type"], e["code"]) == ("invalid_request_error", "rate_limit")
-    assert e["message"].startswith("Request rate limit exceeded.")
+    assert (e["type"], e["code"], e.get("param")) == ("invalid_request_error", "rate_limit", None)
+    assert e["message"] == (
+        "Request rate limit exceeded. Learn more about rate limits here "
+        "https://stripe.com/docs/rate-limits."
+    )
     assert exc.value.headers["Stripe-Rate-Limited-Reason"] == "endpoint-rate"
     assert "Stripe-Should-Retry" not in exc.value.headers
     assert len(mock.journal()) == 1  # a 429 without Stripe-Should-Retry is not retried
@@ -57,7 +69,14 @@ def test_lock_timeout_fault_is_retried_by_the_sdk(mock: StripeMock) -> None:
     with pytest.raises(stripe.RateLimitError) as exc:
         mock.client().v1.customers.create({})
     assert exc.value.http_status == 429
-    assert err_of(exc)["code"] == "lock_timeout"
+    e = err_of(exc)
+    assert (e["type"], e["code"], e.get("param")) == ("invalid_request_error", "lock_timeout", None)
+    assert e["message"] == (
+        "This object cannot be accessed right now because another API request or Stripe process "
+        "is currently accessing it. If you see this error intermittently, retry the request. If "
+        "you see this error frequently and are making multiple concurrent requests to a single "
+        "object, make your requests serially or at a lower rate."
+    )
     assert exc.value.headers["Stripe-Should-Retry"] == "true"
     mock.fail_next("lock_timeout", path="/v1/customers", method="POST")
     cus = mock.client(max_network_retries=1).v1.customers.create({})
@@ -70,8 +89,16 @@ def test_idempotency_key_in_use_fault(mock: StripeMock) -> None:
         mock.client().v1.products.create({"name": "p"}, {"idempotency_key": "busy"})
     assert exc.value.http_status == 409
     e = err_of(exc)
-    assert e["code"] == "idempotency_key_in_use"
-    assert "using this Idempotent Key" in e["message"] and "busy" in e["message"]
+    assert (e["type"], e["code"], e.get("param")) == (
+        "invalid_request_error",
+        "idempotency_key_in_use",
+        None,
+    )
+    assert e["message"] == (
+        "There is currently another in-progress request using this Idempotent Key (that "
+        "probably means you submitted twice, and the other request is still going through): "
+        "busy. Please try again later."
+    )
 
 
 def test_api_error_status_and_should_retry_override(mock: StripeMock) -> None:
