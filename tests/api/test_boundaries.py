@@ -15,6 +15,7 @@ from stripe_mock_billing.handle import new_api_key
 from stripe_mock_billing.inprocess import mock_stripe
 from tests.api.billing_helpers import JAN1, clocked_sub, legacy_metered_price, report
 from tests.api.conftest import invalid_request
+from tests.conftest import assert_journal_valid
 
 Y2030 = 1_893_456_000  # 2030-01-01T00:00:00Z
 
@@ -55,6 +56,7 @@ def test_identifier_reused_at_23_59_59_is_a_duplicate_and_at_24_h_is_accepted() 
         )
         traveller.move_to(Y2030 + 86_400)  # 24:00:00 later
         assert _event(sdk, cus, identifier="same").identifier == "same"
+        assert_journal_valid(m.handle(sdk._requestor.api_key))
 
 
 # --- meter event timestamps: past 35 days, at most 5 minutes ahead (meters.md §3) ------------
