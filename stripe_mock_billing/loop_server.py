@@ -66,6 +66,21 @@ _BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: c
 _LONG_POST = re.compile(r"/v1/test_helpers/test_clocks/[^/]+/advance/?|/_mock/snapshot/?")
 
 
+# raw header name -> its environ key ("" for headers the environ does not carry); bounded
+_ENVIRON_KEYS: dict[bytes, str] = {}
+
+
+def _environ_key(raw_name: bytes) -> str:
+    key = raw_name.decode("latin-1").upper().replace("-", "_")
+    if key in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
+        key = ""
+    elif key != "CONTENT_TYPE":
+        key = "HTTP_" + key
+    if len(_ENVIRON_KEYS) < 1024:
+        _ENVIRON_KEYS[raw_name] = key
+    return key
+
+
 class _Connection(asyncio.Protocol):
     """One client connection: parse requests, run them in order, write the answers."""
 
@@ -238,6 +253,25 @@ class LoopServer:
         )
         sock = self._server.sockets[0].getsockname()
         self.host, self.port = str(sock[0]), int(sock[1])
+        # the environ entries every request shares (`environ` copies them)
+        self._base_environ: dict[str, Any] = {
+            "REQUEST_METHOD": "GET",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": "/",
+            "QUERY_STRING": "",
+            "SERVER_NAME": self.host,
+            "SERVER_PORT": str(self.port),
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "",
+            "CONTENT_LENGTH": "",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": None,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
         # long requests, and the requests of their API key queued behind them (see the module doc)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stripe-mock-long")
         self._busy: dict[str, int] = {}  # Authorization header -> requests on the worker
@@ -355,45 +389,39 @@ class LoopServer:
     ) -> dict[str, Any]:
         """A PEP 3333 environ for one request."""
         path, _, query = url.partition(b"?")
-        env: dict[str, Any] = {
-            "REQUEST_METHOD": method,
-            "SCRIPT_NAME": "",
-            "PATH_INFO": unquote(path.decode("latin-1"), encoding="latin-1"),
-            "QUERY_STRING": query.decode("latin-1"),
-            "SERVER_NAME": self.host,
-            "SERVER_PORT": str(self.port),
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": peer,
-            "CONTENT_LENGTH": str(len(body)) if body else "",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-            DEFER_KEY: [],
-            JOBS_KEY: [],
-        }
+        text = path.decode("latin-1")
+        env = self._base_environ.copy()
+        env["REQUEST_METHOD"] = method
+        env["PATH_INFO"] = unquote(text, encoding="latin-1") if "%" in text else text
+        env["QUERY_STRING"] = query.decode("latin-1")
+        env["REMOTE_ADDR"] = peer
+        env["CONTENT_LENGTH"] = str(len(body)) if body else ""
+        env["wsgi.input"] = io.BytesIO(body)
+        env[DEFER_KEY] = []
+        env[JOBS_KEY] = []
+        keys = _ENVIRON_KEYS
         for raw_name, raw_value in headers:
-            key = raw_name.decode("latin-1").upper().replace("-", "_")
+            key = keys.get(raw_name)
+            if key is None:
+                key = _environ_key(raw_name)
+            if not key:
+                continue  # Content-Length (from the body) and Transfer-Encoding
             value = raw_value.decode("latin-1")
-            if key == "CONTENT_TYPE":
-                env["CONTENT_TYPE"] = value
-            elif key not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
-                hkey = "HTTP_" + key
-                env[hkey] = f"{env[hkey]},{value}" if hkey in env else value
+            if key in env and key != "CONTENT_TYPE":
+                env[key] = f"{env[key]},{value}"
+            else:
+                env[key] = value
         return env
 
     def call(self, env: dict[str, Any], *, head: bool, keep_alive: bool) -> tuple[bytes, float]:
         """Run the app; the raw HTTP answer and how long to hold it back."""
-        state: dict[str, Any] = {}
+        started: list[Any] = []
 
         def start_response(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Callable[[bytes], None]:
-            state["status"], state["headers"] = status, headers
-            return lambda data: None
+            started[:] = (status, headers)
+            return _ignore
 
         try:
             result: Iterable[bytes] = self.app(env, start_response)
@@ -403,23 +431,30 @@ class LoopServer:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+            status, headers = started
         except Exception:  # the app renders its own errors; this is a server-level failure
             log.exception("WSGI app failed")
-            state = {"status": "500 Internal Server Error", "headers": []}
-            body = b""
-        lines = [f"HTTP/1.1 {state['status']}\r\n"]
+            status, headers, body = "500 Internal Server Error", [], b""
+        parts = ["HTTP/1.1 ", status, "\r\n"]
         has_length = False
-        for name, value in state["headers"]:
-            low = name.lower()
-            if low == "content-length":
-                has_length = True
-            elif low == "connection":
-                continue
-            lines.append(f"{name}: {value}\r\n")
+        for name, value in headers:
+            if name[:1] in "cC":  # only Content-Length and Connection are looked at
+                low = name.lower()
+                if low == "content-length":
+                    has_length = True
+                elif low == "connection":
+                    continue
+            parts += (name, ": ", value, "\r\n")
         if not has_length:
-            lines.append(f"Content-Length: {len(body)}\r\n")
+            parts.append(f"Content-Length: {len(body)}\r\n")
         if not keep_alive:
-            lines.append("Connection: close\r\n")
-        lines.append("\r\n")
-        head_bytes = "".join(lines).encode("latin-1")
-        return (head_bytes if head else head_bytes + body), float(sum(env[DEFER_KEY]))
+            parts.append("Connection: close\r\n")
+        parts.append("\r\n")
+        head_bytes = "".join(parts).encode("latin-1")
+        deferred = env[DEFER_KEY]
+        delay = float(sum(deferred)) if deferred else 0.0
+        return (head_bytes if head else head_bytes + body), delay
+
+
+def _ignore(data: bytes) -> None:
+    """The `write` callable of start_response: the app returns its body instead."""

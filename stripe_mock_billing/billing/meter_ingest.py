@@ -27,7 +27,6 @@ from __future__ import annotations
 import calendar
 import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,7 +58,7 @@ class EventError:
 
 def new_identifier() -> str:
     """An identifier for an event sent without one (Stripe generates a UUID-like string)."""
-    return str(uuid.uuid4())
+    return ids.uuid4_str()
 
 
 def too_old_message(now: int) -> str:

@@ -29,13 +29,20 @@ _RAW_VALUE_MAX = 12 * MAX_VALUE_LENGTH
 
 
 def _decode_component(raw: bytes) -> str:
-    data = unquote_to_bytes(raw.replace(b"+", b" "))
+    data = raw if b"%" not in raw and b"+" not in raw else unquote_to_bytes(raw.replace(b"+", b" "))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRequest(
             "Invalid request: the request body or query string is not valid UTF-8."
         ) from None
+
+
+# raw (percent-encoded) parameter name -> its decoded form: names repeat from request to
+# request (`payload%5Bvalue%5D`), so each is unquoted once; bounded
+_KEYS: dict[bytes, str] = {}
+# decoded name -> `split_key`'s parts (read, never changed, by `_insert`); bounded
+_PARTS: dict[str, list[str]] = {}
 
 
 def split_key(key: str) -> list[str]:
@@ -73,7 +80,11 @@ def _too_deep(head: str) -> InvalidRequest:
 
 
 def _insert(root: dict[str, Node], key: str, value: str) -> None:
-    parts = split_key(key)
+    parts = _PARTS.get(key)
+    if parts is None:
+        parts = split_key(key)
+        if len(_PARTS) < 4096 and len(key) <= 256:
+            _PARTS[key] = parts
     if len(parts) > MAX_DEPTH:
         raise _too_deep(parts[0])
     node: dict[str, Node] = root
@@ -113,6 +124,11 @@ def decode(raw: bytes | str) -> dict[str, Node]:
         return root
     if raw.count(b"&") >= MAX_KEYS:  # counted before splitting: no list of a million pairs
         raise InvalidRequest(f"Invalid request: more than {MAX_KEYS} parameters.")
+    if b"%" not in raw and b"+" not in raw:  # nothing to unquote: the common case
+        done = _decode_plain(raw, root)
+        if done:
+            return root
+        root.clear()
     pos, size = 0, len(raw)
     while pos <= size:  # pair by pair, lengths checked before anything is copied
         amp = raw.find(b"&", pos)
@@ -122,7 +138,12 @@ def decode(raw: bytes | str) -> dict[str, Node]:
             key_end = end if eq < 0 else eq
             if key_end - pos > _RAW_KEY_MAX or (eq >= 0 and end - eq - 1 > _RAW_VALUE_MAX):
                 _too_long(raw[pos : min(key_end, pos + 120)], key_end - pos, end - key_end - 1)
-            key = _decode_component(raw[pos:key_end])
+            raw_key = raw[pos:key_end]
+            key = _KEYS.get(raw_key)
+            if key is None:
+                key = _decode_component(raw_key)
+                if len(_KEYS) < 4096 and len(raw_key) <= 256:
+                    _KEYS[raw_key] = key
             if not key:
                 # `=x`: Stripe has no parameter without a name (an empty pair `&&` is skipped)
                 raise InvalidRequest("Invalid parameter name: a parameter has an empty name.")
@@ -134,6 +155,33 @@ def decode(raw: bytes | str) -> dict[str, Node]:
             break
         pos = amp + 1
     return root
+
+
+def _decode_plain(raw: bytes, root: dict[str, Node]) -> bool:
+    """`decode` of a body with no `%` or `+`: the same pairs, errors and checks, with no
+    unquoting. False (nothing decided) when it is not UTF-8: the general path then reports
+    whichever problem comes first."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    for pair in text.split("&"):
+        if not pair:
+            continue  # an empty pair (`&&`) is skipped
+        key, _, value = pair.partition("=")
+        if not key:
+            raise InvalidRequest("Invalid parameter name: a parameter has an empty name.")
+        if len(key) > MAX_KEY_LENGTH or len(value) > MAX_VALUE_LENGTH:
+            _check_lengths(key, value)
+        if "[" in key:
+            _insert(root, key, value)
+        elif isinstance(root.get(key), dict):
+            raise InvalidRequest(
+                f"Invalid value for {key}: it is given both as a value and as a hash.", param=key
+            )
+        else:
+            root[key] = value
+    return True
 
 
 def _too_long(head: bytes, key_len: int, value_len: int) -> None:

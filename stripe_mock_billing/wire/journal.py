@@ -146,41 +146,88 @@ def record(s: Any, resp: Response) -> None:
         raw_body = raw_query = b""
     held = (0 if truncated else len(body_bytes)) + len(raw_body) + len(raw_query)
     size = held + 400  # the entry itself
-    entry = JournalEntry(
-        seq=0,
-        time=clock.real_time_float(),
-        method=s.method,
-        path=path,
-        params=None,
-        raw_query=raw_query,
-        raw_body=raw_body,
-        v2=s.v2,
-        params_truncated=params_truncated,
-        idempotency_key=environ.get("HTTP_IDEMPOTENCY_KEY"),
-        status=resp.status_code,
-        response=None,
-        body=b"" if truncated else body_bytes,
-        request_id=s.request_id,
-        api_version=s.version,
-        replayed=s.replayed,  # set by the pipeline on an idempotent replay
-        fault=s.fault,
-        response_truncated=truncated,
-        size=size,
-    )
-    journal: list[JournalEntry] = space.journal
+    # held as a tuple (`_entry` makes the JournalEntry when the journal is read): the cheap
+    # thing to build on every request
+    journal: list[Any] = space.journal
     ext = space.extensions
     with _LOCK:
-        entry.seq = ext.get(_SEQ_KEY, 0) + 1
-        ext[_SEQ_KEY] = entry.seq
+        seq = ext.get(_SEQ_KEY, 0) + 1
+        ext[_SEQ_KEY] = seq
         total = ext.get(_BYTES_KEY, 0) + size
-        journal.append(entry)
+        journal.append(
+            (
+                seq,
+                clock.real_time_float(),
+                s.method,
+                path,
+                raw_query,
+                raw_body,
+                s.v2,
+                params_truncated,
+                environ.get("HTTP_IDEMPOTENCY_KEY"),
+                resp.status_code,
+                b"" if truncated else body_bytes,
+                s.request_id,
+                s.version,
+                s.replayed,  # set by the pipeline on an idempotent replay
+                s.fault,
+                truncated,
+                size,
+            )
+        )
         drop = 0
         while len(journal) - drop > MAX_ENTRIES or (total > MAX_BYTES and len(journal) - drop > 1):
-            total -= journal[drop].size
+            total -= journal[drop][_SIZE]
             drop += 1
         if drop:
             del journal[:drop]
         ext[_BYTES_KEY] = total
+
+
+_SEQ, _METHOD, _PATH, _SIZE = 0, 2, 3, 16
+
+
+def _entry(row: tuple[Any, ...]) -> JournalEntry:
+    (
+        seq,
+        time,
+        method,
+        path,
+        raw_query,
+        raw_body,
+        v2,
+        params_truncated,
+        idempotency_key,
+        status,
+        body,
+        request_id,
+        api_version,
+        replayed,
+        fault,
+        truncated,
+        size,
+    ) = row
+    return JournalEntry(
+        seq=seq,
+        time=time,
+        method=method,
+        path=path,
+        params=None,
+        raw_query=raw_query,
+        raw_body=raw_body,
+        v2=v2,
+        params_truncated=params_truncated,
+        idempotency_key=idempotency_key,
+        status=status,
+        response=None,
+        body=body,
+        request_id=request_id,
+        api_version=api_version,
+        replayed=replayed,
+        fault=fault,
+        response_truncated=truncated,
+        size=size,
+    )
 
 
 def entries(
@@ -195,11 +242,11 @@ def entries(
         found = list(space.journal)
     meth = method.upper() if method and method != "*" else None
     return [
-        e
-        for e in found
-        if e.seq > since
-        and (meth is None or e.method == meth)
-        and (path is None or path_matches(path, e.path))
+        _entry(row)
+        for row in found
+        if row[_SEQ] > since
+        and (meth is None or row[_METHOD] == meth)
+        and (path is None or path_matches(path, row[_PATH]))
     ]
 
 

@@ -382,10 +382,25 @@ LIST_PARAMS: dict[str, Param] = {
 }
 
 
-def parse(spec: Mapping[str, Param], raw: Mapping[str, Node]) -> dict[str, Any]:
-    """Validate `raw` against `spec` (plus `expand`) and return the coerced values."""
+# spec -> the spec with `expand`, by id; the spec itself is held so that its id stays its own
+_FULL: dict[int, tuple[Mapping[str, Param], dict[str, Param]]] = {}
+
+
+def _with_expand(spec: Mapping[str, Param]) -> dict[str, Param]:
+    hit = _FULL.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
     full = dict(spec)
     full.setdefault("expand", EXPAND)
+    if len(_FULL) >= 1024:  # specs built per request (per API version) would grow it
+        _FULL.clear()
+    _FULL[id(spec)] = (spec, full)
+    return full
+
+
+def parse(spec: Mapping[str, Param], raw: Mapping[str, Node]) -> dict[str, Any]:
+    """Validate `raw` against `spec` (plus `expand`) and return the coerced values."""
+    full = _with_expand(spec)
     unknown = _unknown_level(full, raw, "")
     if unknown:
         raise unknown_params(unknown)

@@ -42,7 +42,7 @@ from werkzeug.wrappers import Request as WerkzeugRequest
 from .. import clock
 from ..config import Settings, validate_api_version
 from ..errors import ApiError, InvalidRequest, RateLimited, StripeError, UnrecognizedURL
-from ..ids import random_tail
+from ..ids import id_tail
 from ..limits import loads_json
 from ..shapes import RenderContext
 from ..store import Namespace, Store
@@ -112,7 +112,7 @@ class State:
         self.endpoint = ""
         self.v2 = path.startswith("/v2/")
         self.api = self.v2 or path.startswith("/v1/") or path in ("/v1", "/v2")
-        self.request_id = "req_" + random_tail(14)
+        self.request_id = "req_" + id_tail(14)
         self.started = False
         self.idem_key: str | None = None
         self.locked: Namespace | None = None

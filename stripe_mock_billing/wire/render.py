@@ -111,10 +111,25 @@ VERBS = frozenset(
 
 # one encoder for every response: `json.dumps` with non-default options builds a new one per call
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+try:  # ~10x faster, same bytes for what we render (see `dumps`)
+    from orjson import dumps as _fast_dumps
+except ImportError:  # pragma: no cover (a base dependency, absent only on exotic platforms)
+    _fast_dumps = None
 
 
 def dumps(body: Mapping[str, Any]) -> bytes:
-    """Compact JSON bytes."""
+    """Compact JSON bytes (UTF-8, non-ASCII characters unescaped, key order kept).
+
+    orjson writes the same bytes as the standard encoder for str/int/bool/None/dict/list (and
+    their subclasses): control characters escaped the same way, non-ASCII left as UTF-8. What it
+    refuses (non-string keys, integers past 64 bits, other types) goes to the standard encoder.
+    Floats (meter summaries' finite aggregates) are the shortest round-trip form in both, but
+    the exponent may be written differently (`1e+16` / `1e16`): the same JSON number."""
+    if _fast_dumps is not None:
+        try:
+            return _fast_dumps(body)
+        except TypeError:
+            pass
     return _ENCODER.encode(body).encode("utf-8")
 
 
