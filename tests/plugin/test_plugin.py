@@ -213,6 +213,7 @@ def test_accounts_are_forgotten_after_each_test(pytester: pytest.Pytester, mode:
     pytester.makepyfile(
         """
         from stripe_mock_billing.handle import StripeMock
+        from tests.conftest import journal_problems
 
         KEYS = []
 
@@ -227,6 +228,7 @@ def test_accounts_are_forgotten_after_each_test(pytester: pytest.Pytester, mode:
             old = StripeMock(stripe_mock.url, KEYS[0], stripe_mock.mode, stripe_mock.app)
             assert old.settings["rate_limit"] == 0
             assert old.client().v1.customers.list().data == []
+            assert not journal_problems(old)
         """
     )
     pytester.runpytest("-p", "no:cacheprovider", f"--stripe-mock-mode={mode}").assert_outcomes(
