@@ -167,13 +167,17 @@ server's for the same requests. The difference is what the app costs beyond the 
 ### Garbage-collector pauses
 
 `python bench/bench_gc.py [--seconds N]` starts the CLI server with `STRIPE_MOCK_BILLING_GC_LOG`
-set, so that the server logs each collection's generation and pause, and drives a mixed load
-from one keep-alive client (customer creates and retrieves, v1 meter events, now and then a
-subscription) for the time in the row labels. Its rows are the collections per generation, the
-longest pause, the pauses' share of wall time, and the request percentiles. The server runs with
-the collector settings of the CLI (frozen start-up heap, raised youngest threshold; see
-`docs/reference/cli.md`): a full collection still pauses in proportion to the store, so a longer
-run than the default ends up with one long pause.
+set, so that the server logs each collection (generation, wall-clock pause, and the collecting
+thread's CPU time), and drives a mixed load from one keep-alive client for the time in the row
+labels: customer creates, retrieves and lists, v1 meter events, invalid requests, now and then
+a subscription, and now and then a test clock advanced by a month. Its rows are the collections
+per generation, the longest pause and a high percentile of the pauses (wall-clock: on a loaded
+machine a collection can be descheduled mid-way, which the CPU-time row shows), the pauses'
+share of wall time, the request percentiles, and the server's resident memory before and after
+the load. The account is then reset and the bench waits for the full collection the server runs
+once idle: the last rows are the objects the collector tracks after it (beside those frozen at
+start), the cyclic garbage it reclaimed and its pause. The server runs with the collector scheme
+of the CLI (`docs/reference/cli.md`).
 
 ### Optional persistence (`--data`)
 

@@ -8,19 +8,15 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from types import FrameType
 
-from . import __version__, persistence
-from .app import create_app
-from .cli_server import make_cli_server
+from . import __version__
 from .config import DEFAULT_API_VERSION, Settings
-from .control_webhooks import dispatcher
-from .domain import versions
-from .domain.event_types import SNAPSHOT_TYPES
-from .domain.webhook_endpoints import url_problem
-from .errors import StripeError
+
+# The app, its server and persistence are imported by `main`, with the collector off until
+# start-up is done (gc_tuning.py): `--help` and `--version` need none of them, and `--data`'s
+# persistence is imported only with `--data` (start-up time: bench/bench_foundation.py).
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,6 +104,9 @@ def _csv(value: str) -> list[str]:
 
 def _webhook_options(args: argparse.Namespace, settings: Settings) -> str | None:
     """Apply the webhook flags over the env settings; a message when one is invalid."""
+    from .domain.event_types import SNAPSHOT_TYPES
+    from .domain.webhook_endpoints import url_problem
+
     if args.forward_to is not None:
         settings.forward_to = args.forward_to
     if args.forward_events is not None:
@@ -132,12 +131,15 @@ def _webhook_options(args: argparse.Namespace, settings: Settings) -> str | None
     return None
 
 
-def _data_interval(parser: argparse.ArgumentParser, value: float | None) -> float:
-    """--data-interval, else STRIPE_MOCK_BILLING_DATA_INTERVAL, else 1 second."""
+def _data_interval(parser: argparse.ArgumentParser, value: float | None) -> float | None:
+    """--data-interval, else STRIPE_MOCK_BILLING_DATA_INTERVAL, else None (persistence's
+    default, 1 second)."""
     if value is None:
         env = os.environ.get("STRIPE_MOCK_BILLING_DATA_INTERVAL") or None
+        if env is None:
+            return None
         try:
-            value = float(env) if env is not None else persistence.DEFAULT_INTERVAL
+            value = float(env)
         except ValueError:
             parser.error(f"STRIPE_MOCK_BILLING_DATA_INTERVAL must be a number, not {env!r}")
     if not (0 <= value <= 86400):  # NaN too
@@ -145,42 +147,24 @@ def _data_interval(parser: argparse.ArgumentParser, value: float | None) -> floa
     return value
 
 
-def _gc_log(path: str) -> None:
-    """Append each collection's generation and pause (ms) to PATH (bench/bench_gc.py)."""
-    log = open(path, "a", buffering=1)  # noqa: SIM115 - open for the process's lifetime
-    clock = time.perf_counter
-    started = [0.0]
-
-    def callback(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            started[0] = clock()
-        else:
-            log.write(f"{info['generation']} {(clock() - started[0]) * 1000:.3f}\n")
-
-    gc.callbacks.append(callback)
-
-
-# Garbage collector of the CLI servers (issue 16; not the pytest plugin or in-process mode):
-# `bench/bench_gc.py` measured the pauses under its mixed load. Freezing what start-up built
-# (modules, the app, schemas) takes it out of every later collection, which roughly halved the
-# longest pause and the GC share of wall time of a short run; raising gen0's threshold from 700
-# to 10,000 then cut the collections of every generation about fifteenfold (full ones too) and
-# the longest pause of a short run to a few times below that. Neither moves the request p50 or
-# p99 beyond noise. What they cannot shorten is a full collection once the store holds many
-# objects (every customer and meter event is tracked): over a longer run the longest pause is
-# one such collection, just rarer. Figures: docs/benchmarks.md.
-GC_THRESHOLD = (10_000, 10, 10)
-
-
-def _tune_gc() -> None:
-    """Freeze the start-up heap and collect gen0 less often (see GC_THRESHOLD)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run until SIGINT or SIGTERM."""
+    # start-up allocates what it keeps: no collection until gc_tuning.install freezes it all
+    gc.disable()
+    try:
+        return _run(argv)
+    finally:
+        gc.enable()
+
+
+def _run(argv: list[str] | None) -> int:
+    from . import gc_tuning
+    from .app import create_app
+    from .cli_server import make_cli_server
+    from .control_webhooks import dispatcher
+    from .domain import versions
+    from .errors import StripeError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -207,9 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(problem)
     interval = _data_interval(parser, args.data_interval)
     app = create_app(settings)
-    _tune_gc()
     saver = None
     if args.data:
+        from . import persistence
+
         store = app.extensions["stripe_mock_billing.store"]
         try:
             restored = persistence.load(store, Path(args.data))
@@ -220,7 +205,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"stripe-mock-billing: restored {len(restored)} accounts from {args.data}",
                 file=sys.stderr,
             )
-        saver = persistence.Saver(store, Path(args.data), interval)
+        if interval is None:
+            saver = persistence.Saver(store, Path(args.data))
+        else:
+            saver = persistence.Saver(store, Path(args.data), interval)
         saver.prime(restored)
     try:
         server = make_cli_server(
@@ -232,9 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    gc_log = os.environ.get("STRIPE_MOCK_BILLING_GC_LOG")
-    if gc_log:  # unset: no callback at all
-        _gc_log(gc_log)
+    # start-up is done: freeze its heap, collect young objects only, full collections when idle
+    gc_tuning.install(os.environ.get("STRIPE_MOCK_BILLING_GC_LOG") or None)
     host, port = server.address()
     print(f"stripe-mock-billing {__version__} listening on http://{host}:{port}", flush=True)
     if settings.forward_to:

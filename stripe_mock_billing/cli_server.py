@@ -19,7 +19,6 @@ from typing import Protocol
 from flask import Flask
 
 from . import limits
-from .server import make_wsgi_server
 
 # worker threads: idle ones cost nothing, and a slow client occupies one until its read times
 # out (8 were taken down by 8 incomplete requests)
@@ -65,6 +64,8 @@ class _Cheroot:
 
 class _Werkzeug:
     def __init__(self, app: Flask, host: str, port: int) -> None:
+        from .server import make_wsgi_server  # only with --verbose
+
         self._server = make_wsgi_server(app, host, port, quiet=False)
 
     def address(self) -> tuple[str, int]:

@@ -28,11 +28,10 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import clock, ids, webhook_http
+from . import clock, ids
 from .config import Settings
-from .delivery_queue import AccountQueue
 from .delivery_records import (
     FAULT_KINDS,
     Attempt,
@@ -53,8 +52,12 @@ from .domain.event_types import matches
 from .domain.events import OUTBOX, THIN_OUTBOX, Event
 from .domain.webhook_endpoints import endpoints_for
 from .store import Namespace, Store
-from .webhooks import sign_payload
-from .wsgi_call import call_wsgi
+
+if TYPE_CHECKING:
+    from .delivery_queue import AccountQueue
+
+# The sending side (delivery_queue, webhook_http, webhooks, wsgi_call) is imported on first use:
+# most servers never deliver a webhook, and every server starts (bench/bench_foundation.py).
 
 __all__ = ["FAULT_KINDS", "JOBS_KEY", "Dispatcher", "FaultRule"]
 
@@ -199,6 +202,8 @@ class Dispatcher:
         with self.lock:
             q = self.queues.get(ns.api_key)
             if q is None:
+                from .delivery_queue import AccountQueue
+
                 q = AccountQueue(self.attempt_background, ns.api_key)
                 self.queues[ns.api_key] = q
             return q
@@ -280,6 +285,10 @@ class Dispatcher:
 
     def _send(self, d: Delivery, *, fault: str | None = None, manual: bool = False) -> bool:
         """POST the delivery once, record the attempt; True on a 2xx."""
+        from . import webhook_http
+        from .webhooks import sign_payload
+        from .wsgi_call import call_wsgi
+
         if fault != "duplicate":
             d.attempts += 1
         t = clock.real_time()  # wall time, even for events created on a test clock

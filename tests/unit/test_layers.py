@@ -43,6 +43,7 @@ EDGES = {
     "delivery_records",
     "control_webhooks",
     "control_billing",
+    "gc_tuning",
 }
 # which layers a layer may import (itself included)
 MAY_IMPORT = {
