@@ -33,6 +33,7 @@ def raw_http(server: ThreadedServer, method: str, path: str, key: str | None, **
     URLs Stripe's OpenAPI does not have."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     headers.update(kw.pop("headers", {}))
+    # not validated here: see the docstring (callers validate API responses they make with it)
     return requests.request(method, server.url + path, headers=headers, timeout=10, **kw)
 
 

@@ -110,6 +110,7 @@ def test_shutdown_drains_requests_in_flight() -> None:
     result: dict[str, Any] = {}
 
     def call() -> None:
+        # the response is schema-checked (validated) once the thread is done
         result["r"] = requests.post(
             url + "/v1/customers", data={"name": "late"}, headers=auth, timeout=10
         )
