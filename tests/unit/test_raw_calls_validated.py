@@ -130,3 +130,54 @@ def test_the_guard_sees_an_unchecked_call(source: str) -> None:
 )
 def test_the_guard_accepts_checked_or_explained_calls(source: str) -> None:
     assert unchecked_raw_calls(source) == []
+
+
+# --- SDK clients -------------------------------------------------------------------------------
+
+# files that build a StripeClient themselves, and how their responses are checked
+OWN_CLIENTS: dict[str, str] = {
+    "tests/api/test_inprocess.py": "the SDK's default clients are the subject: journal checked",
+    "tests/api/test_webhook_sdks.py": "parse_thin_event only: the client sends no request",
+}
+
+
+def unchecked_clients(source: str) -> list[int]:
+    """Lines of `make_client(..., [])` (violations thrown away) and of `stripe.StripeClient(`."""
+    bad = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "make_client":
+            if len(node.args) >= 3 and isinstance(node.args[2], ast.List):
+                bad.append(node.lineno)
+        elif isinstance(func, ast.Attribute) and func.attr == "StripeClient":
+            bad.append(node.lineno)
+    return bad
+
+
+def test_sdk_clients_check_their_responses() -> None:
+    found = []
+    for d in SCANNED:
+        for path in sorted((ROOT / d).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel not in OWN_CLIENTS:
+                lines = unchecked_clients(path.read_text(encoding="utf-8"))
+                found += [f"{rel}:{n}" for n in lines]
+    assert not found, (
+        "SDK clients whose responses nobody checks against the schema (use the `client` "
+        "fixture, or make_client(url, key, schema_violations)):\n" + "\n".join(found)
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "unchecked"),
+    [
+        ("c = make_client(url, key, [])\n", 1),
+        ("c = make_client(url, key, [], '2025-02-24.acacia')\n", 1),
+        ("c = stripe.StripeClient(key, base_addresses={'api': url})\n", 1),
+        ("c = make_client(url, key, schema_violations)\n", 0),
+    ],
+)
+def test_the_client_guard_on_both_sides(source: str, unchecked: int) -> None:
+    assert len(unchecked_clients(source)) == unchecked
