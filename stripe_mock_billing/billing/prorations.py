@@ -20,7 +20,7 @@ prorated from their full-period amount for the quantity; no `proration_details.c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -49,6 +49,8 @@ class Proration:
     amount: int
     start: int
     end: int
+    # the credit for the old price x quantity (even when it rounds to 0, e.g. at the period end)
+    credit: bool = field(default=False, compare=False)
 
 
 def prorate(full: int, start: int, end: int, at: int) -> int:
@@ -75,7 +77,7 @@ def diff(
             continue
         if old is not None and old[1] > 0:
             amount = -prorate(rates[old], start, end, at)
-            out.append(Proration(iid, old[0], old[1], amount, at, end))
+            out.append(Proration(iid, old[0], old[1], amount, at, end, credit=True))
         if new is not None and new[1] > 0:
             amount = prorate(rates[new], start, end, at)
             out.append(Proration(iid, new[0], new[1], amount, at, end))
@@ -128,7 +130,7 @@ def create(
 def describe(ns: Namespace, pr: Proration) -> str:
     """`Unused time on 1 × Pro` / `Remaining time on 3 × Pro` (Stripe adds the date; unverified)."""
     name = invoicing.describe(ns, ns.prices[pr.price], pr.quantity).split(" (at ")[0]
-    return f"{'Unused' if pr.amount < 0 else 'Remaining'} time on {name}"
+    return f"{'Unused' if pr.credit else 'Remaining'} time on {name}"
 
 
 def as_items(

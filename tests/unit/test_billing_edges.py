@@ -69,3 +69,7 @@ def test_interval_seconds_estimate_of_several_periods(
     interval: str, count: int, seconds: int
 ) -> None:
     assert interval_seconds_estimate(interval, count) == seconds
+
+
+def test_prorate_over_an_empty_period_is_nothing() -> None:
+    assert prorate(3100, JAN1, JAN1, JAN1 - DAY) == 0
