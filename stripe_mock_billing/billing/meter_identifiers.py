@@ -34,10 +34,14 @@ _EMPTY = 0
 _MIN_CAPACITY = 1 << 10
 
 
+_BLAKE2B_64 = blake2b(digest_size=8)  # copied per digest: cheaper than a new hasher
+
+
 def identifier_digest(identifier: str) -> int:
     """Return the 64-bit blake2b digest of `identifier` (0 is reserved for empty slots)."""
-    digest = blake2b(identifier.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") or 1
+    hasher = _BLAKE2B_64.copy()
+    hasher.update(identifier.encode())
+    return int.from_bytes(hasher.digest(), "little") or 1
 
 
 def _capacity_for(entries: int) -> int:
@@ -62,7 +66,8 @@ class IdentifierIndex:
     def __len__(self) -> int:
         return self._used
 
-    def _slot(self, digest: int) -> int:
+    def find(self, digest: int) -> int:
+        """The slot that holds `digest`, or the empty one where it would go (`get_at`/`put_at`)."""
         keys, mask = self._keys, self._mask
         slot = digest & mask
         while True:
@@ -73,12 +78,8 @@ class IdentifierIndex:
 
     def get(self, digest: int) -> int | None:
         """Return the reference stored for `digest`, or None."""
-        slot = self._slot(digest)
+        slot = self.find(digest)
         return self._refs[slot] if self._keys[slot] != _EMPTY else None
-
-    def find(self, digest: int) -> int:
-        """The slot that holds `digest`, or where it would go: for `get_at` / `put_at`."""
-        return self._slot(digest)
 
     def get_at(self, slot: int) -> int | None:
         """The reference in a slot found by `find` (None if the digest is not there)."""
@@ -86,14 +87,14 @@ class IdentifierIndex:
 
     def put(self, digest: int, ref: int) -> None:
         """Insert or overwrite the reference for `digest`."""
-        self.put_at(self._slot(digest), digest, ref)
+        self.put_at(self.find(digest), digest, ref)
 
     def put_at(self, slot: int, digest: int, ref: int) -> None:
         """`put` into the slot that `find(digest)` returned, with no write in between."""
         if self._keys[slot] == _EMPTY:
             if (self._used + 1) * 3 > len(self._keys) * 2:
                 self._rebuild(_capacity_for(self._used + 1), None)
-                slot = self._slot(digest)
+                slot = self.find(digest)
             self._keys[slot] = digest
             self._used += 1
         self._refs[slot] = ref

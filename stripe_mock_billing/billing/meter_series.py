@@ -2,18 +2,20 @@
 
 One `_Series` holds a customer's events of one meter as append-only `array` columns
 (timestamp, value, received_at) plus a query structure in its `view` slot, a cache (a snapshot
-writes it as null; the first query after an import rebuilds it):
+writes it as null; the first write or query after an import rebuilds it):
 
 - `_View`, for a raw series of fewer than `INDEX_MIN_EVENTS` events and for every
   pre-aggregated series (whose active events are at most one per hour/day bucket): the active
   rows sorted by timestamp with prefix sums, built lazily (O(k log k) for those k rows) and
   extended in place by in-order adds;
 - `_Hours`, for a larger raw series: its active events grouped by UTC hour, with each hour's
-  count, exact sum and latest event updated by every add and cancel in O(1), and prefix sums
+  count, exact sum and latest event updated by every add in O(1) and by every cancel (which
+  walks its hour's events, newest first, to unlink the cancelled one), and prefix sums
   over the hours recomputed by the next query from the earliest hour changed (O(hours), not
   O(events)). Summary windows are hour/day aligned, so a query reads prefix sums; only a range
-  bound inside an hour (an invoice period's ends) walks that hour's events. No write makes a
-  query re-sort the series.
+  bound inside an hour (an invoice period's ends) walks that hour's events, or reads the
+  per-second tallies (`_Seconds`) that an hour of more than `BUSY_HOUR_EVENTS` events keeps.
+  No write makes a query re-sort the series.
 
 See meter_usage.py for the model and its choices.
 """
@@ -50,14 +52,18 @@ _AFTER_ALL = 1 << 62  # later than any timestamp
 
 INDEX_MIN_EVENTS = 2048
 """Events from which a raw series keeps `_Hours` instead of a lazily sorted `_View`."""
+BUSY_HOUR_EVENTS = 4096
+"""Events of one hour from which `_Hours` also keeps that hour's per-second tallies."""
 
 
 def _parse_value(value: int | Decimal | str) -> tuple[int, int] | float:
     """Return (digits, places) with value == digits / 10**places, or a float if too wide."""
+    if type(value) is int:
+        return value, 0
     if isinstance(value, bool):
         raise TypeError("meter event value must be a number, not bool")
     if isinstance(value, int):
-        return value, 0
+        return int(value), 0
     try:
         dec = value if isinstance(value, Decimal) else Decimal(value)
     except InvalidOperation:
@@ -109,15 +115,30 @@ class _View:
         self.rows, self.ts, self.sums = rows, ts, sums
 
 
+class _Seconds:
+    """Per-second tallies of one busy hour: active count, scaled sum and newest active row."""
+
+    __slots__ = ("count", "last", "total")
+
+    def __init__(self) -> None:
+        self.count = [0] * _HOUR
+        self.total: list[int | float] = [0] * _HOUR
+        self.last = [_NO_ROW] * _HOUR
+
+
 class _Hours:
     """Active events of a raw series grouped by UTC hour ("slots", numbered in order of use).
 
     Per slot: the active count, the sum of scaled values (Python ints, so exact and never
     overflowing; floats in the float fallback), the newest active row, head of a chain
     (`chain[row]` is the next older active row of the same hour), and the active row with the
-    greatest (timestamp, row). `keys` / `order` list the hours ascending; `pcount` / `ptotal`
-    hold prefix sums over them (entry j: the hours before keys[j]), up to date for the hours
-    before `stale`.
+    greatest (timestamp, row) with its timestamp. `keys` / `order` list the hours ascending;
+    `pcount` / `ptotal` hold prefix sums over them (entry j: the hours before keys[j]), up to
+    date for the hours before `stale`. A range bound inside an hour subtracts that hour's events
+    at or after it: none if the bound is past the hour's latest event, else by walking the
+    hour's chain, or from per-second tallies (`seconds`) once the hour has held more than
+    `BUSY_HOUR_EVENTS` events, so no bound walks more than that many.
+    `ts` / `values` are the series' columns (the series re-points `values` when it rescales).
     """
 
     __slots__ = (
@@ -131,12 +152,16 @@ class _Hours:
         "order",
         "pcount",
         "ptotal",
+        "seconds",
         "slots",
         "stale",
         "total",
+        "ts",
+        "values",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, ts: array[int], values: array[int] | array[float]) -> None:
+        self.ts, self.values = ts, values
         self.slots: dict[int, int] = {}  # hour start -> slot
         self.hour: list[int] = []  # slot -> hour start
         self.count: list[int] = []
@@ -149,16 +174,18 @@ class _Hours:
         self.order: list[int] = []
         self.pcount: list[int] = [0]
         self.ptotal: list[int | float] = [0]
+        self.seconds: dict[int, _Seconds] = {}  # slot -> tallies of a busy hour
         self.stale = _AFTER_ALL  # prefix sums of the hours from this one on are out of date
 
     # -- writes ---------------------------------------------------------------------------
     def add(self, row: int, timestamp: int, value: int | float) -> None:
         """Count an active event; `row` must be the next row (len(chain))."""
         key = timestamp - timestamp % _HOUR
-        slot = self.slots.get(key)
-        if slot is None:
+        try:
+            slot = self.slots[key]
+        except KeyError:
             slot = self._open(key)
-        self.count[slot] += 1
+        count = self.count[slot] = self.count[slot] + 1
         self.total[slot] += value
         self.chain.append(self.head[slot])
         self.head[slot] = row
@@ -167,6 +194,30 @@ class _Hours:
             self.last[slot] = row
         if key < self.stale:
             self.stale = key
+        if count > BUSY_HOUR_EVENTS:
+            seconds = self.seconds.get(slot)
+            if seconds is None:
+                seconds = self.seconds[slot] = _Seconds()
+                for older in self._rows(self.chain[row]):  # newest first
+                    second = self._tally(seconds, older, 1)
+                    if seconds.last[second] == _NO_ROW:
+                        seconds.last[second] = older
+            seconds.last[self._tally(seconds, row, 1)] = row
+
+    def _tally(self, seconds: _Seconds, row: int, sign: int) -> int:
+        """Add (sign 1) or take (sign -1) a row to its second's count and sum; its second."""
+        second = self.ts[row] % _HOUR
+        seconds.count[second] += sign
+        seconds.total[second] += sign * self.values[row]
+        return second
+
+    def _rows(self, row: int) -> list[int]:
+        """The chain from `row` on (newest first)."""
+        chain, rows = self.chain, []
+        while row != _NO_ROW:
+            rows.append(row)
+            row = chain[row]
+        return rows
 
     def skip(self) -> None:
         """Give the next row (a cancelled one, while rebuilding) no place in any chain."""
@@ -185,14 +236,14 @@ class _Hours:
             self.order.append(slot)
         return slot
 
-    def remove(self, row: int, ts: array[int], values: array[int] | array[float]) -> None:
+    def remove(self, row: int) -> None:
         """Stop counting the active event `row` (cancelled)."""
+        ts, chain = self.ts, self.chain
         timestamp = ts[row]
         key = timestamp - timestamp % _HOUR
         slot = self.slots[key]
         self.count[slot] -= 1
-        self.total[slot] -= values[row]
-        chain = self.chain
+        self.total[slot] -= self.values[row]
         if self.head[slot] == row:
             self.head[slot] = chain[row]
         else:
@@ -200,20 +251,30 @@ class _Hours:
             while chain[newer] != row:
                 newer = chain[newer]
             chain[newer] = chain[row]
+        seconds = self.seconds.get(slot)
+        if seconds is not None:
+            second = timestamp - key
+            self._tally(seconds, row, -1)
+            if seconds.last[second] == row:  # the newest other event of that second, if any
+                seconds.last[second] = next(
+                    (other for other in self._rows(self.head[slot]) if ts[other] == timestamp),
+                    _NO_ROW,
+                )
         if self.last[slot] == row:
-            best, best_ts = _NO_ROW, _BEFORE_ALL
-            other = self.head[slot]
-            while other != _NO_ROW:  # newest first: of equal timestamps the first one wins
-                if ts[other] > best_ts:
-                    best, best_ts = other, ts[other]
-                other = chain[other]
-            self.last[slot], self.last_ts[slot] = best, best_ts
+            self.last[slot] = self._latest_in(slot, key, key + _HOUR)
+            found = self.last[slot]
+            self.last_ts[slot] = _BEFORE_ALL if found == _NO_ROW else ts[found]
         if key < self.stale:
             self.stale = key
 
-    def convert_totals(self, convert: Callable[[int | float], int | float]) -> None:
-        """Re-express every hour's sum after the series' value column changed scale or type."""
+    def convert_totals(
+        self, values: array[int] | array[float], convert: Callable[[int | float], int | float]
+    ) -> None:
+        """Adopt the series' rescaled (or float) value column and re-express the sums."""
+        self.values = values
         self.total = [convert(total) for total in self.total]
+        for seconds in self.seconds.values():
+            seconds.total = [convert(total) for total in seconds.total]
         self.stale = _BEFORE_ALL
 
     # -- reads ----------------------------------------------------------------------------
@@ -234,40 +295,58 @@ class _Hours:
             prefix.extend(sums)  # type: ignore[arg-type]
         self.stale = _AFTER_ALL
 
-    def below(
-        self, bound: int, ts: array[int], values: array[int] | array[float]
-    ) -> tuple[int, int | float]:
+    def below(self, bound: int) -> tuple[int, int | float]:
         """(count, scaled sum) of the active events with timestamp < `bound`."""
         j = bisect_left(self.keys, bound)
         count, total = self.pcount[j], self.ptotal[j]
-        if j and bound - self.keys[j - 1] < _HOUR:  # `bound` falls inside that hour
-            chain, row = self.chain, self.head[self.order[j - 1]]
-            while row != _NO_ROW:
-                if ts[row] >= bound:
-                    count -= 1
-                    total -= values[row]
-                row = chain[row]
+        if not j:
+            return count, total
+        key = self.keys[j - 1]
+        slot = self.order[j - 1]
+        if bound - key >= _HOUR or bound > self.last_ts[slot]:
+            return count, total  # the hour ends before `bound` or has no event at or after it
+        seconds = self.seconds.get(slot)
+        if seconds is not None:
+            return (
+                count - sum(seconds.count[bound - key :]),
+                total - sum(seconds.total[bound - key :]),
+            )
+        ts, values = self.ts, self.values
+        for row in self._rows(self.head[slot]):
+            if ts[row] >= bound:
+                count -= 1
+                total -= values[row]
         return count, total
 
-    def latest(self, start: int, end: int, ts: array[int]) -> int:
+    def latest(self, start: int, end: int) -> int:
         """The active row with the greatest (timestamp, row) in [start, end), or _NO_ROW."""
-        keys, chain = self.keys, self.chain
+        keys = self.keys
         j = bisect_left(keys, end) - 1
         while j >= 0 and keys[j] + _HOUR > start:
             slot = self.order[j]
             if self.count[slot]:
-                if start <= keys[j] and keys[j] + _HOUR <= end:
+                if start <= self.last_ts[slot] < end:
                     return self.last[slot]
-                best, best_ts = _NO_ROW, start - 1
-                row = self.head[slot]
-                while row != _NO_ROW:  # newest first: of equal timestamps the first one wins
-                    if best_ts < ts[row] < end:
-                        best, best_ts = row, ts[row]
-                    row = chain[row]
-                if best != _NO_ROW:
-                    return best
+                found = self._latest_in(slot, max(start, keys[j]), end)
+                if found != _NO_ROW:
+                    return found
             j -= 1
         return _NO_ROW
+
+    def _latest_in(self, slot: int, start: int, end: int) -> int:
+        """The slot's active row with the greatest (timestamp, row) in [start, end)."""
+        key = self.hour[slot]
+        seconds = self.seconds.get(slot)
+        if seconds is not None:
+            for second in range(min(end - key, _HOUR) - 1, start - key - 1, -1):
+                if seconds.count[second]:
+                    return seconds.last[second]
+            return _NO_ROW
+        ts, best, best_ts = self.ts, _NO_ROW, start - 1
+        for row in self._rows(self.head[slot]):  # newest first: of equal stamps the first wins
+            if best_ts < ts[row] < end:
+                best, best_ts = row, ts[row]
+        return best
 
 
 class _Series:
@@ -362,7 +441,7 @@ class _Series:
 
     def _converted(self, convert: Callable[[int | float], int | float]) -> None:
         if isinstance(self.view, _Hours):
-            self.view.convert_totals(convert)
+            self.view.convert_totals(self.values, convert)
         else:
             self.view = None
 
@@ -395,7 +474,7 @@ class _Series:
     def cancel(self, row: int) -> None:
         self.cancelled.add(row)
         if isinstance(self.view, _Hours):
-            self.view.remove(row, self.ts, self.values)
+            self.view.remove(row)
         else:
             self.view = None
         if self.winners is None or self.width is None:
@@ -424,11 +503,10 @@ class _Series:
 
     def _hour_values(self, hours: _Hours, formula: str, bounds: list[int]) -> list[Number]:
         hours.refresh()
-        ts, values = self.ts, self.values
         if formula == "last":
-            rows = [hours.latest(lo, hi, ts) for lo, hi in pairwise(bounds)]
-            return [0 if row == _NO_ROW else self.number(values[row]) for row in rows]
-        below = [hours.below(bound, ts, values) for bound in bounds]
+            rows = [hours.latest(lo, hi) for lo, hi in pairwise(bounds)]
+            return [0 if row == _NO_ROW else self.number(self.values[row]) for row in rows]
+        below = [hours.below(bound) for bound in bounds]
         if formula == "count":
             return [high[0] - low[0] for low, high in pairwise(below)]
         return [self.number(high[1] - low[1]) for low, high in pairwise(below)]
@@ -441,7 +519,7 @@ class _Series:
     def _build_hours(self) -> _Hours:
         """Group the active events by hour (O(events); once per series, or after an import)."""
         self.order = None
-        hours = _Hours()
+        hours = _Hours(self.ts, self.values)
         cancelled, values = self.cancelled, self.values
         for row, timestamp in enumerate(self.ts):
             if row in cancelled:

@@ -15,12 +15,22 @@ series: 0 while all values are integers, raised with a one-off rescale when a
 value with more decimal places arrives); only if a scaled value overflows int64
 does the series fall back to a float64 column.
 
-Queries use a lazily built sorted view of the *active* rows (not cancelled; for
-pre-aggregated meters only bucket winners), stable-sorted by timestamp so ties
-keep arrival order: sorted timestamps plus prefix sums make a range sum/count
-two `bisect`s, and `last` is the value at the range's last index. In-order adds
-extend the view in place; out-of-order adds, cancels and replaced bucket
-winners mark it dirty.
+Queries read a structure kept next to the columns (meter_series.py), chosen so that
+the first query after any write is cheap; no write makes a query re-sort a series:
+- a raw series of fewer than 2,048 events, and every pre-aggregated series (at most
+  one active event per hour/day bucket), keeps a lazily built sorted view of its
+  *active* rows (not cancelled; for pre-aggregated meters only bucket winners),
+  stable-sorted by timestamp so ties keep arrival order: prefix sums make a range
+  sum/count two `bisect`s and `last` is the value at the range's last index.
+  In-order adds extend it in place; other writes drop it, and rebuilding costs
+  O(k log k) for those few rows;
+- a larger raw series keeps its active events grouped by UTC hour: each add and
+  cancel updates its hour's count, exact sum and latest event in O(1), and a
+  query refreshes prefix sums over the hours from the earliest hour changed.
+  Summary windows are hour/day aligned, so they read prefix sums only; a range
+  bound inside an hour (the ends of an invoice period) subtracts that hour's
+  events at or after it, by walking them (at most 4,096) or from per-second
+  tallies that busier hours keep.
 
 LIMITATIONS:
 - Not thread-safe: callers hold the namespace lock.
@@ -30,7 +40,9 @@ LIMITATIONS:
 - Summary windows are aligned to UTC hour/day boundaries and clipped to
   `[start, end)`; every window is returned (empty ones with 0), ascending.
   The route validates Stripe's alignment rules; this module does not.
-- In the float fallback sums are float prefix differences (not exact).
+- In the float fallback sums are float sums and differences (not exact).
+- A snapshot does not carry the query structures: the first write or query of a
+  large series after an import regroups its events (O(events)).
 - `value` strings are parsed with `Decimal`; format validation (what Stripe
   accepts as a numeric string) is the caller's job.
 - Asynchronous processing delays and the 35-day / +5-minute timestamp window

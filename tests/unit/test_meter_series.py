@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from stripe_mock_billing import snapshot
 from stripe_mock_billing.billing import meter_series
+from stripe_mock_billing.billing.meter_identifiers import identifier_digest
 from stripe_mock_billing.billing.meter_usage import CancelResult, Formula, MeterEventStore, Number
 from stripe_mock_billing.config import Settings
 from stripe_mock_billing.store import Store
@@ -30,13 +31,14 @@ FORMULAS: tuple[Formula, ...] = ("sum", "count", "last")
 
 
 @contextmanager
-def index_from(events: int) -> Iterator[None]:
-    saved = meter_series.INDEX_MIN_EVENTS
-    meter_series.INDEX_MIN_EVENTS = events
+def index_from(events: int, busy_hour: int = 4096) -> Iterator[None]:
+    """Lower the event counts from which a series uses `_Hours` and an hour keeps seconds."""
+    saved = meter_series.INDEX_MIN_EVENTS, meter_series.BUSY_HOUR_EVENTS
+    meter_series.INDEX_MIN_EVENTS, meter_series.BUSY_HOUR_EVENTS = events, busy_hour
     try:
         yield
     finally:
-        meter_series.INDEX_MIN_EVENTS = saved
+        meter_series.INDEX_MIN_EVENTS, meter_series.BUSY_HOUR_EVENTS = saved
 
 
 def reference(
@@ -125,18 +127,19 @@ def run(ops: list[tuple[Any, ...]]) -> None:
                 check(value, reference(events, formula, s, e))
 
 
-@pytest.mark.parametrize("threshold", [1, 5, 2048])
+@pytest.mark.parametrize(("threshold", "busy_hour"), [(1, 4096), (1, 0), (5, 3), (2048, 4096)])
 @settings(max_examples=200, deadline=None)
 @given(ops=OPS)
 def test_every_query_after_every_write_matches_brute_force(
-    threshold: int, ops: list[tuple[Any, ...]]
+    threshold: int, busy_hour: int, ops: list[tuple[Any, ...]]
 ) -> None:
-    with index_from(threshold):
+    with index_from(threshold, busy_hour):
         run(ops)
 
 
-def test_cancels_unlink_from_any_place_in_an_hour() -> None:
-    with index_from(1):
+@pytest.mark.parametrize("busy_hour", [0, 4096])
+def test_cancels_unlink_from_any_place_in_an_hour(busy_hour: int) -> None:
+    with index_from(1, busy_hour):
         store = MeterEventStore()
         for n, minute in enumerate([10, 5, 50, 30, 5]):  # arrival order, one hour
             store.add(M, C, DAY0 + minute * 60, n + 1, f"e{n}", DAY0)
@@ -158,8 +161,9 @@ def test_cancels_unlink_from_any_place_in_an_hour() -> None:
         assert store.aggregate(M, C, "last", DAY0, DAY0 + D) == 9
 
 
-def test_last_skips_hours_emptied_by_cancels() -> None:
-    with index_from(1):
+@pytest.mark.parametrize("busy_hour", [0, 4096])
+def test_last_skips_hours_emptied_by_cancels(busy_hour: int) -> None:
+    with index_from(1, busy_hour):
         store = MeterEventStore()
         store.add(M, C, DAY0 + 5, 1, "a", DAY0)
         store.add(M, C, DAY0 + 3 * H + 5, 2, "b", DAY0)
@@ -170,8 +174,9 @@ def test_last_skips_hours_emptied_by_cancels() -> None:
         assert store.aggregate(M, C, "last", DAY0 + 1 * H, DAY0 + D) == 0
 
 
-def test_rescale_and_float_fallback_keep_hour_sums() -> None:
-    with index_from(1):
+@pytest.mark.parametrize("busy_hour", [0, 4096])
+def test_rescale_and_float_fallback_keep_hour_sums(busy_hour: int) -> None:
+    with index_from(1, busy_hour):
         store = MeterEventStore()
         store.add(M, C, DAY0, 3, None, DAY0)
         store.add(M, C, DAY0 + H, "0.25", None, DAY0)  # rescales the stored values
@@ -216,3 +221,25 @@ def test_snapshot_round_trip_rebuilds_the_index() -> None:
         assert copy.cancel("e5", DAY0) is CancelResult.CANCELLED
         assert copy.aggregate(M, C, "sum", DAY0, DAY0 + D) == 0 + 1 + 3 + 4 + 100
         assert copy.aggregate(M, C, "last", DAY0, DAY0 + D) == 4
+
+
+@pytest.mark.parametrize("busy_hour", [0, 2, 4096])
+def test_same_second_ties_and_cancels_in_a_busy_hour(busy_hour: int) -> None:
+    with index_from(1, busy_hour):
+        store = MeterEventStore()
+        for n, (second, value) in enumerate([(7, 1), (7, 2), (9, 3), (7, 4), (8, 5)]):
+            store.add(M, C, DAY0 + second, value, f"e{n}", DAY0)
+        assert store.aggregate(M, C, "last", DAY0, DAY0 + 8) == 4  # same second: newest
+        assert store.aggregate(M, C, "sum", DAY0 + 8, DAY0 + 9) == 5
+        assert store.cancel("e3", DAY0) is CancelResult.CANCELLED
+        assert store.aggregate(M, C, "last", DAY0, DAY0 + 8) == 2
+        assert store.cancel("e2", DAY0) is CancelResult.CANCELLED  # the hour's last
+        assert store.aggregate(M, C, "last", DAY0, DAY0 + H) == 5
+        assert store.aggregate(M, C, "sum", DAY0 + 7, DAY0 + 9) == 8
+        assert store.aggregate(M, C, "count", DAY0 + 8, DAY0 + H) == 1
+
+
+def test_identifier_digests_are_stable() -> None:
+    """Snapshots store these digests: the function must never change its output."""
+    assert identifier_digest("evt_1") == 5278118921624246742
+    assert identifier_digest("idem_0") == 136198931785446115
