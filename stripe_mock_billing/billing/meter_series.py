@@ -121,9 +121,9 @@ class _Seconds:
     __slots__ = ("count", "last", "total")
 
     def __init__(self) -> None:
-        self.count = [0] * _HOUR
-        self.total: list[int | float] = [0] * _HOUR
-        self.last = [_NO_ROW] * _HOUR
+        self.count = array("I", [0]) * _HOUR
+        self.total: list[int | float] = [0] * _HOUR  # exact: Python ints (floats if float)
+        self.last = array("I", [_NO_ROW]) * _HOUR
 
 
 class _Hours:
