@@ -129,3 +129,23 @@ def test_legacy_metered_item_without_usage_bills_nothing(acacia: stripe.StripeCl
     cycle = invoices_of(acacia, sub.id)[-1]
     assert [(ln.quantity, ln.amount) for ln in cycle.lines.data] == [(0, 0)]
     assert (cycle.subtotal, cycle.total, cycle.amount_due) == (0, 0, 0)
+
+
+def test_legacy_metered_price_without_aggregate_usage_sums(acacia: stripe.StripeClient) -> None:
+    price = acacia.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 7,
+            "recurring": {"interval": "month", "usage_type": "metered"},
+            "product_data": {"name": "API calls"},
+        }
+    )
+    clk, _, sub = clocked_sub(acacia, [price.id])
+    si = sub["items"].data[0].id
+    for quantity in (3, 4):
+        acacia.raw_request(
+            "post", f"/v1/subscription_items/{si}/usage_records", quantity=quantity, timestamp=JAN1
+        )
+    advance(acacia, clk.id, FEB1 + 60)
+    cycle = invoices_of(acacia, sub.id)[-1]
+    assert [(ln.quantity, ln.amount) for ln in cycle.lines.data] == [(7, 49)]  # 3 + 4 at 7 cents
