@@ -198,9 +198,11 @@ def config_text() -> str:
         f"pytest_add_cli_args_test_selection = {toml_list(selection)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "--no-schema"]\n'
         'on_dependency_change = "ignore"\n'
-        # a mutant may use twice as much CPU as its tests' recorded time before it counts as a
-        # timeout (mutmut's default of 15 lets an endless loop in period math run ~7 minutes)
-        "timeout_multiplier = 2.0\n"
+        # a mutant's CPU limit is (its tests' recorded call time + 5 s) x 3 x 2: mutmut's default
+        # (x 15) lets an endless loop in period math run ~7 minutes; the 5 s cover the fixtures'
+        # set-up, which the recorded time leaves out (x 2 with no margin timed out survivors)
+        "timeout_multiplier = 3.0\n"
+        "timeout_constant = 5.0\n"
         "use_git_change_detection = false\n"
     )
 
