@@ -22,7 +22,8 @@ not reached stays unchecked and is listed.
 Tests per mutant: tests/unit and tests/api minus the suites that start servers in subprocesses
 or depend on timing (IGNORED); mutmut runs, fastest first and stopping at the first failure,
 only the tests that executed the mutated function. The score of a module is detected /
-(detected + survived + no tests), detected being killed or timed out. Mutants listed in
+(detected + survived + no tests), detected being killed or timed out (the timeouts, `t/o`, are
+also shown on their own). Mutants listed in
 tools/mutation_equivalents.toml (each with why it cannot change behaviour) are shown apart and
 left out of the second score column; a listed mutant that no longer survives is reported as
 stale. Exit status 0 whatever the score: a figure to read, not a gate.
@@ -308,7 +309,7 @@ def report(cache: Path, modules: list[str]) -> None:
     total: Counter[str] = Counter()
     survivors: list[str] = []
     print(
-        f"\n{'module':<34} {'score':>7} {'w/o eq':>7} {'killed':>7} {'surv':>5} "
+        f"\n{'module':<34} {'score':>7} {'w/o eq':>7} {'killed':>7} {'t/o':>4} {'surv':>5} "
         f"{'equiv':>5} {'unchecked':>9} {'other':>5}"
     )
     for module in modules:
@@ -356,7 +357,7 @@ def _row(label: str, c: Counter[str]) -> str:
     unchecked = c["not checked"] + c["interrupted"]
     other = sum(c.values()) - scored - unchecked - c["equivalent"]
     return (
-        f"{label:<34} {score:>7} {score_eq:>7} {detected:>7} {undetected:>5} "
+        f"{label:<34} {score:>7} {score_eq:>7} {detected:>7} {c['timeout']:>4} {undetected:>5} "
         f"{c['equivalent']:>5} {unchecked:>9} {other:>5}"
     )
 
