@@ -243,3 +243,58 @@ def test_identifier_digests_are_stable() -> None:
     """Snapshots store these digests: the function must never change its output."""
     assert identifier_digest("evt_1") == 5278118921624246742
     assert identifier_digest("idem_0") == 136198931785446115
+
+
+# ---------------------------------------------------------------- cost guarantees (structure)
+def _series(store: MeterEventStore) -> Any:
+    return store._meters[M][C]
+
+
+def test_the_index_starts_at_the_threshold_and_never_sorts(monkeypatch: pytest.MonkeyPatch) -> None:
+    with index_from(4):
+        store = MeterEventStore()
+        for n in range(3):
+            store.add(M, C, DAY0 + 10 - n, 1, None, DAY0)
+        assert store.aggregate(M, C, "count", DAY0, DAY0 + D) == 3
+        assert type(_series(store).view) is meter_series._View
+        store.add(M, C, DAY0 + 5, 1, None, DAY0)
+        assert type(_series(store).view) is meter_series._Hours
+        assert _series(store).order is None
+        monkeypatch.setattr(meter_series._Series, "_build_view", None)  # no lazy sort any more
+        store.add(M, C, DAY0 + 1, 1, "x", DAY0)  # out of order
+        store.cancel("x", DAY0)
+        assert store.summaries(M, C, "count", DAY0, DAY0 + 2 * H, "hour") == [
+            (DAY0, DAY0 + H, 4),
+            (DAY0 + H, DAY0 + 2 * H, 0),
+        ]
+
+
+def test_a_bound_after_an_hours_latest_event_walks_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with index_from(1):
+        store = MeterEventStore()
+        for second in (5, 100, 7):
+            store.add(M, C, DAY0 + second, second, None, DAY0)
+        store.aggregate(M, C, "sum", DAY0, DAY0 + D)
+        monkeypatch.setattr(meter_series._Hours, "_rows", None)
+        assert store.aggregate(M, C, "sum", DAY0, DAY0 + 101) == 112
+        assert store.aggregate(M, C, "last", DAY0, DAY0 + 101) == 100
+        assert store.aggregate(M, C, "sum", DAY0 + 3 * H, DAY0 + 3 * H + 1) == 0
+
+
+def test_a_busy_hour_answers_bounds_inside_it_from_its_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with index_from(1, busy_hour=3):
+        store = MeterEventStore()
+        for n, second in enumerate((50, 10, 30, 10, 20)):
+            store.add(M, C, DAY0 + second, n + 1, f"e{n}", DAY0)
+        assert set(_series(store).view.seconds) == {0}
+        store.cancel("e2", DAY0)  # the walk to unlink it is allowed: not a query
+        monkeypatch.setattr(meter_series._Hours, "_rows", None)
+        assert store.aggregate(M, C, "sum", DAY0 + 10, DAY0 + 30) == 2 + 4 + 5
+        assert store.aggregate(M, C, "count", DAY0 + 11, DAY0 + 50) == 1
+        assert store.aggregate(M, C, "last", DAY0, DAY0 + 20) == 4
+        assert store.aggregate(M, C, "last", DAY0 + 11, DAY0 + 50) == 5
+        assert store.aggregate(M, C, "last", DAY0 + 21, DAY0 + 50) == 0
