@@ -158,14 +158,17 @@ class _Connection(asyncio.Protocol):
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._grow_head(len(name) + len(value) + 4)
+        size = self.head_size = self.head_size + len(name) + len(value) + 4
+        if size > limits.MAX_HEADER_BYTES:
+            self._grow_head(0)
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._expect(self.server.body_timeout)
         for name, value in self.headers:
-            expects = name.lower() == b"expect" and value.lower() == b"100-continue"
-            if expects and self.transport is not None:
+            if len(name) != 6 or name.lower() != b"expect":
+                continue
+            if value.lower() == b"100-continue" and self.transport is not None:
                 self.transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
@@ -351,10 +354,15 @@ class LoopServer:
     def goes_off_loop(self, env: dict[str, Any]) -> bool:
         """Whether a request runs on the worker: a long one, or one of a key that has one
         there (so an account's requests keep their order and never block the loop on its lock)."""
-        auth = env.get("HTTP_AUTHORIZATION")
-        if auth is not None and auth in self._busy:
-            return True
-        return env["REQUEST_METHOD"] == "POST" and bool(_LONG_POST.fullmatch(env["PATH_INFO"]))
+        if self._busy:
+            auth = env.get("HTTP_AUTHORIZATION")
+            if auth is not None and auth in self._busy:
+                return True
+        if env["REQUEST_METHOD"] != "POST":
+            return False
+        where = env["PATH_INFO"]
+        # a substring test first: the pattern is tried only on paths that may match it
+        return ("/advance" in where or "/snapshot" in where) and bool(_LONG_POST.fullmatch(where))
 
     def call_off_loop(
         self,

@@ -130,7 +130,7 @@ def create_customer() -> Response:
         id=cid,
         created=created,
         test_clock=clock_id,
-        invoice_prefix=ids.random_tail(8).upper(),
+        invoice_prefix=ids.id_tail(8).upper(),
     )
     _apply(cust, prm)
     _check_payment_methods(ns, prm, None)
