@@ -149,3 +149,32 @@ def test_legacy_metered_price_without_aggregate_usage_sums(acacia: stripe.Stripe
     advance(acacia, clk.id, FEB1 + 60)
     cycle = invoices_of(acacia, sub.id)[-1]
     assert [(ln.quantity, ln.amount) for ln in cycle.lines.data] == [(7, 49)]  # 3 + 4 at 7 cents
+
+
+def test_a_licensed_item_of_quantity_zero_bills_nothing(client: stripe.StripeClient) -> None:
+    price = licensed_price(client, 1000)
+    clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN1})
+    cus = client.v1.customers.create({"test_clock": clk.id})
+    sub = client.v1.subscriptions.create(
+        {"customer": cus.id, "items": [{"price": price.id, "quantity": 0}]}
+    )
+    first = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert [(ln.quantity, ln.amount) for ln in first.lines.data] == [(0, 0)]
+    assert (first.total, first.amount_due) == (0, 0)
+
+
+def test_preview_of_a_quantity_change_shows_the_new_quantity(client: stripe.StripeClient) -> None:
+    price = licensed_price(client, 1000)
+    _, cust, sub = clocked_sub(client, [price.id])
+    preview = client.v1.invoices.create_preview(
+        {
+            "customer": cust.id,
+            "subscription": sub.id,
+            "subscription_details": {
+                "items": [{"id": sub["items"].data[0].id, "quantity": 5}],
+                "proration_behavior": "none",
+            },
+        }
+    )
+    assert [(ln.quantity, ln.amount) for ln in preview.lines.data] == [(5, 5000)]
+    assert (preview.period_end, preview.total) == (FEB1, 5000)
