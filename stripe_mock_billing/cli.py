@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # --help, --version: exit here, before the app's imports
     from . import gc_tuning
     from .app import create_app
     from .cli_server import make_cli_server
@@ -165,8 +167,6 @@ def _run(argv: list[str] | None) -> int:
     from .domain import versions
     from .errors import StripeError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
         settings = Settings.from_env(
             host=args.host,

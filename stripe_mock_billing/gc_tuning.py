@@ -17,10 +17,10 @@ So the CLI server (`install`):
    and no automatic collection ever scans more than the young generation, however large the
    store grows;
 3. runs a full collection (unfreeze, collect, freeze) on a daemon thread once the process has
-   been idle for `IDLE_SECONDS` (under `IDLE_CPU` of one core) after an automatic collection:
-   it reclaims the cycles that were still in use when a young collection froze them (a
-   request's own cycles, caught mid-request). Under a load without idle moments they wait, and
-   their memory with them.
+   been idle for `IDLE_SECONDS` (under `IDLE_CPU` of one core), if the young collections since
+   the last one could have frozen a quarter of the heap (`IDLE_GROWTH`): it reclaims the cycles
+   that were still in use when a young collection froze them (a request's own cycles, caught
+   mid-request). Under a load without idle moments they wait, and their memory with them.
 
 The pytest plugin, in-process mode and `ThreadedServer` leave the collector alone: their process
 is the user's test process, and so are its collector settings.
@@ -43,6 +43,11 @@ from typing import IO, Any
 YOUNG_THRESHOLD = 10_000
 IDLE_SECONDS = 1.0
 IDLE_CPU = 0.02  # fraction of one core over IDLE_SECONDS below which the process is idle
+# an idle full collection waits until the young collections since the last one could have
+# frozen this fraction of the heap it left (YOUNG_THRESHOLD allocations each, at most): its
+# cost, a scan of the whole heap, stays in proportion to the work since (CPython's own rule
+# for its full collections is the same, with 25%)
+IDLE_GROWTH = 0.25
 
 
 class Collector:
@@ -51,6 +56,7 @@ class Collector:
     def __init__(self, log: IO[str] | None = None) -> None:
         self.log = log
         self.pending = 0  # automatic collections since the last full one
+        self.heap = 0  # objects frozen after the last full collection
         self.full_collections = 0
         self._in_full = False
         self._started = 0.0
@@ -63,6 +69,8 @@ class Collector:
         gc.set_threshold(YOUNG_THRESHOLD, 10, 10)
         gc.callbacks.append(self._callback)
         gc.enable()  # the CLI turns it off during start-up
+        # self.heap stays 0: the first idle moment after a young collection runs a full one,
+        # which also takes start-up's garbage and measures the heap
         if self.log is not None:
             self.log.write(f"frozen {gc.get_freeze_count()}\n")
         threading.Thread(target=self._watch, name="stripe-mock-billing-gc", daemon=True).start()
@@ -93,10 +101,15 @@ class Collector:
         finally:
             self._in_full = False
         self.pending = 0
+        self.heap = gc.get_freeze_count()  # a walk of the frozen list: idle time too
         self.full_collections += 1
         if self.log is not None:
-            self.log.write(f"idle {ms:.3f} {collected} {gc.get_freeze_count()}\n")
+            self.log.write(f"idle {ms:.3f} {collected} {self.heap}\n")
         return collected
+
+    def due(self) -> bool:
+        """Whether enough young collections ran since the last full one (IDLE_GROWTH)."""
+        return self.pending * YOUNG_THRESHOLD >= IDLE_GROWTH * self.heap
 
     def _watch(self) -> None:
         cpu = time.process_time()
@@ -105,7 +118,7 @@ class Collector:
             now = time.process_time()
             idle = now - cpu < IDLE_CPU * IDLE_SECONDS
             cpu = now
-            if idle and self.pending:
+            if idle and self.pending and self.due():
                 self.collect_now()
                 cpu = time.process_time()
 

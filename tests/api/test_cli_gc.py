@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import validated
+
 URL_LINE = re.compile(r"listening on (http://[\d.]+:\d+)")
 KEY = "sk_test_cli_gc"
 
@@ -66,9 +68,26 @@ def test_frozen_start_up_young_collections_under_load_a_full_one_when_idle(
     assert re.fullmatch(r"frozen \d+", first) and int(first.split()[1]) > 1000
     with requests.Session() as s:
         s.headers["Authorization"] = f"Bearer {KEY}"
-        # enough kept objects for a few young collections (one per 10,000 allocations)
-        for i in range(1500):
-            s.post(f"{url}/v1/customers", data={"name": f"c{i}"}).raise_for_status()
+        product = validated(s.post(f"{url}/v1/products", data={"name": "p"})).json()["id"]
+        data = {"collection_method": "send_invoice", "days_until_due": "30"}
+        for i in range(20):
+            price = s.post(
+                f"{url}/v1/prices",
+                data={
+                    "product": product,
+                    "currency": "usd",
+                    "unit_amount": "100",
+                    "recurring[interval]": "month",
+                },
+            )
+            data[f"items[{i}][price]"] = validated(price).json()["id"]
+        # subscriptions of 20 items keep many objects each: a few young collections (one per
+        # 10,000 allocations), enough for a full one once idle
+        for _ in range(300):
+            # load for the collector, not validated (the test reads the collector's log)
+            data["customer"] = s.post(f"{url}/v1/customers").json()["id"]
+            # load for the collector, not validated (the test reads the collector's log)
+            s.post(f"{url}/v1/subscriptions", data=data).raise_for_status()
     assert wait_for(log, r"[012] \d+\.\d+ \d+\.\d+"), log.read_text()
     # then the server is idle: one full collection, which leaves the survivors frozen
     idle = wait_for(log, r"idle \d+\.\d+ \d+ \d+")
