@@ -651,6 +651,9 @@ class Dispatcher:
         self.views = views
         self.refresh = app.extensions.get(REFRESH)
         self.adapter = adapter
+        # as Flask does on its first request: routes and hooks added from now on are refused,
+        # so the table above stays the app's
+        app._got_first_request = True
         return adapter
 
     def _route(self, meth: str, where: str) -> tuple[Rule, Any] | None:
