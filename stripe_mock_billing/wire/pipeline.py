@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -622,6 +623,7 @@ class Dispatcher:
         self.st: Store = app.extensions[STORE]
         self.errors: Any = app.extensions[ERRORS]
         self.refresh: Any = None
+        self.max_length = MAX_CONTENT_LENGTH
 
     def _prepare(self) -> MapAdapter:
         """Bind the route table once; decide which endpoints are lean (no Flask state read)."""
@@ -650,6 +652,8 @@ class Dispatcher:
                 views[rule.endpoint] = view
         self.views = views
         self.refresh = app.extensions.get(REFRESH)
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        self.max_length = limit if limit is not None else sys.maxsize
         self.adapter = adapter
         # as Flask does on its first request: routes and hooks added from now on are refused,
         # so the table above stays the app's
@@ -689,12 +693,12 @@ class Dispatcher:
             or environ.get("wsgi.input_terminated")
         ):
             return self.fallback(environ, start_response)
-        length = environ.get("CONTENT_LENGTH")
-        if length and (not length.isdigit() or int(length) > MAX_CONTENT_LENGTH):
-            return self.fallback(environ, start_response)
-        found = self._route(meth, where)
+        found = self._route(meth, where)  # binds the table (and reads the limit) first
         if found is None:
             return self.fallback(environ, start_response)
+        length = environ.get("CONTENT_LENGTH")
+        if length and (not length.isdigit() or int(length) > self.max_length):
+            return self.fallback(environ, start_response)  # werkzeug's 413 (or 400)
         rule, args = found
         s = State(environ, meth, where, self.st, self.refresh)
         s.rule = rule.rule
