@@ -6,10 +6,11 @@ random order) three times: over 30 days spread over 1,000 customers, over 30 day
 customer, and within one hour on one customer (a busy hour). Prints RSS delta per event
 (target <= 150 bytes, identifier index included), insert time, the cold first summary after
 the bulk load, then the first query right after each kind of write (an in-order event, an
-out-of-order event, a cancel; the median (target <= 5 ms) and the worst of several rounds, each
-round's query one of: sum by day, count by hour, `last` and sum over a range whose bounds fall
-inside hours), and median query times of repeated queries (target <= 5 ms). `--strict` exits 1
-when a target is missed.
+out-of-order event, a cancel; over several rounds the median (target <= 5 ms), the worst, and
+the worst in CPU time (target <= 5 ms; unlike the wall time, not inflated when the machine's
+other load preempts the process), each round's query one of: sum by day, count by hour, `last`
+and sum over a range whose bounds fall inside hours), and median query times of repeated
+queries (target <= 5 ms). `--strict` exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -191,20 +192,27 @@ def first_queries_after_writes(
     if len(cancellable) == ROUNDS:
         writes.append(("a cancel", cancel))
     for label, write in writes:
-        samples = []
+        walls, cpus = [], []
         for n in range(ROUNDS):
             gc.collect()  # a pending collection of the bench's own lists is not the query's
             write()
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             queries[n % len(queries)]()
-            samples.append((time.perf_counter() - start) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+            walls.append((time.perf_counter() - start) * 1000)
         report(
             f"first query after {label}, median of {ROUNDS}",
-            statistics.median(samples),
+            statistics.median(walls),
             "ms",
             QUERY_TARGET_MS,
         )
-        report(f"first query after {label}, worst of {ROUNDS}", max(samples), "ms", None)
+        report(f"first query after {label}, worst of {ROUNDS}", max(walls), "ms", None)
+        report(
+            f"first query after {label}, worst of {ROUNDS}, CPU time",
+            max(cpus),
+            "ms",
+            QUERY_TARGET_MS,
+        )
 
 
 def main() -> int:

@@ -4,10 +4,11 @@ One `_Series` holds a customer's events of one meter as append-only `array` colu
 (timestamp, value, received_at) plus a query structure in its `view` slot, a cache (a snapshot
 writes it as null; the first write or query after an import rebuilds it):
 
-- `_View`, for a raw series of fewer than `INDEX_MIN_EVENTS` events and for every
-  pre-aggregated series (whose active events are at most one per hour/day bucket): the active
-  rows sorted by timestamp with prefix sums, built lazily (O(k log k) for those k rows) and
-  extended in place by in-order adds;
+- `_View`, for a small raw series (fewer than `INDEX_MIN_EVENTS` events, or a sparse one of
+  fewer than `INDEX_ALWAYS_EVENTS`, which would pay more memory per event for its hours than
+  for a view) and for every pre-aggregated series (whose active events are at most one per
+  hour/day bucket): the active rows sorted by timestamp with prefix sums, built lazily
+  (O(k log k) for those k rows, a few ms at most) and extended in place by in-order adds;
 - `_Hours`, for a larger raw series: its active events grouped by UTC hour, with each hour's
   count, exact sum and latest event updated by every add in O(1) and by every cancel (which
   walks its hour's events, newest first, to unlink the cancelled one), and prefix sums
@@ -51,7 +52,11 @@ _BEFORE_ALL = -(1 << 62)  # earlier than any timestamp
 _AFTER_ALL = 1 << 62  # later than any timestamp
 
 INDEX_MIN_EVENTS = 2048
-"""Events from which a raw series keeps `_Hours` instead of a lazily sorted `_View`."""
+"""Events from which a raw series may keep `_Hours` instead of a lazily sorted `_View`: when
+it has at least `MIN_EVENTS_PER_HOUR` events per hour it has events in (checked at every
+multiple of this count), or in any case from `INDEX_ALWAYS_EVENTS` events on."""
+INDEX_ALWAYS_EVENTS = 6144
+MIN_EVENTS_PER_HOUR = 8
 BUSY_HOUR_EVENTS = 4096
 """Events of one hour from which `_Hours` also keeps that hour's per-second tallies."""
 
@@ -166,13 +171,14 @@ class _Hours:
         self.hour: list[int] = []  # slot -> hour start
         self.count: list[int] = []
         self.total: list[int | float] = []
-        self.head: list[int] = []
-        self.last: list[int] = []
-        self.last_ts: list[int] = []
+        # arrays where a list would hold an int object per hour (memory of sparse series)
+        self.head: array[int] = array("I")
+        self.last: array[int] = array("I")
+        self.last_ts: array[int] = array("q")
         self.chain: array[int] = array("I")
         self.keys: list[int] = []
-        self.order: list[int] = []
-        self.pcount: list[int] = [0]
+        self.order: array[int] = array("I")
+        self.pcount: array[int] = array("q", [0])
         self.ptotal: list[int | float] = [0]
         self.seconds: dict[int, _Seconds] = {}  # slot -> tallies of a busy hour
         self.stale = _AFTER_ALL  # prefix sums of the hours from this one on are out of date
@@ -281,7 +287,7 @@ class _Hours:
     def refresh(self) -> None:
         """Bring `keys` / `order` and the prefix sums up to date (call before reading)."""
         if len(self.keys) != len(self.hour):
-            self.order = sorted(range(len(self.hour)), key=self.hour.__getitem__)
+            self.order = array("I", sorted(range(len(self.hour)), key=self.hour.__getitem__))
             self.keys = [self.hour[slot] for slot in self.order]
             self.stale = _BEFORE_ALL
         if self.stale == _AFTER_ALL:
@@ -402,7 +408,7 @@ class _Series:
             bucket = timestamp - timestamp % self.width
             replaced = bucket in self.winners
             self.winners[bucket] = row
-        elif row >= INDEX_MIN_EVENTS - 1:
+        elif (row + 1) % INDEX_MIN_EVENTS == 0 and self._wants_hours():
             self.view = self._build_hours()
             return row
         self._extend_sorted(row, timestamp, replaced)
@@ -512,9 +518,17 @@ class _Series:
         return [self.number(high[1] - low[1]) for low, high in pairwise(below)]
 
     def _build(self) -> _View | _Hours:
-        if self.width is None and len(self.ts) >= INDEX_MIN_EVENTS:
-            return self._build_hours()
-        return self._build_view()
+        return self._build_hours() if self._wants_hours() else self._build_view()
+
+    def _wants_hours(self) -> bool:
+        """Whether `_Hours` suits this series (see `INDEX_MIN_EVENTS`): O(events) to decide."""
+        events = len(self.ts)
+        if self.width is not None or events < INDEX_MIN_EVENTS:
+            return False
+        if events >= INDEX_ALWAYS_EVENTS:
+            return True
+        hours = len({stamp - stamp % _HOUR for stamp in self.ts})
+        return hours * MIN_EVENTS_PER_HOUR <= events
 
     def _build_hours(self) -> _Hours:
         """Group the active events by hour (O(events); once per series, or after an import)."""

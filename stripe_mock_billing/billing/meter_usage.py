@@ -16,17 +16,20 @@ value with more decimal places arrives); only if a scaled value overflows int64
 does the series fall back to a float64 column.
 
 Queries read a structure kept next to the columns (meter_series.py), chosen so that
-the first query after any write is cheap; no write makes a query re-sort a series:
-- a raw series of fewer than 2,048 events, and every pre-aggregated series (at most
-  one active event per hour/day bucket), keeps a lazily built sorted view of its
+the first query after any write is cheap (no write makes a query sort more than a
+few thousand rows):
+- a small raw series (fewer than 2,048 events, or fewer than 6,144 with under 8
+  per hour it has events in), and every pre-aggregated series (at most one active
+  event per hour/day bucket), keeps a lazily built sorted view of its
   *active* rows (not cancelled; for pre-aggregated meters only bucket winners),
   stable-sorted by timestamp so ties keep arrival order: prefix sums make a range
   sum/count two `bisect`s and `last` is the value at the range's last index.
   In-order adds extend it in place; other writes drop it, and rebuilding costs
   O(k log k) for those few rows;
-- a larger raw series keeps its active events grouped by UTC hour: each add and
-  cancel updates its hour's count, exact sum and latest event in O(1), and a
-  query refreshes prefix sums over the hours from the earliest hour changed.
+- a larger raw series keeps its active events grouped by UTC hour: each add
+  updates its hour's count, exact sum and latest event in O(1) (a cancel also
+  walks its hour's events to unlink it), and a query refreshes prefix sums over
+  the hours from the earliest hour changed.
   Summary windows are hour/day aligned, so they read prefix sums only; a range
   bound inside an hour (the ends of an invoice period) subtracts that hour's
   events at or after it, by walking them (at most 4,096) or from per-second

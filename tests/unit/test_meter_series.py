@@ -32,13 +32,17 @@ FORMULAS: tuple[Formula, ...] = ("sum", "count", "last")
 
 @contextmanager
 def index_from(events: int, busy_hour: int = 4096) -> Iterator[None]:
-    """Lower the event counts from which a series uses `_Hours` and an hour keeps seconds."""
-    saved = meter_series.INDEX_MIN_EVENTS, meter_series.BUSY_HOUR_EVENTS
-    meter_series.INDEX_MIN_EVENTS, meter_series.BUSY_HOUR_EVENTS = events, busy_hour
+    """Make raw series use `_Hours` from `events` events on, and hours keep seconds above
+    `busy_hour` events."""
+    names = ("INDEX_MIN_EVENTS", "INDEX_ALWAYS_EVENTS", "BUSY_HOUR_EVENTS")
+    saved = [getattr(meter_series, name) for name in names]
+    for name, value in zip(names, (events, events, busy_hour), strict=True):
+        setattr(meter_series, name, value)
     try:
         yield
     finally:
-        meter_series.INDEX_MIN_EVENTS, meter_series.BUSY_HOUR_EVENTS = saved
+        for name, value in zip(names, saved, strict=True):
+            setattr(meter_series, name, value)
 
 
 def reference(
@@ -267,6 +271,24 @@ def test_the_index_starts_at_the_threshold_and_never_sorts(monkeypatch: pytest.M
             (DAY0, DAY0 + H, 4),
             (DAY0 + H, DAY0 + 2 * H, 0),
         ]
+
+
+def test_sparse_series_keep_the_sorted_view_until_they_are_large(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(meter_series, "INDEX_MIN_EVENTS", 4)
+    monkeypatch.setattr(meter_series, "INDEX_ALWAYS_EVENTS", 12)
+    monkeypatch.setattr(meter_series, "MIN_EVENTS_PER_HOUR", 2)
+    sparse, dense = MeterEventStore(), MeterEventStore()
+    for n in range(12):
+        sparse.add(M, C, DAY0 + n * H, 1, None, DAY0)  # one event per hour
+        dense.add(M, C, DAY0 + n % 2 * H, 1, None, DAY0)  # two hours
+        for store in (sparse, dense):
+            assert store.aggregate(M, C, "count", DAY0, DAY0 + D) == n + 1
+        hours = type(_series(sparse).view) is meter_series._Hours
+        assert hours is (n + 1 >= 12)
+        assert (type(_series(dense).view) is meter_series._Hours) is (n + 1 >= 4)
+    assert sparse.aggregate(M, C, "sum", DAY0 + H, DAY0 + 3 * H) == 2
 
 
 def test_a_bound_after_an_hours_latest_event_walks_nothing(

@@ -377,12 +377,12 @@ def test_big_integers_exact(stamps: list[int], values: list[int]) -> None:
 @contextmanager
 def _index_from(events: int) -> Iterator[None]:
     """Make raw series switch to the per-hour index (`_Hours`) from `events` events on."""
-    saved = meter_series.INDEX_MIN_EVENTS
-    meter_series.INDEX_MIN_EVENTS = events
+    saved = meter_series.INDEX_MIN_EVENTS, meter_series.INDEX_ALWAYS_EVENTS
+    meter_series.INDEX_MIN_EVENTS = meter_series.INDEX_ALWAYS_EVENTS = events
     try:
         yield
     finally:
-        meter_series.INDEX_MIN_EVENTS = saved
+        meter_series.INDEX_MIN_EVENTS, meter_series.INDEX_ALWAYS_EVENTS = saved
 
 
 @pytest.mark.parametrize("threshold", [1, 4])
