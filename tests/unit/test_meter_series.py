@@ -31,12 +31,13 @@ FORMULAS: tuple[Formula, ...] = ("sum", "count", "last")
 
 
 @contextmanager
-def index_from(events: int, busy_hour: int = 4096) -> Iterator[None]:
-    """Make raw series use `_Hours` from `events` events on, and hours keep seconds above
-    `busy_hour` events."""
+def index_from(events: int, busy_hour: int = 4096, always: int | None = None) -> Iterator[None]:
+    """Make raw series use `_Hours` from `events` events on (dense ones; all from `always`
+    events, by default `events` too), and hours keep seconds above `busy_hour` events."""
     names = ("INDEX_MIN_EVENTS", "INDEX_ALWAYS_EVENTS", "BUSY_HOUR_EVENTS")
     saved = [getattr(meter_series, name) for name in names]
-    for name, value in zip(names, (events, events, busy_hour), strict=True):
+    values = (events, events if always is None else always, busy_hour)
+    for name, value in zip(names, values, strict=True):
         setattr(meter_series, name, value)
     try:
         yield
@@ -131,13 +132,16 @@ def run(ops: list[tuple[Any, ...]]) -> None:
                 check(value, reference(events, formula, s, e))
 
 
-@pytest.mark.parametrize(("threshold", "busy_hour"), [(1, 4096), (1, 0), (5, 3), (2048, 4096)])
+@pytest.mark.parametrize(
+    ("threshold", "busy_hour", "always"),
+    [(1, 4096, 1), (1, 0, 1), (5, 3, 5), (2, 2, 30), (2048, 4096, 6144)],
+)
 @settings(max_examples=200, deadline=None)
 @given(ops=OPS)
 def test_every_query_after_every_write_matches_brute_force(
-    threshold: int, busy_hour: int, ops: list[tuple[Any, ...]]
+    threshold: int, busy_hour: int, always: int, ops: list[tuple[Any, ...]]
 ) -> None:
-    with index_from(threshold, busy_hour):
+    with index_from(threshold, busy_hour, always):
         run(ops)
 
 
