@@ -73,7 +73,8 @@ from stripe_mock_billing.billing.meter_series import (
 )
 from stripe_mock_billing.domain.meters import Formula, Window
 
-_WIDTHS: dict[str | None, int | None] = {None: None, **_WINDOW_SECONDS}
+_WIDTHS: dict[str | None, int | None] = {None: None}  # event_time_window -> bucket seconds
+_WIDTHS.update(_WINDOW_SECONDS)
 
 
 class DuplicateIdentifier(Exception):
