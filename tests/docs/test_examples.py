@@ -25,6 +25,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_examples import CodeExample, find_examples
@@ -32,6 +33,7 @@ from pytest_examples import CodeExample, find_examples
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [ROOT / "README.md", ROOT / "docs"]
 SERVER_URL = "127.0.0.1:12111"
+_KEY = re.compile(r"\bsk_test_\w+")
 _FENCE = re.compile(r"^( *)```( *)(\w+)([^\n]*)\n(.*?)^\1```", re.M | re.S)
 _SERVER_CMD = re.compile(
     r"(?:^|&&|\s)("
@@ -141,11 +143,26 @@ def test_python_block_runs(example: CodeExample, tmp_path: Path) -> None:
         source = source.replace(SERVER_URL, server.url.removeprefix("http://"))
     try:
         code = compile(source, str(example), "exec")
-        with mock_stripe():
+        with mock_stripe() as m:
             exec(code, {"__name__": "__docs_example__"})
+            _assert_responses_match_the_schema(source, m, server)
     finally:
         if server is not None:
             server.stop()
+
+
+def _assert_responses_match_the_schema(source: str, m: Any, server: Any) -> None:
+    """Every response the block's accounts (the `sk_test_...` keys it names) received, in
+    process or from the server, checked against Stripe's OpenAPI from their journals."""
+    from stripe_mock_billing.handle import StripeMock
+    from tests.conftest import journal_problems
+
+    problems: list[str] = []
+    for key in sorted(set(_KEY.findall(source))):
+        problems += journal_problems(m.handle(key))
+        if server is not None:
+            problems += journal_problems(StripeMock.connect(server.url, key))
+    assert not problems, "responses violate the OpenAPI schema:\n" + "\n".join(problems[:20])
 
 
 @pytest.mark.parametrize("block", SH_SERVER, ids=str)
