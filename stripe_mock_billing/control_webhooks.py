@@ -25,6 +25,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from .control import _account, _body, _list
 from .delivery import FAULT_KINDS, JOBS_KEY, Dispatcher, FaultRule
 from .domain.event_types import SNAPSHOT_TYPES, THIN_TYPES
+from .domain.events import OUTBOX, THIN_OUTBOX
 from .errors import InvalidRequest, ResourceMissing, invalid_value, missing_param, unknown_params
 from .ids import random_tail
 from .limits import parse_int
@@ -58,6 +59,9 @@ def _collector(d: Dispatcher) -> Callable[[Response], Response]:
             space = journal.request_namespace(s)
         if space is None:
             return resp
+        ext = space.extensions
+        if not ext.get(OUTBOX) and not ext.get(THIN_OUTBOX):
+            return resp  # the request raised no event: nothing to deliver
         try:
             with space.lock:
                 deliveries = d.collect(space)
