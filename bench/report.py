@@ -56,7 +56,11 @@ describe the machine in the environment list, set `BENCH_MACHINE_NOTE` when runn
 
 `python bench/bench_foundation.py` spawns the CLI (`python -m stripe_mock_billing`, what the
 `stripe-mock-billing` console script runs) several times and polls `/healthz` until it answers:
-the startup rows are the time from spawn to the first healthy answer. It then runs sequential
+the startup rows are the time from spawn to the first healthy answer, in two settings run
+alternately. With the package's bytecode compiled, as `pip install` leaves it (the bench writes
+it to a temporary `PYTHONPYCACHEPREFIX` in a first, untimed start), and with the package
+compiled from source at every start, as a checkout run with `PYTHONDONTWRITEBYTECODE=1` does
+(the standard library and the dependencies stay compiled in both). It then runs sequential
 keep-alive round trips through the official SDK (`StripeClient.v1.customers.retrieve`) against
 that server, and the same loop against a trivial WSGI app returning the same bytes on the same
 kind of server in its own process, so that the SDK's own parsing and the HTTP stack cancel out:

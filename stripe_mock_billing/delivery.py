@@ -76,10 +76,35 @@ JOBS_KEY = "stripe_mock_billing.webhook_jobs"
 LocalReceiver = Callable[..., Any]
 
 
+try:  # C, ~20x faster than the standard encoder's indented mode
+    from orjson import OPT_INDENT_2
+    from orjson import dumps as _orjson_dumps
+except ImportError:  # pragma: no cover (a base dependency, absent only on exotic platforms)
+    _orjson_dumps = None
+
+
+def pretty_json(body: Any) -> bytes:
+    """A delivery's body: `json.dumps(body, indent=2)` as UTF-8 (non-ASCII escaped).
+
+    The standard encoder's indented mode is pure Python and leaves a reference cycle behind at
+    every call (its nested encoding functions), garbage for the cycle collector. orjson writes
+    the same bytes for what events hold, except characters past ASCII (escaped here, so those
+    bodies, and what orjson refuses, go to the standard encoder) and the form of some floats'
+    exponents (`1e-05` / `0.00001`: the same JSON number)."""
+    if _orjson_dumps is not None:
+        try:
+            out: bytes = _orjson_dumps(body, option=OPT_INDENT_2)
+        except TypeError:
+            pass
+        else:
+            if out.isascii() and b"\x7f" not in out:
+                return out
+    return json.dumps(body, indent=2).encode("utf-8")
+
+
 def _thin_body(ev: Any) -> bytes:
     """A thin notification as delivered: the v2 event without `data` (fetched separately)."""
-    body = {k: v for k, v in ev.render().items() if k != "data"}
-    return json.dumps(body, indent=2).encode("utf-8")
+    return pretty_json({k: v for k, v in ev.render().items() if k != "data"})
 
 
 class Dispatcher:
@@ -140,7 +165,7 @@ class Dispatcher:
             for t in targets:
                 body = bodies.get(t.version)
                 if body is None:
-                    body = json.dumps(ev.payload(ns, t.version), indent=2).encode("utf-8")
+                    body = pretty_json(ev.payload(ns, t.version))
                     bodies[t.version] = body
                 out.append(Delivery(ns=ns, event=ev, target=t, body=body))
         return out
