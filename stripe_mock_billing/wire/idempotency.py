@@ -10,6 +10,7 @@ configured TTL (24 h) and at most `max_keys` of them (oldest evicted first), so 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from ..errors import IdempotencyError, IdempotencyKeyInUse, InvalidRequest
 from ..store import IdempotencyEntry, Namespace
@@ -45,18 +46,14 @@ def begin(
         )
     with ns.idem_lock:
         table = ns.idempotency
-        while table:
-            oldest_key = next(iter(table))
-            oldest = table[oldest_key]
-            if oldest.done and (now - oldest.created > ttl or len(table) >= max_keys):
-                del table[oldest_key]
-            else:
-                break
+        _evict(table, lambda oldest: now - oldest.created > ttl)  # expired keys
         entry = table.get(key)
         if entry is not None and now - entry.created > ttl and entry.done:
             del table[key]
             entry = None
         if entry is None:
+            # only a new key makes room: a replay never drops another stored key
+            _evict(table, lambda _oldest: len(table) >= max_keys)
             table[key] = IdempotencyEntry(fingerprint=fp, created=now, request_id=request_id)
             return None
         if entry.fingerprint != fp:
@@ -64,6 +61,16 @@ def begin(
         if not entry.done:
             raise IdempotencyKeyInUse(key)
         return entry
+
+
+def _evict(table: dict[str, IdempotencyEntry], due: Callable[[IdempotencyEntry], bool]) -> None:
+    """Drop finished keys from the oldest while `due(oldest)`; a key still running stays."""
+    while table:
+        oldest_key = next(iter(table))
+        oldest = table[oldest_key]
+        if not (oldest.done and due(oldest)):
+            return
+        del table[oldest_key]
 
 
 def finish(ns: Namespace, key: str, status: int, body: bytes, headers: dict[str, str]) -> None:

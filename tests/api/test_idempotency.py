@@ -264,6 +264,22 @@ def test_memory_is_bounded_oldest_evicted_first(schema_violations: list[str]) ->
         assert fresh.data["id"] not in ids and "Idempotent-Replayed" not in fresh.headers
 
 
+def test_replays_keep_all_of_the_newest_keys(schema_violations: list[str]) -> None:
+    """With room for 3 keys, the 3 newest all replay, whichever order they come in: a replay
+    does not push out another stored key."""
+    app = create_app(Settings(port=0, idempotency_max_keys=3))
+    with ThreadedServer(app=app) as srv:
+        c = make_client(srv.url, "sk_test_bounded_replays", schema_violations)
+        ids = [post(c, "/v1/customers", f"k{i}", name="x").data["id"] for i in range(5)]
+        for i in (4, 3, 2, 4, 2, 3):
+            replay = post(c, "/v1/customers", f"k{i}", name="x")
+            assert (replay.data["id"], replay.headers["Idempotent-Replayed"]) == (ids[i], "true")
+        # a 4th key pushes out the oldest of the three (k2), not a newer one
+        post(c, "/v1/customers", "k5", name="x")
+        again = post(c, "/v1/customers", "k2", name="x")
+        assert again.data["id"] != ids[2] and "Idempotent-Replayed" not in again.headers
+
+
 def test_keys_expire_after_the_ttl(
     client: stripe.StripeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
