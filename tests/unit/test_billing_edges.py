@@ -73,3 +73,11 @@ def test_interval_seconds_estimate_of_several_periods(
 
 def test_prorate_over_an_empty_period_is_nothing() -> None:
     assert prorate(3100, JAN1, JAN1, JAN1 - DAY) == 0
+
+
+def test_period_math_names_a_wrong_interval_or_count() -> None:
+    expected = r"^unknown interval 'fortnight'; expected one of \('day', 'week', 'month', 'year'\)$"
+    with pytest.raises(ValueError, match=expected):
+        add_interval(JAN1, "fortnight", 1, 1)
+    with pytest.raises(ValueError, match=r"^interval_count must be a positive integer, got 0$"):
+        add_interval(JAN1, "month", 0, 1)
