@@ -178,3 +178,30 @@ def test_preview_of_a_quantity_change_shows_the_new_quantity(client: stripe.Stri
     )
     assert [(ln.quantity, ln.amount) for ln in preview.lines.data] == [(5, 5000)]
     assert (preview.period_end, preview.total) == (FEB1, 5000)
+
+
+def test_trial_line_names_the_product(client: stripe.StripeClient) -> None:
+    price = licensed_price(client, 1000, name="Pro")
+    _, _, sub = clocked_sub(client, [price.id], trial_period_days=7)
+    first = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert [(ln.description, ln.amount) for ln in first.lines.data] == [("Trial period for Pro", 0)]
+
+
+def test_a_clock_made_renewal_names_no_request(client: stripe.StripeClient) -> None:
+    clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id])
+    advance(client, clk.id, FEB1 + 60)
+    renewal = invoices_of(client, sub.id)[-1]
+    (created,) = [
+        e
+        for e in client.v1.events.list({"type": "invoice.created"}).data
+        if e.data.object.id == renewal.id
+    ]
+    assert created.request.id is None
+
+
+def test_pending_items_come_first_on_the_renewal(client: stripe.StripeClient) -> None:
+    clk, cust, sub = clocked_sub(client, [licensed_price(client, 1000).id])
+    _item(client, cust.id, 333)
+    advance(client, clk.id, FEB1 + 60)
+    renewal = invoices_of(client, sub.id)[-1]
+    assert [ln.amount for ln in renewal.lines.data] == [333, 1000]

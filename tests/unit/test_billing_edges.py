@@ -10,9 +10,11 @@ from decimal import Decimal
 
 import pytest
 
+from stripe_mock_billing.billing.invoicing import amount_for
 from stripe_mock_billing.billing.periods import add_interval, interval_seconds_estimate
 from stripe_mock_billing.billing.prorations import prorate
-from stripe_mock_billing.billing.rating import RatingPrice, tier_breakdown
+from stripe_mock_billing.billing.rating import RatingPrice, Tier, TransformQuantity, tier_breakdown
+from stripe_mock_billing.domain.prices import Price, Recurring
 
 JAN1, FEB1 = 1_767_225_600, 1_769_904_000  # a 31-day period
 DAY = 86_400
@@ -81,3 +83,54 @@ def test_period_math_names_a_wrong_interval_or_count() -> None:
         add_interval(JAN1, "fortnight", 1, 1)
     with pytest.raises(ValueError, match=r"^interval_count must be a positive integer, got 0$"):
         add_interval(JAN1, "month", 0, 1)
+
+
+# --- fractional usage totals: meter events are whole numbers at the API, so only the stores'
+# own decimal values reach this branch; the quantity shown is the whole part, `quantity_decimal`
+# the exact total, and only a plain per-unit price bills the exact total
+
+
+def _price(rating: RatingPrice) -> Price:
+    recurring = Recurring(interval="month", usage_type="metered", aggregate_usage="sum")
+    return Price(
+        id="price_x",
+        created=0,
+        product="prod_x",
+        currency="usd",
+        rating=rating,
+        recurring=recurring,
+    )
+
+
+PER_UNIT_10 = RatingPrice(billing_scheme="per_unit", unit_amount_decimal=Decimal(10))
+
+
+@pytest.mark.parametrize(
+    ("rating", "quantity", "expected"),
+    [
+        (PER_UNIT_10, 12.5, (125, 12, "12.5")),  # 12.5 x 10
+        (PER_UNIT_10, 1e-07, (0, 0, "0.0000001")),  # never in exponent notation
+        (
+            RatingPrice(
+                billing_scheme="per_unit",
+                unit_amount_decimal=Decimal(100),
+                transform_quantity=TransformQuantity(divide_by=10, round="up"),
+            ),
+            12.5,
+            (200, 12, "12.5"),  # 12 whole units -> 2 packs, not 12.5 x 100
+        ),
+        (
+            RatingPrice(
+                billing_scheme="tiered",
+                tiers_mode="graduated",
+                tiers=(Tier(10, Decimal(100), None), Tier(None, Decimal(50), None)),
+            ),
+            12.5,
+            (1100, 12, "12.5"),  # 10 x 100 + 2 x 50
+        ),
+    ],
+)
+def test_fractional_usage_totals(
+    rating: RatingPrice, quantity: float, expected: tuple[int, int, str]
+) -> None:
+    assert amount_for(_price(rating), quantity) == expected
