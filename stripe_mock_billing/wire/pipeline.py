@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -37,7 +38,7 @@ from typing import Any, cast
 from flask import Blueprint, Flask, Response, current_app
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.routing import Map, MapAdapter, Rule
+from werkzeug.routing import Map, MapAdapter, Rule, UnicodeConverter
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from .. import clock
@@ -607,6 +608,104 @@ def _is_lean(fn: Any) -> bool:
     return str(getattr(fn, "__module__", "")).startswith("stripe_mock_billing.")
 
 
+class _Node:
+    """One path segment of the lean route table: static children, one parameter child, and the
+    rules ending here by method."""
+
+    __slots__ = ("ends", "param", "static")
+
+    def __init__(self) -> None:
+        self.static: dict[str, _Node] = {}
+        self.param: _Node | None = None
+        self.ends: dict[str, tuple[Rule, tuple[str, ...]]] = {}
+
+
+_LEAN_METHODS = frozenset({"GET", "POST", "DELETE"})
+_PARAM = re.compile(r"<(?:string:)?([A-Za-z_][A-Za-z0-9_]*)>")
+
+
+def _build_table(url_map: Map) -> _Node | None:
+    """The app's routes as a segment tree, or None when a rule is beyond it (a converter other
+    than the default string one, a parameter inside a segment, a trailing slash, two rules for
+    one path and method): werkzeug's matcher is used then."""
+    root = _Node()
+    for rule in url_map.iter_rules():
+        text = rule.rule
+        parts = text[1:].split("/")
+        if not text.startswith(_API_PREFIXES):
+            if parts[0] and "<" not in parts[0] and parts[0] not in ("v1", "v2"):
+                continue  # cannot match an API path (`/_mock/...`, `/static/<path:...>`)
+            return None
+        node, names = root, []
+        for seg in parts:
+            if "<" in seg:
+                m = _PARAM.fullmatch(seg)
+                conv = rule._converters.get(m.group(1)) if m else None
+                if type(conv) is not UnicodeConverter or conv.regex != "[^/]{1,}":
+                    return None
+                names.append(m.group(1))  # type: ignore[union-attr]
+                if node.param is None:
+                    node.param = _Node()
+                node = node.param
+            elif seg:
+                node = node.static.setdefault(seg, _Node())
+            else:
+                return None
+        for meth in _LEAN_METHODS.intersection(rule.methods or ()):  # HEAD is looked up as GET
+            if meth in node.ends:
+                return None
+            node.ends[meth] = (rule, tuple(names))
+    return root
+
+
+def _walk(node: _Node, segs: list[str], i: int, meth: str, values: list[str]) -> Any:
+    """Static segments before parameters, backtracking, as werkzeug's matcher does."""
+    if i == len(segs):
+        hit = node.ends.get(meth)
+        return None if hit is None else (hit[0], dict(zip(hit[1], values, strict=True)))
+    child = node.static.get(segs[i])
+    if child is not None:
+        found = _walk(child, segs, i + 1, meth, values)
+        if found is not None:
+            return found
+    if node.param is not None:
+        values.append(segs[i])
+        found = _walk(node.param, segs, i + 1, meth, values)
+        if found is not None:
+            return found
+        values.pop()
+    return None
+
+
+# the route sets already checked by `_agrees` (every app of a process has the same ones)
+_AGREED: dict[tuple[Any, ...], bool] = {}
+
+
+def _agrees(table: _Node, adapter: MapAdapter, url_map: Map) -> bool:
+    """Whether the tree finds what werkzeug finds for every API rule (parameters filled with a
+    plain value), once per set of routes. The tree is werkzeug's own matching order (its state
+    machine merges the parameter parts of equal converters, tries static transitions first and
+    backtracks), so this is a check of the building, not of the order."""
+    rules = [r for r in url_map.iter_rules() if r.rule.startswith(_API_PREFIXES)]
+    key = tuple((r.rule, r.endpoint, tuple(sorted(r.methods or ()))) for r in rules)
+    known = _AGREED.get(key)
+    if known is not None:
+        return known
+    ok = True
+    for rule in rules:
+        where = re.sub(r"<[^>]+>", "x0", rule.rule)
+        for meth in _LEAN_METHODS:
+            try:
+                expect: Any = adapter.match(where, meth, return_rule=True)
+                expect = (expect[0].endpoint, expect[1])
+            except HTTPException:
+                expect = None
+            got = _walk(table, where[1:].split("/"), 0, meth, [])
+            ok = ok and (got and (got[0].endpoint, got[1])) == expect
+    _AGREED[key] = ok
+    return ok
+
+
 class Dispatcher:
     """`app.wsgi_app`: /v1 and /v2 API routes served without Flask's per-request machinery.
 
@@ -617,6 +716,7 @@ class Dispatcher:
         self.app = app
         self.fallback = fallback
         self.adapter: MapAdapter | None = None
+        self.table: _Node | None = None
         self.static: dict[tuple[str, str], tuple[Rule, Any]] = {}
         self.views: dict[str, Any] = {}
         self.hooks: Hooks = app.extensions[HOOKS]
@@ -652,6 +752,8 @@ class Dispatcher:
                 views[rule.endpoint] = view
         self.views = views
         self.refresh = app.extensions.get(REFRESH)
+        table = _build_table(url_map)
+        self.table = table if table is not None and _agrees(table, adapter, url_map) else None
         limit = app.config.get("MAX_CONTENT_LENGTH")
         self.max_length = limit if limit is not None else sys.maxsize
         self.adapter = adapter
@@ -666,13 +768,20 @@ class Dispatcher:
         if hit is not None:
             return hit
         adapter = self.adapter or self._prepare()
-        try:
-            rule, args = cast(
-                tuple[Rule, Any],
-                adapter.match(where, "GET" if meth == "HEAD" else meth, return_rule=True),
-            )
-        except HTTPException:  # unknown URL, wrong method, a redirect: Flask answers those
-            return None
+        table = self.table
+        if table is not None:
+            found = _walk(table, where[1:].split("/"), 0, "GET" if meth == "HEAD" else meth, [])
+            if found is None:
+                return None  # unknown URL or wrong method: Flask answers those
+            rule, args = found
+        else:
+            try:
+                rule, args = cast(
+                    tuple[Rule, Any],
+                    adapter.match(where, "GET" if meth == "HEAD" else meth, return_rule=True),
+                )
+            except HTTPException:  # unknown URL, wrong method, a redirect: Flask answers those
+                return None
         if rule.endpoint not in self.views:
             return None
         if not rule.arguments and len(self.static) < 1024:
