@@ -10,8 +10,9 @@ common headers, idempotency stored, journal -> lock released.
 Two ways in, one pipeline:
 - `Dispatcher`, installed as `app.wsgi_app` (Flask's documented middleware hook), serves the
   /v1 and /v2 API routes without Flask's per-request machinery (no request or app context, no
-  werkzeug Request, no hook registries): the route table is the app's own `url_map`, bound once;
-  the request state is a `State` held in a `ContextVar` (one per thread under threaded servers).
+  werkzeug Request, no hook registries): the route table is a tree of path segments built from
+  the app's `url_map` once (`_build_table`, in werkzeug's matching order); the request state is
+  a `State` held in a `ContextVar` (one per thread under threaded servers).
 - Anything else (the control API `/_mock/*`, `/healthz`, an unknown URL, a wrong method, a path
   needing werkzeug's normalisation, a chunked or oversized body, a hook or view the dispatcher
   does not know to be lean) falls back to Flask, whose hooks (`before_request`, `after_request`,
