@@ -189,14 +189,30 @@ def test_trial_line_names_the_product(client: stripe.StripeClient) -> None:
 
 def test_a_clock_made_renewal_names_no_request(client: stripe.StripeClient) -> None:
     clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id])
-    advance(client, clk.id, FEB1 + 60)
+    advance(client, clk.id, FEB1 + 2 * HOUR)
     renewal = invoices_of(client, sub.id)[-1]
-    (created,) = [
-        e
-        for e in client.v1.events.list({"type": "invoice.created"}).data
-        if e.data.object.id == renewal.id
-    ]
-    assert created.request.id is None
+    assert (renewal.billing_reason, renewal.status) == ("subscription_cycle", "paid")
+    for kind in ("invoice.created", "invoice.finalized"):
+        (ev,) = [
+            e for e in client.v1.events.list({"type": kind}).data if e.data.object.id == renewal.id
+        ]
+        assert ev.request.id is None
+    # charged automatically: no due date
+    assert renewal.due_date is None
+
+
+def test_licensed_line_on_the_first_invoice(client: stripe.StripeClient) -> None:
+    price = licensed_price(client, 1000, name="Pro")
+    _, _, sub = clocked_sub(client, [price.id])
+    (line,) = client.v1.invoices.retrieve(sub.latest_invoice).lines.data
+    assert (line.description, line.quantity, line.amount) == (
+        "1 × Pro (at $10.00 / month)",
+        1,
+        1000,
+    )
+    details = line.parent.subscription_item_details
+    assert (details.subscription, details.subscription_item) == (sub.id, sub["items"].data[0].id)
+    assert (line.period.start, line.period.end) == (JAN1, FEB1)
 
 
 def test_pending_items_come_first_on_the_renewal(client: stripe.StripeClient) -> None:
