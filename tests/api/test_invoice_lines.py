@@ -221,3 +221,15 @@ def test_pending_items_come_first_on_the_renewal(client: stripe.StripeClient) ->
     advance(client, clk.id, FEB1 + 60)
     renewal = invoices_of(client, sub.id)[-1]
     assert [ln.amount for ln in renewal.lines.data] == [333, 1000]
+
+
+def test_canceled_at_its_start_the_final_invoice_bills_no_usage(
+    client: stripe.StripeClient,
+) -> None:
+    # the metered line of the final invoice covers [JAN1, JAN1): nothing
+    price = meter_price(client, meter(client).id, 10)
+    _, _, sub = clocked_sub(client, [price.id])
+    client.v1.subscriptions.cancel(sub.id, {"invoice_now": True})
+    final = invoices_of(client, sub.id)[-1]
+    assert [(ln.quantity, ln.amount) for ln in final.lines.data] == [(0, 0)]
+    assert (final.subtotal, final.total, final.amount_due) == (0, 0, 0)
