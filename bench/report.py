@@ -92,11 +92,14 @@ on one event loop, which leaves little server overhead per request. The v2 strea
 high-throughput path, as at Stripe.
 
 Unless given `--no-storage`, it then runs `python bench/bench_meter_storage.py`, which fills the
-meter event store (`billing/meter_usage.py`) in process, twice: spread over many customers, then
-all on one customer (the labels give the sizes). Its rows are the resident memory added per event
-(identifier index included, then with the sorted views and prefix sums that the first queries
-build), the insert time, the first summary (which includes the lazy sort) and the median time of
-aggregate and summary queries over a month, by day and by hour.
+meter event store (`billing/meter_usage.py`) in process, three times: over a month spread over
+many customers, over a month on one customer, and within one hour on one customer (the labels give
+the sizes). Its rows are the resident memory added per event (identifier index included, then with
+the query structures the first queries build), the insert time, the cold first summary after the
+bulk load, the first query right after a write (an in-order event, an out-of-order event, a
+cancel: the median and the worst of the rounds in wall time, and the worst in CPU time, which the
+machine's other load does not inflate), and the median time of repeated aggregate and summary
+queries over a month, by day and by hour.
 
 ### Clock advances
 
