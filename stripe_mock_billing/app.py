@@ -31,7 +31,7 @@ from .resources.test_clocks import sync_before_request, test_clocks
 from .resources.usage_records import usage_records
 from .resources.webhook_endpoints import webhook_endpoints
 from .store import Store
-from .wire import pipeline
+from .wire import dispatch, pipeline
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.extensions["stripe_mock_billing.store"] = store or Store(settings)
     # unexpected exceptions, kept for the thread / in-process adapters to re-raise into tests
     app.extensions["stripe_mock_billing.errors"] = ErrorLog()  # bounded: the newest 100
-    pipeline.install(app)
+    dispatch.install(app)
     # renders inside a request bring a draft invoice's metered lines up to date first
     app.extensions[pipeline.REFRESH] = refresh_draft
     # after the pipeline's hook (which takes the account lock): roll due wall-clock subscriptions

@@ -212,7 +212,7 @@ def take(space: Namespace, method: str, path: str) -> Fault | None:
 def inject(s: Any, space: Namespace | None) -> None:
     """Pipeline hook (before idempotency and the endpoint): apply a matching rule, if any.
 
-    `s` is the request's `pipeline.State` (method, path, environ; `fault` is set here)."""
+    `s` is the request's `state.State` (method, path, environ; `fault` is set here)."""
     if space is None or not space.faults:
         return
     rule = take(space, s.method, s.path)

@@ -114,7 +114,7 @@ def token_namespace(st: Store, environ: dict[str, Any]) -> Namespace | None:
 
 
 def request_namespace(s: Any) -> Namespace | None:
-    """The account of an API request (`pipeline.State`): API key or meter event session token."""
+    """The account of an API request (`state.State`): API key or meter event session token."""
     space = s.ns
     if space is None and s.v2:
         space = token_namespace(s.store, s.environ)
@@ -122,7 +122,7 @@ def request_namespace(s: Any) -> Namespace | None:
 
 
 def record(s: Any, resp: Response) -> None:
-    """Append the request (`pipeline.State`) and `resp` to its account's journal."""
+    """Append the request (`state.State`) and `resp` to its account's journal."""
     path = s.path
     if not s.api or not path.startswith(("/v1/", "/v2/")):
         return

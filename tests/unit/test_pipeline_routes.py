@@ -1,4 +1,4 @@
-"""The lean dispatcher's route table finds what werkzeug's matcher finds (wire/pipeline.py).
+"""The lean dispatcher's route table finds what werkzeug's matcher finds (wire/dispatch.py).
 
 The dispatcher serves /v1 and /v2 routes from its own segment tree; a disagreement with the
 app's `url_map` would send a request to the wrong view. Every API rule is matched with its
@@ -15,12 +15,12 @@ from typing import Any
 from werkzeug.exceptions import HTTPException
 
 from stripe_mock_billing.app import create_app
-from stripe_mock_billing.wire import pipeline
+from stripe_mock_billing.wire import dispatch
 
 
 def test_route_table_agrees_with_werkzeug() -> None:
     app = create_app()
-    table = pipeline._build_table(app.url_map)
+    table = dispatch._build_table(app.url_map)
     assert table is not None
     adapter = app.url_map.bind("localhost")
     rules = [r for r in app.url_map.iter_rules() if r.rule.startswith(("/v1/", "/v2/"))]
@@ -35,7 +35,7 @@ def test_route_table_agrees_with_werkzeug() -> None:
                     expect = (found[0].endpoint, found[1])
                 except HTTPException:
                     expect = None
-                got = pipeline._walk(table, where[1:].split("/"), 0, method, [])
+                got = dispatch._walk(table, where[1:].split("/"), 0, method, [])
                 assert (got and (got[0].endpoint, got[1])) == expect, (method, where)
                 checked += 1
     assert checked > 10_000
@@ -48,6 +48,6 @@ def test_dispatcher_uses_the_table() -> None:
     assert resp.status_code == 404
     assert resp.get_json()["error"]["code"] == "resource_missing"
     dispatcher: Any = app.wsgi_app
-    while not isinstance(dispatcher, pipeline.Dispatcher):
+    while not isinstance(dispatcher, dispatch.Dispatcher):
         dispatcher = dispatcher.__closure__[0].cell_contents  # the webhooks wrapper's `inner`
     assert dispatcher.table is not None
