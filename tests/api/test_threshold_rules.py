@@ -60,3 +60,68 @@ def test_no_threshold_during_a_trial(client: stripe.StripeClient) -> None:
     advance(client, clk.id, AT)
     send(client, cus.id, 5000)
     assert _reasons(client, sub.id) == ["subscription_create"]
+
+
+def test_amount_gte_sums_every_metered_item(client: stripe.StripeClient) -> None:
+    m1, m2 = meter(client, "calls_a"), meter(client, "calls_b")
+    p1, p2 = meter_price(client, m1.id, 1), meter_price(client, m2.id, 1)
+    clk, cus = clocked(client)
+    sub = subscribe(client, cus.id, p1.id, p2.id, billing_thresholds={"amount_gte": 1000})
+    advance(client, clk.id, AT)
+    send(client, cus.id, 600, name="calls_a")
+    send(client, cus.id, 400, name="calls_b")  # 6.00 + 4.00 = 10.00
+    th = client.v1.invoices.retrieve(client.v1.subscriptions.retrieve(sub.id).latest_invoice)
+    assert (th.billing_reason, th.total) == ("subscription_threshold", 1000)
+
+
+def test_reset_anchor_bills_the_licensed_items_for_the_new_period(
+    client: stripe.StripeClient,
+) -> None:
+    seats = client.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 3000,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Seats"},
+        }
+    )
+    metered = meter_price(client, meter(client).id, 1)
+    clk, cus = clocked(client)
+    sub = subscribe(
+        client,
+        cus.id,
+        seats.id,
+        metered.id,
+        billing_thresholds={"amount_gte": 1000, "reset_billing_cycle_anchor": True},
+    )
+    advance(client, clk.id, AT)
+    send(client, cus.id, 1000)
+    th = client.v1.invoices.retrieve(client.v1.subscriptions.retrieve(sub.id).latest_invoice)
+    assert th.billing_reason == "subscription_threshold"
+    feb6 = FEB1 + 5 * DAY  # one month after the threshold on 2026-01-06
+    lines = sorted((ln.amount, ln.period.start, ln.period.end) for ln in th.lines.data)
+    assert lines == [(1000, JAN1, AT), (3000, AT, feb6)]
+    assert (th.subtotal, th.total, th.amount_due) == (4000, 4000, 4000)
+    item = client.v1.subscriptions.retrieve(sub.id)["items"].data[0]
+    assert (item.current_period_start, item.current_period_end) == (AT, feb6)
+
+
+def test_usage_gte_alone_with_credits_held_waits_for_the_usage(
+    client: stripe.StripeClient,
+) -> None:
+    from tests.api.credit_helpers import grant
+
+    price = meter_price(client, meter(client).id, 1)
+    clk, cus = clocked(client)
+    sub = client.v1.subscriptions.create(
+        {
+            "customer": cus.id,
+            "items": [{"price": price.id, "billing_thresholds": {"usage_gte": 100}}],
+        }
+    )
+    advance(client, clk.id, AT)
+    grant(client, cus.id, 500)
+    send(client, cus.id, 99)
+    assert _reasons(client, sub.id) == ["subscription_create"]
+    send(client, cus.id, 1)
+    assert _reasons(client, sub.id) == ["subscription_create", "subscription_threshold"]
