@@ -258,7 +258,12 @@ def run_module(
 ) -> None:
     """Run mutmut on the mutants of `module` that have no verdict (and survivors if `retest`)."""
     todo = {"not checked", "interrupted"} | (UNDETECTED if retest else set())
-    names = sorted(n for n, s in verdicts(cache, module).items() if s in todo)
+    equiv = equivalents()
+    names = sorted(
+        n
+        for n, s in verdicts(cache, module).items()
+        if s in todo and not (s in UNDETECTED and n in equiv)  # listed ones are not re-run
+    )
     if not names:
         print(f"{module}: nothing to run", flush=True)
         return
