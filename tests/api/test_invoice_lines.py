@@ -233,3 +233,45 @@ def test_canceled_at_its_start_the_final_invoice_bills_no_usage(
     final = invoices_of(client, sub.id)[-1]
     assert [(ln.quantity, ln.amount) for ln in final.lines.data] == [(0, 0)]
     assert (final.subtotal, final.total, final.amount_due) == (0, 0, 0)
+
+
+def test_a_one_cent_invoice_is_charged_not_waved_through(client: stripe.StripeClient) -> None:
+    price = licensed_price(client, 1)
+    clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN1})
+    cus = client.v1.customers.create(
+        {
+            "test_clock": clk.id,
+            "payment_method": "pm_card_chargeCustomerFail",
+            "invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"},
+        }
+    )
+    sub = client.v1.subscriptions.create({"customer": cus.id, "items": [{"price": price.id}]})
+    first = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (first.amount_due, first.status, first.amount_paid) == (1, "open", 0)
+
+
+def test_a_free_renewal_is_paid_by_the_clock(client: stripe.StripeClient) -> None:
+    clk, _, sub = clocked_sub(client, [licensed_price(client, 0).id])
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    renewal = invoices_of(client, sub.id)[-1]
+    assert (renewal.billing_reason, renewal.status, renewal.amount_due) == (
+        "subscription_cycle",
+        "paid",
+        0,
+    )
+    (paid,) = [
+        e
+        for e in client.v1.events.list({"type": "invoice.paid"}).data
+        if e.data.object.id == renewal.id
+    ]
+    assert paid.request.id is None
+
+
+def test_canceling_leaves_a_finalized_renewal_as_it_was(client: stripe.StripeClient) -> None:
+    clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id])
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    renewal = invoices_of(client, sub.id)[-1]
+    assert renewal.status == "paid"
+    client.v1.subscriptions.cancel(sub.id)
+    after = client.v1.invoices.retrieve(renewal.id)
+    assert (after.status, after.auto_advance) == ("paid", renewal.auto_advance)
