@@ -85,17 +85,13 @@ class InvoiceItem:
         }
         if versions.basil_invoice_lines(ctx.version):
             body["net_amount"] = self.amount
-            body["parent"] = (
-                {
-                    "type": "subscription_details",
-                    "subscription_details": {
-                        "subscription": self.subscription,
-                        "subscription_item": self.subscription_item,
-                    },
-                }
-                if self.subscription
-                else None
-            )
+            parent = None
+            if self.subscription:
+                details: dict[str, Any] = {"subscription": self.subscription}
+                if self.subscription_item is not None:  # optional, never null (Stripe's spec)
+                    details["subscription_item"] = self.subscription_item
+                parent = {"type": "subscription_details", "subscription_details": details}
+            body["parent"] = parent
             body["pricing"] = {
                 "type": "price_details",
                 "unit_amount_decimal": decimal_str(unit) if unit is not None else None,

@@ -31,6 +31,22 @@ def test_pending_invoice_items_go_on_next_invoice(client: stripe.StripeClient) -
     assert client.v1.invoice_items.retrieve(ii.id).invoice == inv.id
 
 
+def test_invoiceitem_for_a_subscription_names_it_in_its_parent(
+    client: stripe.StripeClient, schema_violations: list[str]
+) -> None:
+    """`subscription` on an invoice item: the parent names the subscription; an item made by
+    hand has no subscription item, so `subscription_item` is absent, never null (Stripe's spec
+    declares it an optional string)."""
+    _clk, cust, sub = clocked_sub(client, [licensed_price(client).id])
+    ii = client.v1.invoice_items.create(
+        {"customer": cust.id, "amount": 250, "currency": "usd", "subscription": sub.id}
+    )
+    details = ii.parent.subscription_details
+    assert (ii.parent.type, details.subscription) == ("subscription_details", sub.id)
+    assert "subscription_item" not in details
+    assert schema_violations == []
+
+
 def test_invoiceitem_delete_and_errors(client: stripe.StripeClient) -> None:
     cust = client.v1.customers.create({})
     ii = client.v1.invoice_items.create({"customer": cust.id, "amount": 99, "currency": "usd"})
