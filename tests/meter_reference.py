@@ -10,6 +10,7 @@ by arrival order.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from fractions import Fraction
 
 WIDTH = {"hour": 3600, "day": 86400}
 
@@ -55,3 +56,23 @@ def aggregate(
         if item[0] >= best[0]:
             best = item
     return best[1]
+
+
+def check_number(result: int | float, expected: Fraction) -> None:
+    """A whole expected value comes back as an int, any other as the nearest float."""
+    if expected.denominator == 1:
+        assert type(result) is int
+        assert result == expected
+    else:
+        assert type(result) is float
+        assert result == float(expected)
+
+
+def split_windows(start: int, end: int, width: int) -> list[tuple[int, int]]:
+    """[start, end) cut at every multiple of `width` (UTC hour or day boundaries)."""
+    out, low = [], start
+    while low < end:
+        high = min((low // width + 1) * width, end)
+        out.append((low, high))
+        low = high
+    return out

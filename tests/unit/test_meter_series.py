@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 from stripe_mock_billing import snapshot
 from stripe_mock_billing.billing import meter_series
 from stripe_mock_billing.billing.meter_identifiers import identifier_digest
-from stripe_mock_billing.billing.meter_usage import CancelResult, Formula, MeterEventStore, Number
+from stripe_mock_billing.billing.meter_usage import CancelResult, Formula, MeterEventStore
 from stripe_mock_billing.config import Settings
 from stripe_mock_billing.store import Store
+from tests.meter_reference import check_number, split_windows
 
 DAY0 = 1_700_006_400  # a UTC midnight
 H, D = 3600, 86400
@@ -56,24 +57,6 @@ def reference(
     if formula == "sum":
         return sum((v for _, _, v in hits), Fraction(0))
     return max(hits)[2] if hits else Fraction(0)
-
-
-def check(result: Number, expected: Fraction) -> None:
-    if expected.denominator == 1:
-        assert type(result) is int
-        assert result == expected
-    else:
-        assert type(result) is float
-        assert result == float(expected)
-
-
-def windows(start: int, end: int, width: int) -> list[tuple[int, int]]:
-    out, low = [], start
-    while low < end:
-        high = min((low // width + 1) * width, end)
-        out.append((low, high))
-        low = high
-    return out
 
 
 # minutes over three hours, plus hour edges and a day away: many events share an hour
@@ -121,15 +104,15 @@ def run(ops: list[tuple[Any, ...]]) -> None:
                 start, end = op[1], op[2]
             else:
                 start, end = DAY0 - H, newest + 1
-            check(
+            check_number(
                 store.aggregate(M, C, formula, start, end), reference(events, formula, start, end)
             )
     for formula in FORMULAS:
         for width, grouping in ((H, "hour"), (D, "day")):
             got = store.summaries(M, C, formula, DAY0 - H + 7, newest + H, grouping)  # type: ignore[arg-type]
-            assert [(s, e) for s, e, _ in got] == windows(DAY0 - H + 7, newest + H, width)
+            assert [(s, e) for s, e, _ in got] == split_windows(DAY0 - H + 7, newest + H, width)
             for s, e, value in got:
-                check(value, reference(events, formula, s, e))
+                check_number(value, reference(events, formula, s, e))
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from stripe_mock_billing.billing.meter_usage import (
     Number,
     Window,
 )
+from tests.meter_reference import check_number, split_windows
 
 DAY0 = 1_700_006_400  # a UTC midnight
 H, D = 3600, 86400
@@ -268,24 +269,6 @@ def _reference(
     return max(hits, key=lambda e: (e.ts, e.arrival)).value if hits else Fraction(0)
 
 
-def _check(result: Number, expected: Fraction) -> None:
-    if expected.denominator == 1:
-        assert type(result) is int
-        assert result == expected
-    else:
-        assert type(result) is float
-        assert result == float(expected)
-
-
-def _reference_windows(start: int, end: int, width: int) -> list[tuple[int, int]]:
-    windows, low = [], start
-    while low < end:
-        high = min((low // width + 1) * width, end)
-        windows.append((low, high))
-        low = high
-    return windows
-
-
 FORMULAS: tuple[Formula, ...] = ("sum", "count", "last")
 
 
@@ -331,7 +314,7 @@ def _run(ops: list[tuple[Any, ...]], window_name: Window | None) -> None:
             start, end = int(op[1]), int(op[2])
             mine = [e for e in events if (e.meter, e.customer) == (M, C)]
             for formula in FORMULAS:
-                _check(
+                check_number(
                     store.aggregate(M, C, formula, start, end),
                     _reference(mine, window, formula, start, end),
                 )
@@ -343,10 +326,10 @@ def _run(ops: list[tuple[Any, ...]], window_name: Window | None) -> None:
             groupings: tuple[tuple[Window, int], ...] = (("hour", H), ("day", D))
             for grouping, width in groupings:
                 got = store.summaries(meter, customer, formula, lo + 60, hi, grouping)
-                assert [(s, e) for s, e, _ in got] == _reference_windows(lo + 60, hi, width)
+                assert [(s, e) for s, e, _ in got] == split_windows(lo + 60, hi, width)
                 for s, e, value in got:
-                    _check(value, _reference(mine, window, formula, s, e))
-            _check(
+                    check_number(value, _reference(mine, window, formula, s, e))
+            check_number(
                 store.aggregate(meter, customer, formula, lo, hi),
                 _reference(mine, window, formula, lo, hi),
             )
