@@ -1,4 +1,4 @@
-"""The per-hour index of large raw meter series (billing/meter_series.py `_Hours`).
+"""The per-hour index of large raw meter series (billing/meter_hours.py `_Hours`).
 
 A raw series switches from a lazily sorted view to `_Hours` at `INDEX_MIN_EVENTS` events; these
 tests lower that threshold so that small examples take the indexed path (or cross the threshold
@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stripe_mock_billing import snapshot
-from stripe_mock_billing.billing import meter_series
+from stripe_mock_billing.billing import meter_hours, meter_series
 from stripe_mock_billing.billing.meter_identifiers import identifier_digest
 from stripe_mock_billing.billing.meter_usage import CancelResult, Formula, MeterEventStore
 from stripe_mock_billing.config import Settings
@@ -35,16 +35,20 @@ FORMULAS: tuple[Formula, ...] = ("sum", "count", "last")
 def index_from(events: int, busy_hour: int = 4096, always: int | None = None) -> Iterator[None]:
     """Make raw series use `_Hours` from `events` events on (dense ones; all from `always`
     events, by default `events` too), and hours keep seconds above `busy_hour` events."""
-    names = ("INDEX_MIN_EVENTS", "INDEX_ALWAYS_EVENTS", "BUSY_HOUR_EVENTS")
-    saved = [getattr(meter_series, name) for name in names]
+    names = (
+        (meter_series, "INDEX_MIN_EVENTS"),
+        (meter_series, "INDEX_ALWAYS_EVENTS"),
+        (meter_hours, "BUSY_HOUR_EVENTS"),
+    )
+    saved = [getattr(module, name) for module, name in names]
     values = (events, events if always is None else always, busy_hour)
-    for name, value in zip(names, values, strict=True):
-        setattr(meter_series, name, value)
+    for (module, name), value in zip(names, values, strict=True):
+        setattr(module, name, value)
     try:
         yield
     finally:
-        for name, value in zip(names, saved, strict=True):
-            setattr(meter_series, name, value)
+        for (module, name), value in zip(names, saved, strict=True):
+            setattr(module, name, value)
 
 
 def reference(
@@ -249,7 +253,7 @@ def test_the_index_starts_at_the_threshold_and_never_sorts(monkeypatch: pytest.M
         assert store.aggregate(M, C, "count", DAY0, DAY0 + D) == 3
         assert type(_series(store).view) is meter_series._View
         store.add(M, C, DAY0 + 5, 1, None, DAY0)
-        assert type(_series(store).view) is meter_series._Hours
+        assert type(_series(store).view) is meter_hours._Hours
         assert _series(store).order is None
         monkeypatch.setattr(meter_series._Series, "_build_view", None)  # no lazy sort any more
         store.add(M, C, DAY0 + 1, 1, "x", DAY0)  # out of order
@@ -272,9 +276,9 @@ def test_sparse_series_keep_the_sorted_view_until_they_are_large(
         dense.add(M, C, DAY0 + n % 2 * H, 1, None, DAY0)  # two hours
         for store in (sparse, dense):
             assert store.aggregate(M, C, "count", DAY0, DAY0 + D) == n + 1
-        hours = type(_series(sparse).view) is meter_series._Hours
+        hours = type(_series(sparse).view) is meter_hours._Hours
         assert hours is (n + 1 >= 12)
-        assert (type(_series(dense).view) is meter_series._Hours) is (n + 1 >= 4)
+        assert (type(_series(dense).view) is meter_hours._Hours) is (n + 1 >= 4)
     assert sparse.aggregate(M, C, "sum", DAY0 + H, DAY0 + 3 * H) == 2
 
 
@@ -286,7 +290,7 @@ def test_a_bound_after_an_hours_latest_event_walks_nothing(
         for second in (5, 100, 7):
             store.add(M, C, DAY0 + second, second, None, DAY0)
         store.aggregate(M, C, "sum", DAY0, DAY0 + D)
-        monkeypatch.setattr(meter_series._Hours, "_rows", None)
+        monkeypatch.setattr(meter_hours._Hours, "_rows", None)
         assert store.aggregate(M, C, "sum", DAY0, DAY0 + 101) == 112
         assert store.aggregate(M, C, "last", DAY0, DAY0 + 101) == 100
         assert store.aggregate(M, C, "sum", DAY0 + 3 * H, DAY0 + 3 * H + 1) == 0
@@ -301,7 +305,7 @@ def test_a_busy_hour_answers_bounds_inside_it_from_its_seconds(
             store.add(M, C, DAY0 + second, n + 1, f"e{n}", DAY0)
         assert set(_series(store).view.seconds) == {0}
         store.cancel("e2", DAY0)  # the walk to unlink it is allowed: not a query
-        monkeypatch.setattr(meter_series._Hours, "_rows", None)
+        monkeypatch.setattr(meter_hours._Hours, "_rows", None)
         assert store.aggregate(M, C, "sum", DAY0 + 10, DAY0 + 30) == 2 + 4 + 5
         assert store.aggregate(M, C, "count", DAY0 + 11, DAY0 + 50) == 1
         assert store.aggregate(M, C, "last", DAY0, DAY0 + 20) == 4
