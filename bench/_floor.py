@@ -77,9 +77,14 @@ def serve(host: str = "127.0.0.1", port: int = 0) -> None:
     server.serve_forever()
 
 
-def start(cmd: list[str]) -> tuple[subprocess.Popen[str], str]:
-    """Start a server subprocess that prints its URL on its first line: (process, URL)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRIPE_MOCK_BILLING_")}
+def start(cmd: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """Start a server subprocess that prints its URL on its first line: (process, URL).
+
+    The caller's `STRIPE_MOCK_BILLING_*` variables are not passed on; `env` adds variables."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("STRIPE_MOCK_BILLING_")},
+        **(env or {}),
+    }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SERVER_TREE), env.get("PYTHONPATH")]))
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=SERVER_TREE
@@ -93,9 +98,9 @@ def start(cmd: list[str]) -> tuple[subprocess.Popen[str], str]:
     return proc, m.group(0)
 
 
-def start_cli(*extra: str) -> tuple[subprocess.Popen[str], str]:
+def start_cli(*extra: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
     """The CLI server (`python -m stripe_mock_billing --port 0 ...`): (process, URL)."""
-    return start([sys.executable, "-m", "stripe_mock_billing", "--port", "0", *extra])
+    return start([sys.executable, "-m", "stripe_mock_billing", "--port", "0", *extra], env)
 
 
 def start_floor() -> tuple[subprocess.Popen[str], str]:

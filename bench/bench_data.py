@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,32 +26,17 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _floor import start_cli, stop  # noqa: E402
 from _results import record  # noqa: E402
 
 TARGET = 5.0  # percent
 KEY = "sk_test_bench_data"
 
 
-def start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRIPE_MOCK_BILLING_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stripe_mock_billing", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    assert proc.stdout is not None
-    m = re.search(r"(http://\S+)", proc.stdout.readline())
-    assert m, "no URL line"
-    return proc, m.group(1)
-
-
 def run_round(n: int, data: Path | None) -> tuple[float, float, int]:
     """Mean ms per POST and per GET (the pauses of the saves included); the file's size."""
     args = ["--data", str(data), "--data-interval", "1"] if data is not None else []
-    proc, url = start(args)
+    proc, url = start_cli(*args)
     s = requests.Session()
     s.headers["Authorization"] = f"Bearer {KEY}"
     try:
@@ -71,8 +52,7 @@ def run_round(n: int, data: Path | None) -> tuple[float, float, int]:
             s.get(url + "/v1/customers/" + cid).raise_for_status()
             gets.append(time.perf_counter() - t)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=60)
+        stop(proc)
     size = data.stat().st_size if data is not None else 0
     return statistics.fmean(posts) * 1000, statistics.fmean(gets) * 1000, size
 

@@ -24,9 +24,6 @@ import argparse
 import http.client
 import json
 import os
-import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +33,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _floor import start_cli, stop  # noqa: E402
 from _results import record  # noqa: E402
 
 KEY = "sk_test_bench_gc"
@@ -188,20 +186,8 @@ def main() -> None:
         probe(args.port, args.seconds)
         return
     log = Path(tempfile.mkdtemp()) / "gc.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRIPE_MOCK_BILLING_")}
-    env["STRIPE_MOCK_BILLING_GC_LOG"] = str(log)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stripe_mock_billing", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    assert proc.stdout is not None
-    m = re.search(r"http://[^:]+:(\d+)", proc.stdout.readline())
-    assert m, "no URL line"
-    client = Client(int(m.group(1)))
+    proc, url = start_cli(env={"STRIPE_MOCK_BILLING_GC_LOG": str(log)})
+    client = Client(int(url.rsplit(":", 1)[1]))
     try:
         price = setup(client)
         rss_start = rss_mib(proc.pid)
@@ -221,8 +207,7 @@ def main() -> None:
         rss_reset = rss_mib(proc.pid)
         start_line = (log.read_text().splitlines() or [""])[0]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=60)
+        stop(proc)
     pauses, cpu_pauses, idle = parse_log(lines)
     every = [ms for values in pauses.values() for ms in values]
     n = len(client.times)
