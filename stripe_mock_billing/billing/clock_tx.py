@@ -23,6 +23,8 @@ import copy
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from .state import restore_extensions, save_extensions
+
 if TYPE_CHECKING:
     from ..store import Namespace
 
@@ -59,11 +61,7 @@ def save(ns: Namespace, clock_id: str, customers: list[str], subs: list[str]) ->
         mine = {k: v for k, v in table.items() if _belongs(v, clock_id, cust_set, sub_set)}
         if mine:
             rows[name] = copy.deepcopy(mine)
-    ext = {k: copy.deepcopy(v) for k, v in ns.extensions.items() if not k.startswith("_mock")}
-    outboxes = {
-        k: len(v) for k, v in ns.extensions.items() if k.startswith("_mock") and type(v) is list
-    }
-    return {"lengths": lengths, "rows": rows, "extensions": ext, "outboxes": outboxes}
+    return {"lengths": lengths, "rows": rows, **save_extensions(ns)}
 
 
 def undo(ns: Namespace, saved: dict[str, Any]) -> None:
@@ -73,11 +71,4 @@ def undo(ns: Namespace, saved: dict[str, Any]) -> None:
         for key in list(table)[n:]:
             del table[key]
         table.update(saved["rows"].get(name, {}))
-    for k in [k for k in ns.extensions if not k.startswith("_mock")]:
-        del ns.extensions[k]
-    ns.extensions.update(saved["extensions"])
-    for k, n in saved["outboxes"].items():
-        del ns.extensions[k][n:]
-    for k, v in ns.extensions.items():
-        if k.startswith("_mock") and type(v) is list and k not in saved["outboxes"]:
-            v.clear()
+    restore_extensions(ns, saved)

@@ -14,7 +14,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from . import invoicing, payments, pending_updates
-from .state import state
+from .state import restore_extensions, save_extensions, state
 
 if TYPE_CHECKING:
     from ..domain.customers import Customer
@@ -55,11 +55,7 @@ def checkpoint(ns: Namespace) -> dict[str, Any]:
         for f in dataclasses.fields(ns)
         if type(getattr(ns, f.name)) is dict and f.name != "extensions"
     }
-    ext = {k: copy.deepcopy(v) for k, v in ns.extensions.items() if not k.startswith("_mock")}
-    lengths = {
-        k: len(v) for k, v in ns.extensions.items() if k.startswith("_mock") and type(v) is list
-    }
-    return {"tables": tables, "extensions": ext, "lengths": lengths}
+    return {"tables": tables, **save_extensions(ns)}
 
 
 def restore(ns: Namespace, saved: dict[str, Any]) -> None:
@@ -67,14 +63,7 @@ def restore(ns: Namespace, saved: dict[str, Any]) -> None:
     delivered)."""
     for name, table in saved["tables"].items():
         setattr(ns, name, table)
-    for k in [k for k in ns.extensions if not k.startswith("_mock")]:
-        del ns.extensions[k]
-    ns.extensions.update(saved["extensions"])
-    for k, n in saved["lengths"].items():
-        del ns.extensions[k][n:]
-    for k, v in ns.extensions.items():
-        if k.startswith("_mock") and type(v) is list and k not in saved["lengths"]:
-            v.clear()
+    restore_extensions(ns, saved)
 
 
 def begin_update(ns: Namespace, payment_behavior: str | None) -> None:

@@ -5,6 +5,7 @@ LIMITATIONS: in memory only, like everything else in the store.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -46,3 +47,28 @@ def state(ns: Namespace) -> EngineState:
         st = EngineState()
         ns.extensions["billing"] = st
     return st
+
+
+def save_extensions(ns: Namespace) -> dict[str, Any]:
+    """For a rollback: deep copies of the account's extensions that are state, and the lengths
+    of its `_mock*` lists (the webhook outboxes: traffic, only cut back to their length)."""
+    return {
+        "extensions": {
+            k: copy.deepcopy(v) for k, v in ns.extensions.items() if not k.startswith("_mock")
+        },
+        "outboxes": {
+            k: len(v) for k, v in ns.extensions.items() if k.startswith("_mock") and type(v) is list
+        },
+    }
+
+
+def restore_extensions(ns: Namespace, saved: dict[str, Any]) -> None:
+    """Put back what `save_extensions` kept; a `_mock*` list made since is emptied."""
+    for k in [k for k in ns.extensions if not k.startswith("_mock")]:
+        del ns.extensions[k]
+    ns.extensions.update(saved["extensions"])
+    for k, n in saved["outboxes"].items():
+        del ns.extensions[k][n:]
+    for k, v in ns.extensions.items():
+        if k.startswith("_mock") and type(v) is list and k not in saved["outboxes"]:
+            v.clear()
