@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import hashlib
 import json
 import os
 import shutil
@@ -225,6 +226,7 @@ def prepare(cache: Path) -> None:
         mirror(cache / PACKAGE, mutants / PACKAGE, skip=instrumented)
         for name in ("tests", "conformance"):
             mirror(cache / name, mutants / name)
+    refresh_stats(cache)
     # generate the mutants (mutmut's first step), so that each module's verdicts are current
     code = (
         "import sys; sys.argv = ['mutmut']\n"
@@ -235,6 +237,50 @@ def prepare(cache: Path) -> None:
     subprocess.run(
         ["nice", "-n", "19", sys.executable, "-c", code], cwd=cache, check=True, capture_output=True
     )
+
+
+def fingerprint(cache: Path) -> str:
+    """Hash of every file the test-to-function map depends on: the package and the tests."""
+    h = hashlib.sha256()
+    for name in (PACKAGE, "tests", "conformance"):
+        for path in sorted((cache / name).rglob("*")):
+            if path.is_file() and path.suffix != ".pyc" and "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(cache)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def refresh_stats(cache: Path) -> None:
+    """Make mutmut map tests to functions again when the package or the tests changed.
+
+    mutmut 3.8 keeps its map (`mutmut-stats.json`, from tracing the tests once) and only adds
+    tests it has not seen: a test that changed, or code that now calls a function it did not,
+    leaves the map stale, and a mutant of that function is then run without the test that
+    kills it ("survived" or "no tests" by mistake). So when the fingerprint of the package and
+    the tests differs from the one the map was made with, the map is deleted (mutmut traces the
+    whole selection again on its next run) and every survivor and untested mutant is set back
+    to unchecked; killed verdicts stay (a kill is a test that failed)."""
+    mutants = cache / "mutants"
+    stats = mutants / "mutmut-stats.json"
+    stamp = mutants / "stats-fingerprint.txt"
+    now = fingerprint(cache)
+    if not stats.exists():
+        if mutants.exists():
+            stamp.write_text(now)
+        return
+    if stamp.exists() and stamp.read_text() == now:
+        return
+    stats.unlink()
+    reset = 0
+    for meta in mutants.rglob("*.meta"):
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        for name, code in codes.items():
+            if STATUS.get(code) in UNDETECTED:
+                codes[name] = None
+                reset += 1
+        meta.write_text(json.dumps(data, indent=4))
+    stamp.write_text(now)
+    print(f"tests or package changed: test map redone, {reset} undetected mutants to re-run")
 
 
 def _billing_files(cache: Path) -> list[Path]:
