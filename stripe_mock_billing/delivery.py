@@ -98,7 +98,7 @@ def pretty_json(body: Any) -> bytes:
             pass
         else:
             if out.isascii() and b"\x7f" not in out:
-                return out
+                return bytes(memoryview(out))  # orjson's buffer is larger (wire/render.dumps)
     return json.dumps(body, indent=2).encode("utf-8")
 
 
