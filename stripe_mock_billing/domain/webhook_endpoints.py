@@ -66,6 +66,8 @@ def get_webhook_endpoint(ns: Namespace, we_id: str) -> WebhookEndpoint:
 def endpoints_for(ns: Namespace, type_: str) -> list[Any]:
     """Enabled endpoints subscribed to `type_` in creation order, then the snapshot event
     destinations subscribed to it (both have `id`, `url`, `secret`, `api_version`)."""
+    if not ns.webhook_endpoints and not ns.event_destinations:
+        return []  # the common case, on every event
     found: list[Any] = [ep for ep in ns.webhook_endpoints.values() if ep.wants(type_)]
     if ns.event_destinations:
         found.extend(snapshot_destinations_for(ns, type_))
@@ -74,6 +76,8 @@ def endpoints_for(ns: Namespace, type_: str) -> list[Any]:
 
 def pinned_versions(ns: Namespace) -> set[str]:
     """API versions other than the account default that some endpoint renders events at."""
+    if not ns.webhook_endpoints and not ns.event_destinations:
+        return set()  # the common case, on every event
     default = ns.settings.api_version
     out = {ep.api_version for ep in ns.webhook_endpoints.values() if ep.api_version}
     out |= {ed.api_version for ed in ns.event_destinations.values() if ed.api_version}
