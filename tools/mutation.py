@@ -106,8 +106,6 @@ def pytest_collection_modifyitems(session, config, items):
 """
 DETECTED = {"killed", "timeout", "caught by type check"}
 UNDETECTED = {"survived", "no tests"}
-# a listed mutant is stale when it no longer exists or is now detected (not while unchecked)
-DETECTED_NAMES = DETECTED
 # mutmut's exit codes (mutmut.stats.status_by_exit_code, 3.8), without importing mutmut here
 STATUS = {
     1: "killed",
@@ -383,7 +381,8 @@ def report(cache: Path, modules: list[str]) -> None:
         n
         for n in equiv
         if any(n.startswith(m.removesuffix(".py").replace("/", ".") + ".") for m in modules)
-        and (n not in known or verdicts(cache, _module_of(n)).get(n) in DETECTED_NAMES)
+        # gone, or now detected (not while it waits to be re-run)
+        and (n not in known or verdicts(cache, _module_of(n)).get(n) in DETECTED)
     ]
     if stale:
         print("\nlisted as equivalent but no longer surviving (stale entries):")
