@@ -3,6 +3,8 @@ modules), checked with literal values or against the brute-force reference."""
 
 from __future__ import annotations
 
+import pytest
+
 from stripe_mock_billing.billing.meter_usage import MeterEventStore
 
 DAY0 = 1_700_006_400  # a UTC midnight
@@ -27,3 +29,12 @@ def test_raw_events_of_a_meter_without_events_is_empty() -> None:
     assert store.raw_events("mtr_other", C) == []
     assert store.raw_events(M, "cus_other") == []
     assert store.raw_events(M, C) == [(DAY0, 4, DAY0 + 5, False)]
+
+
+def test_an_unknown_event_time_window_is_refused() -> None:
+    """The store takes only the meter windows Stripe has (none, hour, day): `week` is an error."""
+    store = MeterEventStore()
+    with pytest.raises(ValueError, match=r"^unknown event_time_window: 'week'$"):
+        store.add(M, C, DAY0, 1, "a", DAY0, "week")  # type: ignore[arg-type]
+    assert store.count() == 0
+    assert store.customers_for(M) == []
