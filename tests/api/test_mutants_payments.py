@@ -1,0 +1,295 @@
+"""Payments, `payment_behavior` checks, dunning and billing credits through the SDK: the cases the
+mutation run of billing/payments.py, collection.py, dunning.py and credits.py found untested
+(docs/mutation-testing.md). Values are worked by hand from the rules in the module docstrings
+and the spec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import stripe
+
+from stripe_mock_billing.server import ThreadedServer
+from tests.api.billing_helpers import (
+    JAN1,
+    clocked_sub,
+    err_tuple,
+    licensed_price,
+    new_clock,
+    set_account,
+)
+from tests.api.dunning_helpers import Events
+
+FAILING = "pm_card_chargeCustomerFail"
+DECLINED = (402, "card_error", "card_declined", None, "Your card was declined.")
+
+
+def _customer(client: stripe.StripeClient, pm: str | None = FAILING, **extra: Any) -> Any:
+    """A customer on a clock at JAN1, whose default payment method is `pm` (None: none)."""
+    clk = new_clock(client)
+    params: dict[str, Any] = {"test_clock": clk.id, **extra}
+    if pm is not None:
+        params["invoice_settings"] = {"default_payment_method": pm}
+    return client.v1.customers.create(params)  # type: ignore[arg-type]
+
+
+def _strict(client: stripe.StripeClient, cust: str, *prices: str, **extra: Any) -> Any:
+    """`subscriptions.create` with `payment_behavior=error_if_incomplete`."""
+    return client.v1.subscriptions.create(
+        {
+            "customer": cust,
+            "items": [{"price": p} for p in prices],
+            "payment_behavior": "error_if_incomplete",
+            **extra,
+        }
+    )
+
+
+# --- payment methods --------------------------------------------------------------------------
+
+
+def test_detach_clears_only_the_defaults_naming_that_card(client: stripe.StripeClient) -> None:
+    """Detaching a card clears the customer's and subscriptions' defaults that name it, no other."""
+    _, cust, sub = clocked_sub(
+        client,
+        [licensed_price(client).id],
+        customer={"invoice_settings": {"default_payment_method": "pm_card_mastercard"}},
+        default_payment_method="pm_card_visa",
+    )
+    sub_pm = sub.default_payment_method
+    cust_pm = client.v1.customers.retrieve(cust.id).invoice_settings.default_payment_method
+    assert sub_pm != cust_pm
+    attached = client.v1.events.list({"type": "payment_method.attached"}).data
+    assert sorted(e.data.object.id for e in attached) == sorted([sub_pm, cust_pm])
+    assert all(e.created == JAN1 and e.data.object.customer == cust.id for e in attached)
+    ev = Events(client)
+    ev.skip()
+    client.v1.payment_methods.detach(cust_pm)
+    assert client.v1.customers.retrieve(cust.id).invoice_settings.default_payment_method is None
+    assert client.v1.subscriptions.retrieve(sub.id).default_payment_method == sub_pm
+    (detached,) = ev.new()
+    assert detached.type == "payment_method.detached"
+    assert detached.created == JAN1  # the customer's clock time
+    assert detached.data.object.id == cust_pm and detached.data.object.customer is None
+    assert detached.data.previous_attributes.to_dict() == {"customer": cust.id}
+    client.v1.payment_methods.detach(sub_pm)
+    assert client.v1.subscriptions.retrieve(sub.id).default_payment_method is None
+
+
+def test_a_test_card_expires_in_december_three_years_on(client: stripe.StripeClient) -> None:
+    """A card made from a test id at the clock's 2026-01-01 expires 12/2029."""
+    cust = _customer(client, pm=None)
+    pm = client.v1.payment_methods.attach("pm_card_visa", {"customer": cust.id})
+    assert (pm.card.exp_month, pm.card.exp_year) == (12, 2029)
+
+
+def test_the_subscription_default_is_charged_before_the_customers(
+    client: stripe.StripeClient,
+) -> None:
+    """A failing subscription default fails the charge although the customer's default is good."""
+    _, cust, sub = clocked_sub(
+        client,
+        [licensed_price(client).id],
+        customer={"invoice_settings": {"default_payment_method": "pm_card_visa"}},
+        default_payment_method=FAILING,
+    )
+    assert sub.status == "incomplete"
+    first = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (first.status, first.attempt_count, first.amount_paid) == ("open", 1, 0)
+    assert client.v1.customers.retrieve(cust.id).delinquent is True
+
+
+# --- error_if_incomplete: the first payment judged before anything is written -----------------
+
+
+def test_error_if_incomplete_judges_the_subscriptions_own_test_card(
+    client: stripe.StripeClient,
+) -> None:
+    """A failing test id given as the subscription's default payment method makes the 402."""
+    cust = _customer(client, pm="pm_card_visa")
+    with pytest.raises(stripe.CardError) as exc:
+        _strict(client, cust.id, licensed_price(client).id, default_payment_method=FAILING)
+    assert err_tuple(exc) == DECLINED
+    assert client.v1.subscriptions.list({"customer": cust.id, "status": "all"}).data == []
+
+
+def test_error_if_incomplete_without_any_card(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """No payment method: charged anyway by default; a 402 once the account setting is off."""
+    price = licensed_price(client).id
+    ok = _strict(client, _customer(client, pm=None).id, price)
+    assert ok.status == "active"
+    set_account(server, api_key, charge_without_payment_method=False)
+    cust = _customer(client, pm=None)
+    with pytest.raises(stripe.CardError) as exc:
+        _strict(client, cust.id, price)
+    assert err_tuple(exc) == (
+        402,
+        "card_error",
+        "invoice_payment_intent_requires_action",
+        None,
+        "This customer has no attached payment source or default payment method. Please "
+        "consider adding a default payment method.",
+    )
+    assert client.v1.invoices.list({"customer": cust.id}).data == []
+
+
+def test_error_if_incomplete_honours_the_mock_payment_flag(client: stripe.StripeClient) -> None:
+    """`metadata[_mock_payment]=fail` declines the first payment even with a good card."""
+    cust = _customer(client, pm="pm_card_visa", metadata={"_mock_payment": "fail"})
+    with pytest.raises(stripe.CardError) as exc:
+        _strict(client, cust.id, licensed_price(client).id)
+    assert err_tuple(exc) == DECLINED
+
+
+@pytest.mark.parametrize(
+    ("amounts", "quantity", "extra", "refused"),
+    [
+        ([1], 1, {}, True),  # one cent is due
+        ([5000], 0, {}, False),  # quantity 0: nothing is due
+        ([5000], 1, {"trial_period_days": 7}, False),  # a trial's first invoice is 0
+        ([5000, 0], 1, {}, True),  # the paid price counts although the last one is free
+        ([5000], 1, {"collection_method": "send_invoice", "days_until_due": 7}, False),
+    ],
+)
+def test_error_if_incomplete_only_when_an_amount_is_due(
+    client: stripe.StripeClient,
+    amounts: list[int],
+    quantity: int,
+    extra: dict[str, Any],
+    refused: bool,
+) -> None:
+    """The first-payment 402 comes only when the first invoice has an amount to charge."""
+    cust = _customer(client)
+    items = [{"price": licensed_price(client, a).id, "quantity": quantity} for a in amounts]
+    params: dict[str, Any] = {
+        "customer": cust.id,
+        "items": items,
+        "payment_behavior": "error_if_incomplete",
+        **extra,
+    }
+    if refused:
+        with pytest.raises(stripe.CardError) as exc:
+            client.v1.subscriptions.create(params)  # type: ignore[arg-type]
+        assert err_tuple(exc) == DECLINED
+    else:
+        sub = client.v1.subscriptions.create(params)  # type: ignore[arg-type]
+        assert sub.status in ("active", "trialing")
+        assert client.v1.invoices.retrieve(sub.latest_invoice).amount_paid == 0
+
+
+def test_error_if_incomplete_with_a_metered_price_only(client: stripe.StripeClient) -> None:
+    """A metered price bills nothing up front: no first payment to refuse."""
+    cust = _customer(client)
+    m = client.v1.billing.meters.create(
+        {"display_name": "c", "event_name": "calls", "default_aggregation": {"formula": "sum"}}
+    )
+    price = client.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 10,
+            "recurring": {"interval": "month", "usage_type": "metered", "meter": m.id},
+            "product_data": {"name": "Calls"},
+        }
+    )
+    assert _strict(client, cust.id, price.id).status == "active"
+
+
+@pytest.mark.parametrize(
+    ("items", "refused"),
+    [
+        ([700], True),  # a pending item is charged on the first invoice
+        ([-500], True),  # 1000 - 500 = 500 is due
+        ([-1000], False),  # 1000 - 1000 = 0
+    ],
+)
+def test_error_if_incomplete_counts_pending_invoice_items(
+    client: stripe.StripeClient, items: list[int], refused: bool
+) -> None:
+    """Pending invoice items join the first invoice, so they count in the amount judged."""
+    cust = _customer(client)
+    for amount in items:
+        client.v1.invoice_items.create({"customer": cust.id, "amount": amount, "currency": "usd"})
+    price = licensed_price(client, 1000).id
+    if refused:
+        with pytest.raises(stripe.CardError) as exc:
+            _strict(client, cust.id, price)
+        assert err_tuple(exc) == DECLINED
+    else:
+        assert _strict(client, cust.id, price).status == "active"
+
+
+def test_error_if_incomplete_on_a_trial_with_a_pending_item(client: stripe.StripeClient) -> None:
+    """A trial's first invoice still charges the pending items; a deleted one no longer counts."""
+    cust = _customer(client)
+    item = client.v1.invoice_items.create({"customer": cust.id, "amount": 700, "currency": "usd"})
+    price = licensed_price(client).id
+    with pytest.raises(stripe.CardError) as exc:
+        _strict(client, cust.id, price, trial_period_days=7)
+    assert err_tuple(exc) == DECLINED
+    client.v1.invoice_items.delete(item.id)
+    assert _strict(client, cust.id, price, trial_period_days=7).status == "trialing"
+
+
+@pytest.mark.parametrize("behavior", ["error_if_incomplete", "pending_if_incomplete"])
+def test_a_guarded_update_paid_at_once_is_applied(
+    client: stripe.StripeClient, behavior: str
+) -> None:
+    """An upgrade whose invoice is paid goes through under either guarded payment_behavior."""
+    price, bigger = licensed_price(client, 1000), licensed_price(client, 3000)
+    _, _, sub = clocked_sub(
+        client,
+        [price.id],
+        customer={"invoice_settings": {"default_payment_method": "pm_card_visa"}},
+    )
+    done = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": sub["items"].data[0].id, "price": bigger.id}],
+            "proration_behavior": "always_invoice",
+            "payment_behavior": behavior,  # type: ignore[typeddict-item]
+        },
+    )
+    assert (done.status, done["items"].data[0].price.id) == ("active", bigger.id)
+    assert done.pending_update is None
+    inv = client.v1.invoices.retrieve(done.latest_invoice)
+    assert (inv.billing_reason, inv.status, inv.amount_paid) == (
+        "subscription_update",
+        "paid",
+        2000,
+    )
+
+
+def test_pay_with_a_card_the_customer_does_not_have(client: stripe.StripeClient) -> None:
+    """`pay`'s payment_method must exist and be attached to the invoice's customer."""
+    cust = _customer(client, pm="pm_card_visa")
+    client.v1.invoice_items.create({"customer": cust.id, "amount": 900, "currency": "usd"})
+    inv = client.v1.invoices.create(
+        {"customer": cust.id, "pending_invoice_items_behavior": "include"}
+    )
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.pay(inv.id, {"payment_method": "pm_nope"})
+    assert err_tuple(exc) == (
+        400,
+        "invalid_request_error",
+        "resource_missing",
+        "payment_method",
+        "No such PaymentMethod: 'pm_nope'",
+    )
+    stranger = client.v1.payment_methods.create({"type": "card", "card": {"token": "tok_visa"}})
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.pay(inv.id, {"payment_method": stranger.id})
+    assert err_tuple(exc) == (
+        400,
+        "invalid_request_error",
+        "resource_missing",
+        "payment_method",
+        f"The customer does not have a payment method with the ID {stranger.id}. The payment "
+        "method must be attached to the customer.",
+    )
+    assert client.v1.invoices.retrieve(inv.id).status == "draft"  # nothing happened
+    mine = client.v1.payment_methods.attach(stranger.id, {"customer": cust.id})
+    paid = client.v1.invoices.pay(inv.id, {"payment_method": mine.id})
+    assert (paid.status, paid.amount_paid) == ("paid", 900)
