@@ -270,17 +270,28 @@ def refresh_stats(cache: Path) -> None:
     if stamp.exists() and stamp.read_text() == now:
         return
     stats.unlink()
-    reset = 0
+    reset = _reset_names(cache)
     for meta in mutants.rglob("*.meta"):
         data = json.loads(meta.read_text())
         codes = data["exit_code_by_key"]
         for name, code in codes.items():
             if STATUS.get(code) in UNDETECTED:
                 codes[name] = None
-                reset += 1
+                reset.add(name)
         meta.write_text(json.dumps(data, indent=4))
+    # remembered until re-run, so that --report can still list them
+    (mutants / RESET_FILE).write_text(json.dumps(sorted(reset), indent=1))
     stamp.write_text(now)
-    print(f"tests or package changed: test map redone, {reset} undetected mutants to re-run")
+    print(f"tests or package changed: test map redone, {len(reset)} undetected mutants to re-run")
+
+
+RESET_FILE = "reset-survivors.json"
+
+
+def _reset_names(cache: Path) -> set[str]:
+    """Survivors set back to unchecked by a refresh of the test map (and not re-run since)."""
+    path = cache / "mutants" / RESET_FILE
+    return set(json.loads(path.read_text())) if path.exists() else set()
 
 
 def _billing_files(cache: Path) -> list[Path]:
@@ -375,6 +386,19 @@ def report(cache: Path, modules: list[str]) -> None:
     if survivors:
         print(f"\nsurvivors not declared equivalent ({len(survivors)}):")
         for n in sorted(survivors):
+            print(f"  {n}")
+    waiting = sorted(
+        n
+        for m in modules
+        for n, st in verdicts(cache, m).items()
+        if st == "not checked" and n in _reset_names(cache) and n not in equiv
+    )
+    if waiting:
+        print(
+            f"\nsurvived before the test map was redone, not re-run yet ({len(waiting)}; "
+            "counted as unchecked):"
+        )
+        for n in waiting:
             print(f"  {n}")
     known = {n for m in modules for n in verdicts(cache, m)}
     stale = [
