@@ -293,3 +293,19 @@ def test_pay_with_a_card_the_customer_does_not_have(client: stripe.StripeClient)
     mine = client.v1.payment_methods.attach(stranger.id, {"customer": cust.id})
     paid = client.v1.invoices.pay(inv.id, {"payment_method": mine.id})
     assert (paid.status, paid.amount_paid) == ("paid", 900)
+
+
+def test_error_if_incomplete_ignores_items_of_another_subscription(
+    client: stripe.StripeClient,
+) -> None:
+    """A pending item bound to another subscription is not on the new one's first invoice."""
+    cust = _customer(client, pm="pm_card_visa")
+    price = licensed_price(client).id
+    other = client.v1.subscriptions.create({"customer": cust.id, "items": [{"price": price}]})
+    client.v1.invoice_items.create(
+        {"customer": cust.id, "amount": 700, "currency": "usd", "subscription": other.id}
+    )
+    client.v1.customers.update(cust.id, {"invoice_settings": {"default_payment_method": FAILING}})
+    sub = _strict(client, cust.id, price, trial_period_days=7)
+    assert sub.status == "trialing"
+    assert client.v1.invoices.retrieve(sub.latest_invoice).amount_due == 0
