@@ -13,7 +13,7 @@ import time_machine
 
 from stripe_mock_billing.handle import new_api_key
 from stripe_mock_billing.inprocess import mock_stripe
-from tests.api.meter_helpers import H, make_meter, send, summaries, total
+from tests.api.meter_helpers import H, make_meter, send, summaries, thin_events, total
 from tests.conftest import assert_journal_valid
 
 Y2030 = 1_893_456_000  # 2030-01-01T00:00:00Z, a UTC midnight
@@ -81,3 +81,107 @@ def test_last_under_a_lag_breaks_timestamp_ties_by_arrival() -> None:
         traveller.move_to(Y2030 + 60)
         send(sdk, cus, 7, Y2030 - 2 * H)  # received now: hidden by the lag
         assert total(sdk, meter.id, cus, Y2030 - 3 * H, Y2030) == 2
+
+
+# --- asynchronous error reports (thin events, meters.md §5) ---------------------------------
+
+
+def _stream(sdk: stripe.StripeClient, events: list[dict[str, Any]]) -> None:
+    session = sdk.v2.billing.meter_event_session.create()
+    sdk.v2.billing.meter_event_stream.create(
+        {"events": events},  # type: ignore[typeddict-item]
+        {"api_key": session.authentication_token},
+    )
+
+
+def test_an_error_report_counts_every_error_and_samples_ten_per_code() -> None:
+    """One report per request and meter: errors grouped by code in order of first occurrence,
+    every error counted, at most 10 sample errors per code, a 10-second validation window."""
+    with frozen() as (sdk, _, _):
+        meter = make_meter(sdk)
+        cus = sdk.v1.customers.create({}).id
+        bad = [
+            {"event_name": "api_calls", "identifier": f"bad-{n}",
+             "payload": {"stripe_customer_id": cus, "value": "x"}}
+            for n in range(11)
+        ]  # fmt: skip
+        orphans = [
+            {"event_name": "api_calls", "identifier": f"nc-{n}", "payload": {"value": "1"}}
+            for n in range(2)
+        ]
+        good = {"event_name": "api_calls", "payload": {"stripe_customer_id": cus, "value": "3"}}
+        _stream(sdk, [bad[0], *orphans[:1], *bad[1:], good, *orphans[1:]])
+        (listed,) = thin_events(sdk)
+        resp = sdk.raw_request("get", f"/v2/core/events/{listed['id']}")
+        full = sdk.deserialize(resp, api_mode="V2").to_dict()
+        assert full == listed
+        assert {k: v for k, v in full.items() if k not in ("id", "data")} == {
+            "object": "v2.core.event",
+            "type": "v1.billing.meter.error_report_triggered",
+            "livemode": False,
+            "created": "2030-01-01T00:00:00.000Z",
+            "context": None,
+            "reason": None,
+            "related_object": {
+                "id": meter.id,
+                "type": "billing.meter",
+                "url": f"/v1/billing/meters/{meter.id}",
+            },
+        }
+        invalid = "Value 'x' for key value is not a whole number."
+        no_customer = "Customer mapping key stripe_customer_id not found in payload."
+        assert full["data"] == {
+            "developer_message_summary": "There are 13 invalid events",
+            "reason": {
+                "error_count": 13,
+                "error_types": [
+                    {
+                        "code": "meter_event_invalid_value",
+                        "error_count": 11,
+                        "sample_errors": [
+                            {"error_message": invalid, "request": {"identifier": f"bad-{n}"}}
+                            for n in range(10)
+                        ],
+                    },
+                    {
+                        "code": "meter_event_no_customer_defined",
+                        "error_count": 2,
+                        "sample_errors": [
+                            {"error_message": no_customer, "request": {"identifier": f"nc-{n}"}}
+                            for n in range(2)
+                        ],
+                    },
+                ],
+            },
+            "validation_start": "2030-01-01T00:00:00.000Z",
+            "validation_end": "2030-01-01T00:00:10.000Z",
+        }
+        assert total(sdk, meter.id, cus, Y2030 - H, Y2030 + 60) == 3
+
+
+def test_an_unknown_event_name_is_reported_without_related_object() -> None:
+    """A `no_meter_found` report has no `related_object`; reports list newest first."""
+    with frozen() as (sdk, _, traveller):
+        make_meter(sdk)
+        cus = sdk.v1.customers.create({}).id
+        _stream(sdk, [{"event_name": "nothing", "identifier": "n-1", "payload": {}}])
+        traveller.move_to(Y2030 + 1)
+        _stream(sdk, [{"event_name": "api_calls", "payload": {"stripe_customer_id": cus}}])
+        newest, oldest = thin_events(sdk)
+        assert newest["type"] == "v1.billing.meter.error_report_triggered"
+        assert newest["created"] == "2030-01-01T00:00:01.000Z"
+        assert oldest["type"] == "v1.billing.meter.no_meter_found"
+        assert "related_object" not in oldest
+        assert oldest["data"]["developer_message_summary"] == "There is 1 invalid event"
+        assert oldest["data"]["reason"]["error_types"] == [
+            {
+                "code": "no_meter",
+                "error_count": 1,
+                "sample_errors": [
+                    {
+                        "error_message": "No meter was found matching event_name nothing.",
+                        "request": {"identifier": "n-1"},
+                    }
+                ],
+            }
+        ]
