@@ -1,0 +1,285 @@
+"""Subscription lifecycle seen by a user, pinned on both sides of each boundary: a future
+`billing_cycle_anchor` crossed on a test clock, trial ends with metered usage, renewal events
+and their `previous_attributes` (acacia and basil shapes), immediate cancellation with
+`invoice_now`, `cancel_at`, `cancel_at_period_end`, expiry of an unpaid first invoice, collection
+stopped by a cancel, and wall-clock work of an account without subscriptions."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import stripe
+
+from stripe_mock_billing.handle import StripeMock
+from stripe_mock_billing.server import ThreadedServer
+from tests.api.billing_helpers import (
+    APR1,
+    DAY,
+    FEB1,
+    HOUR,
+    JAN1,
+    MAR1,
+    advance,
+    clocked_sub,
+    invoices_of,
+    legacy_metered_price,
+    licensed_price,
+    metered_line,
+    report,
+    set_account,
+)
+from tests.api.dunning_helpers import ATTEMPT1, RETRY1, failing_renewal, latest_invoice
+
+JAN10 = JAN1 + 9 * DAY
+JAN8 = JAN1 + 7 * DAY  # end of a 7-day trial started JAN1
+FEB8 = JAN1 + 38 * DAY  # JAN8 + one month
+BASIL = "2025-03-31.basil"
+
+
+def _events(client: stripe.StripeClient, type_: str) -> list[Any]:
+    """The account's events of one type, oldest first."""
+    return list(reversed(client.v1.events.list({"type": type_, "limit": 100}).data))
+
+
+def _metered_sub(acacia: stripe.StripeClient, **extra: Any) -> tuple[Any, Any, str]:
+    price = legacy_metered_price(acacia, 7)
+    clk, _, sub = clocked_sub(acacia, [price.id], **extra)
+    return clk, sub, sub["items"].data[0].id
+
+
+# --- a future billing_cycle_anchor -----------------------------------------------------------
+
+
+def test_future_anchor_stub_then_whole_months(acacia: stripe.StripeClient) -> None:
+    """A sub created Jan 10 anchored Feb 1 renews Feb 1 for Feb 1..Mar 1, then Mar 1..Apr 1."""
+    price = licensed_price(acacia, 5000)
+    clk, _, sub = clocked_sub(acacia, [price.id], at=JAN10, billing_cycle_anchor=FEB1)
+    assert (sub.current_period_start, sub.current_period_end) == (JAN10, FEB1)
+    advance(acacia, clk.id, FEB1 - 1)
+    assert len(invoices_of(acacia, sub.id)) == 1
+    advance(acacia, clk.id, FEB1 + HOUR)
+    feb = acacia.v1.subscriptions.retrieve(sub.id)
+    assert (feb.current_period_start, feb.current_period_end) == (FEB1, MAR1)
+    assert feb.billing_cycle_anchor == FEB1
+    cycle = invoices_of(acacia, sub.id)[-1]
+    assert (cycle.billing_reason, cycle.status, cycle.created) == (
+        "subscription_cycle",
+        "paid",
+        FEB1,
+    )
+    assert (cycle.period_start, cycle.period_end) == (JAN10, FEB1)
+    [line] = cycle.lines.data
+    assert (line.amount, line.period.start, line.period.end) == (5000, FEB1, MAR1)
+    advance(acacia, clk.id, MAR1 + HOUR)
+    mar = acacia.v1.subscriptions.retrieve(sub.id)
+    assert (mar.current_period_start, mar.current_period_end) == (MAR1, APR1)
+    assert invoices_of(acacia, sub.id)[-1].total == 5000
+
+
+# --- trials ------------------------------------------------------------------------------------
+
+
+def test_usage_after_a_trial_is_billed_at_each_later_renewal(acacia: stripe.StripeClient) -> None:
+    """Trial usage is free; usage in the first paid month is billed at the next renewal."""
+    clk, sub, si = _metered_sub(acacia, trial_period_days=7)
+    advance(acacia, clk.id, JAN1 + DAY)
+    report(acacia, si, 50, JAN1 + DAY)  # during the trial: free
+    advance(acacia, clk.id, JAN8 + DAY)
+    assert acacia.v1.subscriptions.retrieve(sub.id).status == "active"
+    assert invoices_of(acacia, sub.id)[-1].total == 0
+    report(acacia, si, 10, JAN8 + DAY)
+    advance(acacia, clk.id, FEB8 - 1)
+    assert len(invoices_of(acacia, sub.id)) == 2
+    advance(acacia, clk.id, FEB8 + HOUR)
+    cycle = invoices_of(acacia, sub.id)[-1]
+    line = metered_line(cycle)
+    assert (line.quantity, line.amount, cycle.total) == (10, 70, 70)
+    assert (line.period.start, line.period.end) == (JAN8, FEB8)
+    advance(acacia, clk.id, FEB8 + DAY)
+    report(acacia, si, 3, FEB8 + DAY)
+    advance(acacia, clk.id, JAN1 + 66 * DAY + HOUR)  # Mar 8
+    assert metered_line(invoices_of(acacia, sub.id)[-1]).quantity == 3
+
+
+def test_trial_end_event_shows_the_previous_status(client: stripe.StripeClient) -> None:
+    """The renewal ending a trial says `previous_attributes.status == "trialing"`."""
+    clk, _, sub = clocked_sub(client, [licensed_price(client).id], trial_period_days=7)
+    advance(client, clk.id, JAN8 + HOUR)
+    ev = _events(client, "customer.subscription.updated")[-1]
+    assert (ev.created, ev.data.object.status) == (JAN8, "active")
+    assert ev.data.previous_attributes.status == "trialing"
+    assert ev.data.previous_attributes.latest_invoice == sub.latest_invoice
+
+
+# --- renewal events ----------------------------------------------------------------------------
+
+
+def test_renewal_event_acacia_previous_attributes(client: stripe.StripeClient) -> None:
+    """Renewal: `previous_attributes` holds the old period and invoice only, the object the new."""
+    clk, _, sub = clocked_sub(client, [licensed_price(client).id])
+    advance(client, clk.id, FEB1)
+    [ev] = _events(client, "customer.subscription.updated")
+    cycle = invoices_of(client, sub.id)[-1]
+    assert ev.data.previous_attributes.to_dict() == {
+        "latest_invoice": sub.latest_invoice,
+        "current_period_start": JAN1,
+        "current_period_end": FEB1,
+    }
+    obj = ev.data.object
+    assert (obj.current_period_start, obj.current_period_end) == (FEB1, MAR1)
+    assert obj.latest_invoice == cycle.id != sub.latest_invoice
+
+
+def test_renewal_event_basil_previous_item_periods(
+    client: stripe.StripeClient, mock: StripeMock
+) -> None:
+    """basil: the renewal's `previous_attributes.items` lists the items with the old period."""
+    mock.update_settings(api_version=BASIL)
+    clk, _, sub = clocked_sub(client, [licensed_price(client).id])
+    si = sub["items"].data[0].id
+    advance(client, clk.id, FEB1)
+    [ev] = _events(client, "customer.subscription.updated")
+    prev = ev.data.previous_attributes.to_dict()
+    assert set(prev) == {"latest_invoice", "items"}
+    assert prev["items"]["object"] == "list"
+    [old] = prev["items"]["data"]
+    assert (old["id"], old["current_period_start"], old["current_period_end"]) == (si, JAN1, FEB1)
+    [new] = ev.data.object["items"].data
+    assert (new.id, new.current_period_start, new.current_period_end) == (si, FEB1, MAR1)
+
+
+# --- cancellation ------------------------------------------------------------------------------
+
+
+def test_cancel_invoice_now_final_invoice(acacia: stripe.StripeClient) -> None:
+    """`cancel(invoice_now)` on day 2: a final invoice for Jan 1..Jan 2, finalized at once."""
+    clk, sub, si = _metered_sub(acacia)
+    advance(acacia, clk.id, JAN1 + DAY)
+    report(acacia, si, 10, JAN1 + DAY)
+    done = acacia.v1.subscriptions.cancel(sub.id, {"invoice_now": True})
+    assert (done.status, done.cancel_at_period_end) == ("canceled", False)
+    assert (done.canceled_at, done.ended_at) == (JAN1 + DAY, JAN1 + DAY)
+    final = acacia.v1.invoices.retrieve(done.latest_invoice)
+    assert (final.billing_reason, final.status, final.total) == ("subscription_update", "paid", 70)
+    assert (final.period_start, final.period_end) == (JAN1, JAN1 + DAY)
+    assert final.status_transitions.finalized_at == JAN1 + DAY
+    [fin] = [e for e in _events(acacia, "invoice.finalized") if e.data.object.id == final.id]
+    assert fin.created == JAN1 + DAY
+
+
+def test_cancel_invoice_now_without_grace_finalizes_once(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """With a zero finalization grace the final invoice is still finalized exactly once."""
+    set_account(server, api_key, finalization_grace=0)
+    clk, _, sub = clocked_sub(client, [licensed_price(client).id])
+    advance(client, clk.id, JAN1 + DAY)
+    done = client.v1.subscriptions.cancel(sub.id, {"invoice_now": True})
+    first, final = invoices_of(client, sub.id)
+    assert final.id == done.latest_invoice
+    prefix = first.number.rsplit("-", 1)[0]
+    assert (first.number, final.number) == (f"{prefix}-0001", f"{prefix}-0002")
+    finalized = [e.data.object.id for e in _events(client, "invoice.finalized")]
+    assert finalized == [first.id, final.id]
+
+
+def test_cancel_at_is_automatic_and_stamped_at_cancel_at(client: stripe.StripeClient) -> None:
+    """`cancel_at` reached on a clock: final invoice and `.deleted` at that time, no request."""
+    clk, _, sub = clocked_sub(client, [licensed_price(client).id])
+    client.v1.subscriptions.update(sub.id, {"cancel_at": JAN1 + 10 * DAY})
+    advance(client, clk.id, JAN1 + 10 * DAY - 1)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    advance(client, clk.id, JAN1 + 20 * DAY)
+    done = client.v1.subscriptions.retrieve(sub.id)
+    assert (done.status, done.ended_at, done.cancel_at_period_end) == (
+        "canceled",
+        JAN1 + 10 * DAY,
+        False,
+    )
+    [deleted] = _events(client, "customer.subscription.deleted")
+    assert (deleted.created, deleted.request.id) == (JAN1 + 10 * DAY, None)
+    assert deleted.data.object.status == "canceled"
+    final = client.v1.invoices.retrieve(done.latest_invoice)
+    assert final.status_transitions.finalized_at == JAN1 + 10 * DAY
+    fin = [e for e in _events(client, "invoice.finalized") if e.data.object.id == final.id]
+    assert [(e.created, e.request.id) for e in fin] == [(JAN1 + 10 * DAY, None)]
+
+
+def test_cancel_at_period_end_final_invoice_and_event(acacia: stripe.StripeClient) -> None:
+    """`cancel_at_period_end`: a cycle invoice for Jan with its usage, then `.deleted` at FEB1."""
+    clk, sub, si = _metered_sub(acacia)
+    acacia.v1.subscriptions.update(sub.id, {"cancel_at_period_end": True})
+    advance(acacia, clk.id, JAN1 + DAY)
+    report(acacia, si, 10, JAN1 + DAY)
+    advance(acacia, clk.id, FEB1 - 1)
+    assert acacia.v1.subscriptions.retrieve(sub.id).status == "active"
+    advance(acacia, clk.id, FEB1 + HOUR)
+    done = acacia.v1.subscriptions.retrieve(sub.id)
+    assert (done.status, done.ended_at, done.cancel_at_period_end) == ("canceled", FEB1, False)
+    final = invoices_of(acacia, sub.id)[-1]
+    assert (final.billing_reason, final.status, final.total) == ("subscription_cycle", "paid", 70)
+    assert (final.period_start, final.period_end) == (JAN1, FEB1)
+    [deleted] = _events(acacia, "customer.subscription.deleted")
+    assert (deleted.created, deleted.request.id) == (FEB1, None)
+    resp = acacia.raw_request("get", f"/v1/subscription_items/{si}/usage_record_summaries")
+    summaries = acacia.deserialize(resp, api_mode="V1").data
+    assert [(s.period.start, s.period.end, s.total_usage, s.invoice) for s in summaries] == [
+        (JAN1, FEB1, 10, final.id)
+    ]
+
+
+def test_cancel_of_a_past_due_subscription_stops_collection(client: stripe.StripeClient) -> None:
+    """Canceling a past_due subscription stops the retries of its open invoice."""
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, ATTEMPT1)
+    inv = latest_invoice(client, sub.id)
+    assert (inv.status, inv.attempt_count, inv.next_payment_attempt) == ("open", 1, RETRY1)
+    client.v1.subscriptions.cancel(sub.id)
+    inv = latest_invoice(client, sub.id)
+    assert (inv.status, inv.next_payment_attempt, inv.auto_advance) == ("open", None, False)
+    advance(client, clk.id, RETRY1 + DAY)
+    assert latest_invoice(client, sub.id).attempt_count == 1
+
+
+# --- incomplete expiry -------------------------------------------------------------------------
+
+
+def test_incomplete_expiry_events_are_automatic(client: stripe.StripeClient) -> None:
+    """Expiry after 23 h: `invoice.voided` and `.updated` stamped then, with no request."""
+    clk, _, sub = clocked_sub(
+        client, [licensed_price(client).id], customer={"metadata": {"_mock_payment": "fail"}}
+    )
+    advance(client, clk.id, JAN1 + 23 * HOUR - 1)
+    assert _events(client, "invoice.voided") == []
+    advance(client, clk.id, JAN1 + 23 * HOUR)
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (inv.status, inv.status_transitions.voided_at) == ("void", JAN1 + 23 * HOUR)
+    [voided] = _events(client, "invoice.voided")
+    assert (voided.created, voided.request.id) == (JAN1 + 23 * HOUR, None)
+    expired = _events(client, "customer.subscription.updated")[-1]
+    assert (expired.created, expired.request.id) == (JAN1 + 23 * HOUR, None)
+    assert expired.data.object.status == "incomplete_expired"
+    assert expired.data.previous_attributes.to_dict() == {"status": "incomplete"}
+
+
+# --- wall clock without subscriptions ----------------------------------------------------------
+
+
+def test_wall_clock_invoice_finalizes_in_an_account_without_subscriptions(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """A one-off auto-advancing invoice finalizes an hour later on the account's wall clock."""
+    cus = client.v1.customers.create({})
+    client.v1.invoice_items.create({"customer": cus.id, "amount": 1500, "currency": "usd"})
+    inv = client.v1.invoices.create(
+        {"customer": cus.id, "auto_advance": True, "pending_invoice_items_behavior": "include"}
+    )
+    assert inv.status == "draft"
+    created = inv.created
+    set_account(server, api_key, clock_offset=created + HOUR - int(time.time()) - 60)
+    assert client.v1.invoices.retrieve(inv.id).status == "draft"
+    set_account(server, api_key, clock_offset=created + HOUR - int(time.time()) + 60)
+    done = client.v1.invoices.retrieve(inv.id)
+    assert (done.status, done.amount_due) == ("paid", 1500)
+    assert done.status_transitions.finalized_at == created + HOUR
