@@ -13,8 +13,8 @@ the repository (default ~/.cache/stripe-mock-billing/mutmut, or --cache), where 
 state (`mutants/`): a mutant's verdict is kept until the function it mutates changes (mutmut
 hashes each function), so an unchanged module is not run again. Every billing module is
 instrumented in every run (mutmut maps tests to functions once, by tracing the selected tests),
-and only the mutants with no verdict yet are run, module by module in the order given (or in
-RISK order for --all), each under `nice -n 19` with one child by default. `--max-tests N` runs
+and only the mutants with no verdict yet are run, all in one mutmut invocation (mutmut runs
+the ones it expects to be fast first), under `nice -n 19` with one child by default. `--max-tests N` runs
 only the N fastest of a mutant's tests (a quicker, lower-bound score). `--retest` also re-runs
 the survivors (after adding tests). `--until HH:MM` (UTC) stops the run at that time; what was
 not reached stays unchecked and is listed.
@@ -310,25 +310,38 @@ def verdicts(cache: Path, module: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------- running
 
 
-def run_module(
-    cache: Path, module: str, *, retest: bool, children: int, until: float, max_tests: int
+def run_modules(
+    cache: Path,
+    modules: list[str],
+    *,
+    retest: bool,
+    children: int,
+    until: float,
+    max_tests: int,
 ) -> None:
-    """Run mutmut on the mutants of `module` that have no verdict (and survivors if `retest`)."""
+    """Run mutmut once on the mutants of `modules` that have no verdict (and the survivors if
+    `retest`). One invocation for all of them: each `mutmut run` first runs every test of the
+    mutants it is given once, unmutated (a minute or more here), so one per module cost more
+    than the mutants of a small module. mutmut runs the mutants it expects to be fast first."""
     todo = {"not checked", "interrupted"} | (UNDETECTED if retest else set())
     equiv = equivalents()
-    names = sorted(
-        n
-        for n, s in verdicts(cache, module).items()
-        if s in todo and not (s in UNDETECTED and n in equiv)  # listed ones are not re-run
-    )
+    names: list[str] = []
+    for module in modules:
+        mine = sorted(
+            n
+            for n, s in verdicts(cache, module).items()
+            if s in todo and not (s in UNDETECTED and n in equiv)  # listed ones are not re-run
+        )
+        print(f"{module}: {len(mine)} mutants to run", flush=True)
+        names += mine
     if not names:
-        print(f"{module}: nothing to run", flush=True)
+        print("nothing to run", flush=True)
         return
     left = until - time.time()  # noqa: TID251 (a tool, not the emulator)
     if left < 60:
-        print(f"{module}: not run ({len(names)} mutants), past --until", flush=True)
+        print(f"not run ({len(names)} mutants), past --until", flush=True)
         return
-    print(f"{module}: running {len(names)} mutants", flush=True)
+    print(f"running {len(names)} mutants", flush=True)
     cmd = ["nice", "-n", "19", sys.executable, "-m", "mutmut", "run"]
     cmd += ["--max-children", str(children), *names]
     (cache / "mutants" / "mutation_cap.py").write_text(CAP_PLUGIN)
@@ -338,7 +351,7 @@ def run_module(
     try:
         proc.wait(timeout=left)
     except subprocess.TimeoutExpired:
-        print(f"{module}: --until reached, stopping", flush=True)
+        print("--until reached, stopping", flush=True)
         _stop(proc)
     except (KeyboardInterrupt, SystemExit):
         _stop(proc)
@@ -476,15 +489,14 @@ def main(argv: list[str] | None = None) -> int:
         until = now.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
     if not args.report:
         prepare(args.cache)
-        for m in modules:
-            run_module(
-                args.cache,
-                m,
-                retest=args.retest,
-                children=args.max_children,
-                until=until,
-                max_tests=args.max_tests,
-            )
+        run_modules(
+            args.cache,
+            modules,
+            retest=args.retest,
+            children=args.max_children,
+            until=until,
+            max_tests=args.max_tests,
+        )
     report(args.cache, modules)
     return 0
 
