@@ -13,13 +13,22 @@ import stripe
 from stripe_mock_billing.server import ThreadedServer
 from tests.api.billing_helpers import (
     JAN1,
+    advance,
     clocked_sub,
     err_tuple,
     licensed_price,
     new_clock,
     set_account,
 )
-from tests.api.dunning_helpers import Events
+from tests.api.dunning_helpers import (
+    ATTEMPT1,
+    RETRY1,
+    RETRY2,
+    RETRY3,
+    Events,
+    failing_renewal,
+    latest_invoice,
+)
 
 FAILING = "pm_card_chargeCustomerFail"
 DECLINED = (402, "card_error", "card_declined", None, "Your card was declined.")
@@ -309,3 +318,104 @@ def test_error_if_incomplete_ignores_items_of_another_subscription(
     sub = _strict(client, cust.id, price, trial_period_days=7)
     assert sub.status == "trialing"
     assert client.v1.invoices.retrieve(sub.latest_invoice).amount_due == 0
+
+
+# --- dunning ----------------------------------------------------------------------------------
+
+
+def test_a_failed_renewal_says_what_changed(client: stripe.StripeClient) -> None:
+    """The first failed attempt's events carry the previous attempt count, delinquency, status;
+    paying by API carries them back, as caused by that request."""
+    clk, cust, sub = failing_renewal(client)
+    advance(client, clk.id, ATTEMPT1 - 1)
+    ev = Events(client)
+    ev.skip()
+    advance(client, clk.id, ATTEMPT1)
+    got = {e.type: e for e in ev.new()}
+    assert all(e.created == ATTEMPT1 and e.request.id is None for e in got.values())
+    prev = got["invoice.updated"].data.previous_attributes
+    assert (prev.attempt_count, prev.attempted) == (0, False)
+    changed = got["customer.updated"].data
+    assert changed.object.delinquent is True
+    assert changed.previous_attributes.to_dict() == {"delinquent": False}
+    assert got["customer.subscription.updated"].data.previous_attributes.to_dict() == {
+        "status": "active"
+    }
+    client.v1.invoices.pay(latest_invoice(client, sub.id).id, {"payment_method": "pm_card_visa"})
+    back = {e.type: e for e in ev.new()}
+    assert all(e.request.id is not None for e in back.values())
+    assert back["customer.updated"].data.object.delinquent is False
+    assert back["customer.updated"].data.previous_attributes.to_dict() == {"delinquent": True}
+    assert back["customer.subscription.updated"].data.previous_attributes.to_dict() == {
+        "status": "past_due"
+    }
+    assert client.v1.customers.retrieve(cust.id).delinquent is False
+
+
+def test_cancel_after_the_last_retry_stamps_the_cancellation(client: stripe.StripeClient) -> None:
+    """The subscription canceled for non-payment is canceled and ended at the last retry."""
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, RETRY3)
+    done = client.v1.subscriptions.retrieve(sub.id)
+    assert (done.status, done.canceled_at, done.ended_at) == ("canceled", RETRY3, RETRY3)
+
+
+def test_cancel_after_the_last_retry_ends_a_pending_cancellation(
+    client: stripe.StripeClient,
+) -> None:
+    """A subscription already set to cancel at period end keeps its canceled_at; it ends at
+    the last retry and no longer says it cancels at period end."""
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, ATTEMPT1)
+    asked = client.v1.subscriptions.update(sub.id, {"cancel_at_period_end": True})
+    assert (asked.cancel_at_period_end, asked.canceled_at) == (True, ATTEMPT1)
+    advance(client, clk.id, RETRY3)
+    done = client.v1.subscriptions.retrieve(sub.id)
+    assert (done.status, done.canceled_at, done.ended_at) == ("canceled", ATTEMPT1, RETRY3)
+    assert done.cancel_at_period_end is False
+    assert done.cancellation_details.reason == "payment_failed"
+
+
+def test_an_unexecuted_retry_reports_the_count_it_raised(client: stripe.StripeClient) -> None:
+    """A retry skipped after a hard decline still raises attempt_count and moves the schedule."""
+    pm = client.v1.payment_methods.create(
+        {"type": "card", "card": {"token": "tok_visa_chargeCustomerFailLostCard"}}
+    )
+    clk, cust, sub = failing_renewal(client, failing="pm_card_visa")
+    client.v1.payment_methods.attach(pm.id, {"customer": cust.id})
+    client.v1.customers.update(cust.id, {"invoice_settings": {"default_payment_method": pm.id}})
+    advance(client, clk.id, ATTEMPT1)
+    ev = Events(client)
+    ev.skip()
+    advance(client, clk.id, RETRY1)
+    (updated,) = ev.new()
+    assert (updated.type, updated.created, updated.request.id) == ("invoice.updated", RETRY1, None)
+    assert updated.data.object.attempt_count == 2
+    assert updated.data.previous_attributes.to_dict() == {
+        "attempt_count": 1,
+        "next_payment_attempt": RETRY1,
+    }
+    inv = latest_invoice(client, sub.id)
+    assert (inv.attempt_count, inv.next_payment_attempt) == (2, RETRY2)
+
+
+def test_a_retry_that_succeeds_is_automatic(client: stripe.StripeClient) -> None:
+    """A retry paid on the clock emits its events with no request, at the retry time."""
+    clk, cust, _ = failing_renewal(client)
+    advance(client, clk.id, ATTEMPT1)
+    client.v1.customers.update(
+        cust.id, {"invoice_settings": {"default_payment_method": "pm_card_mastercard"}}
+    )
+    ev = Events(client)
+    ev.skip()
+    advance(client, clk.id, RETRY1)
+    got = ev.new()
+    assert [e.type for e in got] == [
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "customer.updated",
+        "customer.subscription.updated",
+    ]
+    assert all(e.created == RETRY1 and e.request.id is None for e in got)
+    assert got[0].data.object.amount_paid == 5000
+    assert got[3].data.object.status == "active"
