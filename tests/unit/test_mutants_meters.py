@@ -3,11 +3,13 @@ modules), checked with literal values or against the brute-force reference."""
 
 from __future__ import annotations
 
+import random
 from enum import IntEnum
 
 import pytest
 
 from stripe_mock_billing.billing.meter_usage import MeterEventStore
+from tests.meter_reference import aggregate
 
 DAY0 = 1_700_006_400  # a UTC midnight
 H, D = 3600, 86400
@@ -91,3 +93,66 @@ def test_values_that_are_not_finite_numbers_are_refused(
         store.add(M, C, DAY0, value, "a", DAY0)  # type: ignore[arg-type]
     assert str(exc.value) == message
     assert store.count() == 0
+
+
+# --- large series (the per-hour index) against the brute-force reference -----------------------
+
+
+def _check_against_reference(
+    store: MeterEventStore,
+    events: list[tuple[int, int, str]],
+    cancelled: set[str],
+    bounds: list[tuple[int, int]],
+) -> None:
+    for formula in ("sum", "count", "last"):
+        for start, end in bounds:
+            expected = aggregate(events, cancelled, formula, None, start, end)
+            assert store.aggregate(M, C, formula, start, end) == expected, (formula, start, end)
+
+
+def test_a_busy_hour_of_eight_thousand_events_matches_brute_force() -> None:
+    """8,000 events in one hour (many per second, out of order), neighbours in the hours
+    around it and cancels anywhere: every range, bounds inside the hour included, is exact."""
+    rng = random.Random(15)
+    store, events, cancelled = MeterEventStore(), list[tuple[int, int, str]](), set[str]()
+    hour = DAY0 + 5 * H
+    stamps = [hour + rng.randrange(H) for _ in range(8_000)]
+    stamps += [hour - H + 7, hour - 1, hour + H, hour + H + 59, hour + 3 * H + 1]
+    for n, ts in enumerate(stamps):
+        value = rng.randrange(-50, 1000)
+        store.add(M, C, ts, value, f"e{n}", DAY0)
+        events.append((ts, value, f"e{n}"))
+    latest = max(range(8_000), key=lambda n: (stamps[n], n))
+    for n in [latest, 7_999, 0, 4_000, *rng.sample(range(8_000), 60)]:
+        if f"e{n}" not in cancelled:
+            store.cancel(f"e{n}", DAY0)
+            cancelled.add(f"e{n}")
+    bounds = [(hour - H, hour + 4 * H), (hour, hour + H), (hour + 1, hour + H - 1)]
+    bounds += [(hour + 1799, hour + 1801), (hour - 1, hour + 1), (hour + H - 1, hour + H + 60)]
+    bounds += [(hour + rng.randrange(H), hour + H + rng.randrange(H)) for _ in range(3)]
+    _check_against_reference(store, events, cancelled, bounds)
+    got = store.summaries(M, C, "sum", hour - H, hour + 2 * H, "hour")
+    assert [v for _, _, v in got] == [
+        aggregate(events, cancelled, "sum", None, low, low + H)
+        for low in (hour - H, hour, hour + H)
+    ]
+
+
+def test_a_long_sparse_series_matches_brute_force() -> None:
+    """7,000 events a few per hour over a year (out of order, some cancelled): sums, counts and
+    last values over ranges cut inside hours are exact."""
+    rng = random.Random(16)
+    store, events, cancelled = MeterEventStore(), list[tuple[int, int, str]](), set[str]()
+    for n in range(7_000):
+        ts = DAY0 + rng.randrange(365 * D // 4) * 4  # ~3 events per hour on average
+        value = rng.randrange(-5, 100)
+        store.add(M, C, ts, value, f"e{n}", DAY0)
+        events.append((ts, value, f"e{n}"))
+    for n in rng.sample(range(7_000), 200):
+        store.cancel(f"e{n}", DAY0)
+        cancelled.add(f"e{n}")
+    bounds = [(DAY0, DAY0 + 366 * D)]
+    bounds += [
+        (DAY0 + rng.randrange(365 * D), DAY0 + rng.randrange(365 * D) + 30 * D) for _ in range(8)
+    ]
+    _check_against_reference(store, events, cancelled, bounds)
