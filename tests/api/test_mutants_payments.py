@@ -10,15 +10,30 @@ from typing import Any
 import pytest
 import stripe
 
+from stripe_mock_billing.handle import StripeMock
 from stripe_mock_billing.server import ThreadedServer
 from tests.api.billing_helpers import (
+    DAY,
+    FEB1,
+    HOUR,
     JAN1,
+    MAR1,
     advance,
     clocked_sub,
     err_tuple,
     licensed_price,
     new_clock,
     set_account,
+)
+from tests.api.credit_helpers import (
+    balance,
+    clocked,
+    grant,
+    ledger,
+    meter,
+    meter_price,
+    send,
+    subscribe,
 )
 from tests.api.dunning_helpers import (
     ATTEMPT1,
@@ -419,3 +434,99 @@ def test_a_retry_that_succeeds_is_automatic(client: stripe.StripeClient) -> None
     assert all(e.created == RETRY1 and e.request.id is None for e in got)
     assert got[0].data.object.amount_paid == 5000
     assert got[3].data.object.status == "active"
+
+
+# --- billing credits --------------------------------------------------------------------------
+
+
+def _cycle(client: stripe.StripeClient, sub_id: str, period_end: int) -> Any:
+    """The subscription's cycle invoice ending at `period_end`."""
+    (inv,) = [
+        i
+        for i in client.v1.invoices.list({"subscription": sub_id, "limit": 100}).data
+        if i.billing_reason == "subscription_cycle" and i.period_end == period_end
+    ]
+    return inv
+
+
+def _metered_sub(client: stripe.StripeClient, **extra: Any) -> tuple[Any, Any, Any]:
+    """(clock, customer, subscription) billing the `api_calls` meter at 10 cents from JAN1."""
+    price = meter_price(client, meter(client).id)
+    clk, cus = clocked(client)
+    return clk, cus, subscribe(client, cus.id, price.id, **extra)
+
+
+def test_a_drained_grant_pays_nothing_more(client: stripe.StripeClient) -> None:
+    """A grant used up in January leaves February's invoice and the ledger alone."""
+    clk, cus, sub = _metered_sub(client)
+    grant(client, cus.id, 400)
+    send(client, cus.id, 100)  # 1000 in January: the grant pays 400
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    jan = _cycle(client, sub.id, FEB1)
+    assert [c.amount for c in jan.total_pretax_credit_amounts] == [400]
+    send(client, cus.id, 50)  # 500 in February
+    advance(client, clk.id, MAR1 + 2 * HOUR)
+    feb = _cycle(client, sub.id, MAR1)
+    assert feb.total_pretax_credit_amounts == []
+    assert (feb.subtotal, feb.total, feb.amount_due) == (500, 500, 500)
+    assert ledger(client, cus.id) == [("credits_granted", 400), ("credits_applied", -400)]
+
+
+def test_a_one_cent_grant_pays_one_cent(client: stripe.StripeClient) -> None:
+    """The smallest grant, 1 cent, is applied in full."""
+    clk, cus, sub = _metered_sub(client)
+    grant(client, cus.id, 1)
+    send(client, cus.id, 100)
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    inv = _cycle(client, sub.id, FEB1)
+    assert [c.amount for c in inv.total_pretax_credit_amounts] == [1]
+    assert (inv.subtotal, inv.total, inv.amount_due) == (1000, 999, 999)
+
+
+def test_expire_later_on_the_clock_stamps_that_time(client: stripe.StripeClient) -> None:
+    """`/expire` a day after the grant: expires_at, updated and the expiry entry say that day."""
+    clk, cus = clocked(client)
+    g = grant(client, cus.id, 700)
+    advance(client, clk.id, JAN1 + DAY)
+    out = client.v1.billing.credit_grants.expire(g.id)
+    assert (out.expires_at, out.updated, out.created) == (JAN1 + DAY, JAN1 + DAY, JAN1)
+    (txn,) = client.v1.billing.credit_balance_transactions.list(
+        {"customer": cus.id, "limit": 1}
+    ).data
+    assert (txn.debit.type, txn.effective_at, txn.created) == (
+        "credits_expired",
+        JAN1 + DAY,
+        JAN1 + DAY,
+    )
+
+
+def test_void_later_on_the_clock_stamps_that_time(client: stripe.StripeClient) -> None:
+    """`/void` a day after the grant: voided_at and updated say that day."""
+    clk, cus = clocked(client)
+    g = grant(client, cus.id, 700)
+    advance(client, clk.id, JAN1 + DAY)
+    out = client.v1.billing.credit_grants.void_grant(g.id)
+    assert (out.voided_at, out.updated) == (JAN1 + DAY, JAN1 + DAY)
+    assert balance(client, cus.id) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("version", "reinstated"), [("2024-11-20.acacia", False), ("2024-12-18.acacia", True)]
+)
+def test_voiding_gives_credits_back_from_2024_12_18(
+    client: stripe.StripeClient, mock: StripeMock, version: str, reinstated: bool
+) -> None:
+    """Voiding an invoice reinstates its credits only for accounts on 2024-12-18.acacia or later."""
+    mock.update_settings(api_version=version)
+    clk, cus, sub = _metered_sub(client, collection_method="send_invoice", days_until_due=30)
+    grant(client, cus.id, 1000)
+    send(client, cus.id, 150)
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    client.v1.invoices.void_invoice(_cycle(client, sub.id, FEB1).id)
+    applied = [("credits_granted", 1000), ("credits_applied", -1000)]
+    if reinstated:
+        assert ledger(client, cus.id) == [*applied, ("credits_application_invoice_voided", 1000)]
+        assert balance(client, cus.id) == (1000, 1000)
+    else:
+        assert ledger(client, cus.id) == applied
+        assert balance(client, cus.id) == (0, 0)
