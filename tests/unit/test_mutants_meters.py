@@ -8,6 +8,7 @@ from enum import IntEnum
 
 import pytest
 
+from stripe_mock_billing.billing import meter_hours
 from stripe_mock_billing.billing.meter_usage import MeterEventStore
 from tests.meter_reference import aggregate
 
@@ -156,3 +157,29 @@ def test_a_long_sparse_series_matches_brute_force() -> None:
         (DAY0 + rng.randrange(365 * D), DAY0 + rng.randrange(365 * D) + 30 * D) for _ in range(8)
     ]
     _check_against_reference(store, events, cancelled, bounds)
+
+
+def test_adding_to_a_busy_hour_never_walks_its_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cost guarantee: once an hour holds thousands of events, adding one more is O(1) (its
+    per-second tallies are updated, never rebuilt from the hour's events)."""
+    store = MeterEventStore()
+    for n in range(5_000):
+        store.add(M, C, DAY0 + n % H, 1, None, DAY0)
+    assert store.aggregate(M, C, "count", DAY0 + 10, DAY0 + H) == 4_980
+    monkeypatch.setattr(meter_hours._Hours, "_rows", None)  # no walk from here on
+    for n in range(100):
+        store.add(M, C, DAY0 + n, 2, None, DAY0)
+    assert store.aggregate(M, C, "sum", DAY0 + 10, DAY0 + H) == 4_980 + 90 * 2
+    assert store.aggregate(M, C, "count", DAY0, DAY0 + 10) == 20 + 10
+
+
+def test_a_large_series_of_tiny_float_values_keeps_their_sum() -> None:
+    """In the float fallback (a value beyond exact decimals) a large series still sums tiny
+    values to their size, not to 0."""
+    store = MeterEventStore()
+    for n in range(3_000):
+        store.add(M, C, DAY0 + H + n, "1e-50", None, DAY0)
+    assert store.aggregate(M, C, "sum", DAY0, DAY0 + 3 * H) == pytest.approx(3e-47, rel=1e-9, abs=0)
+    assert store.aggregate(M, C, "sum", DAY0 + H + 1_000, DAY0 + 3 * H) == pytest.approx(
+        2e-47, rel=1e-9, abs=0
+    )
