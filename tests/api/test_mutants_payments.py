@@ -21,8 +21,10 @@ from tests.api.billing_helpers import (
     advance,
     clocked_sub,
     err_tuple,
+    legacy_metered_price,
     licensed_price,
     new_clock,
+    report,
     set_account,
 )
 from tests.api.credit_helpers import (
@@ -457,9 +459,9 @@ def _metered_sub(client: stripe.StripeClient, **extra: Any) -> tuple[Any, Any, A
 
 
 def test_a_drained_grant_pays_nothing_more(client: stripe.StripeClient) -> None:
-    """A grant used up in January leaves February's invoice and the ledger alone."""
+    """A grant used up in January leaves February's invoice, its own expiry and the ledger alone."""
     clk, cus, sub = _metered_sub(client)
-    grant(client, cus.id, 400)
+    grant(client, cus.id, 400, expires_at=MAR1 + 3 * HOUR)
     send(client, cus.id, 100)  # 1000 in January: the grant pays 400
     advance(client, clk.id, FEB1 + 2 * HOUR)
     jan = _cycle(client, sub.id, FEB1)
@@ -469,6 +471,7 @@ def test_a_drained_grant_pays_nothing_more(client: stripe.StripeClient) -> None:
     feb = _cycle(client, sub.id, MAR1)
     assert feb.total_pretax_credit_amounts == []
     assert (feb.subtotal, feb.total, feb.amount_due) == (500, 500, 500)
+    advance(client, clk.id, MAR1 + 3 * HOUR)  # its expiry has nothing left to write off
     assert ledger(client, cus.id) == [("credits_granted", 400), ("credits_applied", -400)]
 
 
@@ -530,3 +533,100 @@ def test_voiding_gives_credits_back_from_2024_12_18(
     else:
         assert ledger(client, cus.id) == applied
         assert balance(client, cus.id) == (0, 0)
+
+
+def test_a_one_cent_line_is_paid(client: stripe.StripeClient) -> None:
+    """A metered line of one cent is paid by a grant."""
+    price = meter_price(client, meter(client).id, unit=1)
+    clk, cus = clocked(client)
+    sub = subscribe(client, cus.id, price.id)
+    grant(client, cus.id, 1000)
+    send(client, cus.id, 1)
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    inv = _cycle(client, sub.id, FEB1)
+    assert [c.amount for c in inv.total_pretax_credit_amounts] == [1]
+    assert (inv.subtotal, inv.total, inv.amount_due, inv.status) == (1, 0, 0, "paid")
+    assert balance(client, cus.id) == (999, 999)
+
+
+def test_one_cent_left_expires_and_voids(client: stripe.StripeClient) -> None:
+    """A one-cent balance is written off by its expiry, and by a void."""
+    clk, cus = clocked(client)
+    g = grant(client, cus.id, 1, expires_at=JAN1 + DAY)
+    advance(client, clk.id, JAN1 + DAY)
+    assert ledger(client, cus.id, credit_grant=g.id) == [
+        ("credits_granted", 1),
+        ("credits_expired", -1),
+    ]
+    v = grant(client, cus.id, 1)
+    client.v1.billing.credit_grants.void_grant(v.id)
+    assert ledger(client, cus.id, credit_grant=v.id) == [
+        ("credits_granted", 1),
+        ("credits_voided", -1),
+    ]
+
+
+def test_a_grant_for_other_prices_does_not_stop_the_next_grant(
+    client: stripe.StripeClient,
+) -> None:
+    """A first grant scoped to another price is skipped; the next grant pays the line."""
+    price = meter_price(client, meter(client).id)
+    other = meter_price(client, meter(client, "other_calls").id)
+    clk, cus = clocked(client)
+    sub = subscribe(client, cus.id, price.id)
+    grant(
+        client,
+        cus.id,
+        1000,
+        priority=10,
+        applicability_config={"scope": {"prices": [{"id": other.id}]}},
+    )
+    grant(client, cus.id, 1000, priority=50)
+    send(client, cus.id, 30)
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    inv = _cycle(client, sub.id, FEB1)
+    assert [c.amount for c in inv.total_pretax_credit_amounts] == [300]
+    assert (inv.total, inv.amount_due) == (0, 0)
+
+
+def test_a_preview_leaves_out_a_grant_expiring_within_the_period(
+    client: stripe.StripeClient,
+) -> None:
+    """A grant expiring before the previewed period ends pays nothing of it (period_end <
+    expires_at), though it has not expired yet; one expiring after the period end pays."""
+    _, cus, sub = _metered_sub(client)
+    grant(client, cus.id, 100, expires_at=FEB1)
+    send(client, cus.id, 40)
+    prev = client.v1.invoices.create_preview({"subscription": sub.id})
+    assert prev.period_end == FEB1
+    assert prev.total_pretax_credit_amounts == []
+    assert (prev.subtotal, prev.amount_due) == (400, 400)
+    grant(client, cus.id, 50, expires_at=FEB1 + 1)
+    prev = client.v1.invoices.create_preview({"subscription": sub.id})
+    assert [c.amount for c in prev.total_pretax_credit_amounts] == [50]
+
+
+def test_legacy_usage_record_lines_are_never_paid(acacia: stripe.StripeClient) -> None:
+    """A metered price fed by usage records (no meter) is not paid by credits."""
+    price = legacy_metered_price(acacia, unit=7)
+    clk, cus = clocked(acacia)
+    sub = subscribe(acacia, cus.id, price.id)
+    grant(acacia, cus.id, 1000)
+    advance(acacia, clk.id, JAN1 + DAY)
+    report(acacia, sub["items"].data[0].id, 100, JAN1 + DAY)
+    advance(acacia, clk.id, FEB1 + 2 * HOUR)
+    inv = _cycle(acacia, sub.id, FEB1)
+    assert inv.total_pretax_credit_amounts == []
+    assert (inv.subtotal, inv.total, inv.amount_due) == (700, 700, 700)
+    assert balance(acacia, cus.id) == (1000, 1000)
+
+
+def test_a_voided_or_pending_grant_listed_first_hides_no_other(
+    client: stripe.StripeClient,
+) -> None:
+    """The balance summary counts every live grant after a voided or a pending one."""
+    _, cus = clocked(client)
+    client.v1.billing.credit_grants.void_grant(grant(client, cus.id, 500).id)
+    grant(client, cus.id, 300, effective_at=JAN1 + DAY)
+    grant(client, cus.id, 200)
+    assert balance(client, cus.id) == (200, 200)
