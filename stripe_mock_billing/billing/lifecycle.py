@@ -278,7 +278,9 @@ def cancel(
             end=now,
         )
         metered_lines(ns, sub, inv, now, now=True)
-        sub.metered_invoices[now] = inv.id
+        # keyed by the end of the period it closes, as the usage record summaries look it up
+        # (keyed by `now`, a cancel at a renewal took over the previous period's invoice)
+        sub.metered_invoices[sub.current_period_end] = inv.id
         _finish(ns, sub, inv, auto_finalize=False)
         invoicing.finalize(ns, inv, now, automatic=automatic)
     _canceled(ns, sub, now, automatic=automatic)

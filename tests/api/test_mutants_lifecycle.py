@@ -153,10 +153,12 @@ def test_renewal_event_basil_previous_item_periods(
 
 
 def test_cancel_invoice_now_final_invoice(acacia: stripe.StripeClient) -> None:
-    """`cancel(invoice_now)` on day 2: a final invoice for Jan 1..Jan 2, finalized at once."""
+    """`cancel(invoice_now)` on day 2: a final invoice for Jan 1..Jan 2 (usage stamped up to the
+    cancel second), finalized at once."""
     clk, sub, si = _metered_sub(acacia)
     advance(acacia, clk.id, JAN1 + DAY)
     report(acacia, si, 10, JAN1 + DAY)
+    report(acacia, si, 4, JAN1 + DAY + 1)  # a second after the cancel: not billed
     done = acacia.v1.subscriptions.cancel(sub.id, {"invoice_now": True})
     assert (done.status, done.cancel_at_period_end) == ("canceled", False)
     assert (done.canceled_at, done.ended_at) == (JAN1 + DAY, JAN1 + DAY)
@@ -283,3 +285,221 @@ def test_wall_clock_invoice_finalizes_in_an_account_without_subscriptions(
     done = client.v1.invoices.retrieve(inv.id)
     assert (done.status, done.amount_due) == ("paid", 1500)
     assert done.status_transitions.finalized_at == created + HOUR
+
+
+# --- zero grace, notices, drafts at a cancel -----------------------------------------------
+
+
+def test_renewal_with_zero_grace_is_finalized_at_the_boundary(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """Grace 0: the renewal invoice is finalized and paid at FEB1 itself, automatically."""
+    set_account(server, api_key, finalization_grace=0)
+    clk, _, sub = clocked_sub(client, [licensed_price(client).id])
+    advance(client, clk.id, FEB1 - 1)
+    assert len(invoices_of(client, sub.id)) == 1
+    advance(client, clk.id, FEB1)
+    cycle = invoices_of(client, sub.id)[-1]
+    assert (cycle.billing_reason, cycle.status, cycle.total) == ("subscription_cycle", "paid", 5000)
+    assert cycle.status_transitions.finalized_at == FEB1
+    fin = [e for e in _events(client, "invoice.finalized") if e.data.object.id == cycle.id]
+    assert [(e.created, e.request.id) for e in fin] == [(FEB1, None)]
+
+
+def test_upcoming_notice_is_automatic_seven_days_ahead(client: stripe.StripeClient) -> None:
+    """`invoice.upcoming` comes 7 days before the renewal, with no request behind it."""
+    clk, _, _ = clocked_sub(client, [licensed_price(client).id])
+    advance(client, clk.id, FEB1 - 7 * DAY - 1)
+    assert _events(client, "invoice.upcoming") == []
+    advance(client, clk.id, FEB1 - 7 * DAY)
+    [up] = _events(client, "invoice.upcoming")
+    assert (up.created, up.request.id) == (FEB1 - 7 * DAY, None)
+    assert up.data.object.amount_due == 5000
+
+
+def test_cancel_at_inside_the_renewal_grace_leaves_the_draft(
+    client: stripe.StripeClient,
+) -> None:
+    """`cancel_at` half an hour after a renewal: the renewal draft stops auto-advancing."""
+    clk, _, sub = clocked_sub(client, [licensed_price(client).id])
+    client.v1.subscriptions.update(sub.id, {"cancel_at": FEB1 + HOUR // 2})
+    advance(client, clk.id, FEB1 + HOUR // 2 - 1)
+    renewal = invoices_of(client, sub.id)[-1]
+    assert (renewal.billing_reason, renewal.status) == ("subscription_cycle", "draft")
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    done = client.v1.subscriptions.retrieve(sub.id)
+    assert (done.status, done.ended_at) == ("canceled", FEB1 + HOUR // 2)
+    kept = client.v1.invoices.retrieve(renewal.id)
+    assert (kept.status, kept.auto_advance) == ("draft", False)
+
+
+# --- pending updates -------------------------------------------------------------------------
+
+
+def _pending_upgrade(client: stripe.StripeClient) -> tuple[Any, Any]:
+    """(clock, subscription): a 1000 -> 3000 upgrade with `pending_if_incomplete` on a failing
+    card on Jan 11 (its pending update expires 23 hours later)."""
+    price, bigger = licensed_price(client, 1000), licensed_price(client, 3000)
+    clk, cust, sub = clocked_sub(client, [price.id])
+    client.v1.customers.update(
+        cust.id, {"invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}}
+    )
+    advance(client, clk.id, JAN1 + 10 * DAY)
+    got = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": sub["items"].data[0].id, "price": bigger.id}],
+            "proration_behavior": "always_invoice",
+            "payment_behavior": "pending_if_incomplete",
+        },
+    )
+    assert got.pending_update.expires_at == JAN1 + 10 * DAY + 23 * HOUR
+    return clk, got
+
+
+def test_pending_update_expiry_is_automatic(client: stripe.StripeClient) -> None:
+    """At `expires_at` the update's invoice is voided and the pending update dropped, then."""
+    clk, sub = _pending_upgrade(client)
+    at = JAN1 + 10 * DAY + 23 * HOUR
+    advance(client, clk.id, at - 1)
+    assert _events(client, "invoice.voided") == []
+    advance(client, clk.id, at)
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (inv.status, inv.status_transitions.voided_at) == ("void", at)
+    [voided] = _events(client, "invoice.voided")
+    assert (voided.created, voided.request.id) == (at, None)
+    dropped = _events(client, "customer.subscription.updated")[-1]
+    assert (dropped.created, dropped.request.id) == (at, None)
+    assert dropped.data.object.pending_update is None
+    assert dropped.data.previous_attributes.pending_update.expires_at == at
+
+
+def test_pending_update_invoice_voided_by_the_user_is_not_voided_again(
+    client: stripe.StripeClient,
+) -> None:
+    """An update invoice the user voided stays as voided; the expiry drops only the update."""
+    clk, sub = _pending_upgrade(client)
+    client.v1.invoices.void_invoice(sub.latest_invoice)
+    at = JAN1 + 10 * DAY + 23 * HOUR
+    advance(client, clk.id, at)
+    assert client.v1.subscriptions.retrieve(sub.id).pending_update is None
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (inv.status, inv.status_transitions.voided_at) == ("void", JAN1 + 10 * DAY)
+    assert [e.created for e in _events(client, "invoice.voided")] == [JAN1 + 10 * DAY]
+
+
+# --- incomplete subscriptions ----------------------------------------------------------------
+
+
+def test_incomplete_backdated_subscription_waits_23_hours_to_expire(
+    client: stripe.StripeClient,
+) -> None:
+    """A backdated incomplete sub whose period ends an hour in stays incomplete until 23 h."""
+    clk, _, sub = clocked_sub(
+        client,
+        [licensed_price(client).id],
+        customer={"invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}},
+        backdate_start_date=JAN1 - 31 * DAY + HOUR,  # Dec 1 01:00: the period ends Jan 1 01:00
+    )
+    assert sub.status == "incomplete"
+    advance(client, clk.id, JAN1 + 2 * HOUR)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "incomplete"
+    advance(client, clk.id, JAN1 + 23 * HOUR)
+    gone = client.v1.subscriptions.retrieve(sub.id)
+    assert (gone.status, gone.ended_at) == ("incomplete_expired", JAN1 + 23 * HOUR)
+
+
+# --- notices -----------------------------------------------------------------------------------
+
+
+def _interval_price(client: stripe.StripeClient, interval: str, count: int) -> Any:
+    return client.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 700,
+            "recurring": {"interval": interval, "interval_count": count},  # type: ignore[typeddict-item]
+            "product_data": {"name": "Short"},
+        }
+    )
+
+
+def test_no_upcoming_notice_when_the_period_is_the_notice_length(
+    client: stripe.StripeClient,
+) -> None:
+    """A weekly period gets no `invoice.upcoming` (7-day notice); an 8-day one gets it on day 1."""
+    week = _interval_price(client, "week", 1)
+    clk, _, _ = clocked_sub(client, [week.id])
+    advance(client, clk.id, JAN1 + 7 * DAY + HOUR)
+    assert _events(client, "invoice.upcoming") == []
+    eight = _interval_price(client, "day", 8)
+    clk, _, _ = clocked_sub(client, [eight.id])
+    advance(client, clk.id, JAN1 + 8 * DAY + HOUR)
+    assert [e.created for e in _events(client, "invoice.upcoming")] == [JAN1 + DAY]
+
+
+def test_zero_grace_failed_final_invoice_of_a_period_end_cancel(
+    acacia: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """Grace 0, card failing: the final invoice of a period-end cancel is not retried."""
+    set_account(server, api_key, finalization_grace=0)
+    clk, cust, sub = clocked_sub(
+        acacia,
+        [legacy_metered_price(acacia, 7).id],
+        customer={"invoice_settings": {"default_payment_method": "pm_card_visa"}},
+    )
+    acacia.v1.customers.update(
+        cust.id, {"invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}}
+    )
+    acacia.v1.subscriptions.update(sub.id, {"cancel_at_period_end": True})
+    advance(acacia, clk.id, JAN1 + DAY)
+    report(acacia, sub["items"].data[0].id, 10, JAN1 + DAY)
+    advance(acacia, clk.id, FEB1 + HOUR)
+    done = acacia.v1.subscriptions.retrieve(sub.id)
+    assert (done.status, done.ended_at) == ("canceled", FEB1)
+    final = latest_invoice(acacia, sub.id)
+    assert (final.status, final.amount_due, final.attempt_count) == ("open", 70, 1)
+    assert (final.next_payment_attempt, final.auto_advance) == (None, False)
+    advance(acacia, clk.id, FEB1 + 10 * DAY)
+    assert latest_invoice(acacia, sub.id).attempt_count == 1
+    assert acacia.v1.subscriptions.retrieve(sub.id).status == "canceled"
+
+
+# --- usage record summaries after a cancel ----------------------------------------------------
+
+
+def _summaries(acacia: stripe.StripeClient, si: str) -> list[tuple[int, int, int, str | None]]:
+    """(start, end, total_usage, invoice) of each usage record summary, newest first."""
+    resp = acacia.raw_request("get", f"/v1/subscription_items/{si}/usage_record_summaries")
+    got = acacia.deserialize(resp, api_mode="V1").data
+    return [(s.period.start, s.period.end, s.total_usage, s.invoice) for s in got]
+
+
+def test_summary_of_a_period_cut_by_cancel_names_the_final_invoice(
+    acacia: stripe.StripeClient,
+) -> None:
+    """`cancel(invoice_now)` mid-period: the period's summary names the final invoice."""
+    clk, sub, si = _metered_sub(acacia)
+    advance(acacia, clk.id, JAN1 + DAY)
+    report(acacia, si, 10, JAN1 + DAY)
+    done = acacia.v1.subscriptions.cancel(sub.id, {"invoice_now": True})
+    assert _summaries(acacia, si) == [(JAN1, FEB1, 10, done.latest_invoice)]
+
+
+def test_cancel_right_at_a_renewal_keeps_each_period_on_its_invoice(
+    acacia: stripe.StripeClient,
+) -> None:
+    """Cancel at FEB1: January's usage stays on the renewal, February's on the final invoice."""
+    clk, sub, si = _metered_sub(acacia)
+    advance(acacia, clk.id, JAN1 + DAY)
+    report(acacia, si, 5, JAN1 + DAY)
+    advance(acacia, clk.id, FEB1)
+    renewal = invoices_of(acacia, sub.id)[-1]
+    assert (renewal.billing_reason, metered_line(renewal).quantity) == ("subscription_cycle", 5)
+    report(acacia, si, 2, FEB1)
+    done = acacia.v1.subscriptions.cancel(sub.id, {"invoice_now": True})
+    final = acacia.v1.invoices.retrieve(done.latest_invoice)
+    assert (metered_line(final).quantity, final.total) == (2, 14)
+    assert _summaries(acacia, si) == [
+        (FEB1, MAR1, 2, final.id),
+        (JAN1, FEB1, 5, renewal.id),
+    ]
