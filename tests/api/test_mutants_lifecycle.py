@@ -503,3 +503,37 @@ def test_cancel_right_at_a_renewal_keeps_each_period_on_its_invoice(
         (FEB1, MAR1, 2, final.id),
         (JAN1, FEB1, 5, renewal.id),
     ]
+
+
+# --- drafts held back, cancel_at at the period end ---------------------------------------------
+
+
+def test_renewal_draft_with_auto_advance_off_waits_for_the_user(
+    client: stripe.StripeClient,
+) -> None:
+    """A renewal draft set to `auto_advance=false` stays a draft; later renewals go on."""
+    clk, _, sub = clocked_sub(client, [licensed_price(client).id])
+    advance(client, clk.id, FEB1)
+    held = invoices_of(client, sub.id)[-1]
+    client.v1.invoices.update(held.id, {"auto_advance": False})
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    assert client.v1.invoices.retrieve(held.id).status == "draft"
+    advance(client, clk.id, MAR1 + HOUR)
+    assert client.v1.invoices.retrieve(held.id).status == "draft"
+    march = invoices_of(client, sub.id)[-1]
+    assert (march.created, march.status, march.total) == (MAR1, "paid", 5000)
+
+
+def test_cancel_at_exactly_the_period_end_ends_without_renewal(
+    client: stripe.StripeClient,
+) -> None:
+    """`cancel_at` = the period end: canceled at FEB1 with a final cycle invoice, no renewal."""
+    clk, _, sub = clocked_sub(client, [licensed_price(client).id])
+    client.v1.subscriptions.update(sub.id, {"cancel_at": FEB1})
+    advance(client, clk.id, FEB1 - 1)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    advance(client, clk.id, FEB1 + HOUR)
+    done = client.v1.subscriptions.retrieve(sub.id)
+    assert (done.status, done.ended_at) == ("canceled", FEB1)
+    final = invoices_of(client, sub.id)[-1]
+    assert (final.created, final.billing_reason, final.total) == (FEB1, "subscription_cycle", 0)
