@@ -185,3 +185,27 @@ def test_an_unknown_event_name_is_reported_without_related_object() -> None:
                 ],
             }
         ]
+
+
+def test_an_event_for_an_inactive_meter_is_reported_with_its_identifier() -> None:
+    """A v1 event for a deactivated meter answers 200 and is reported as `archived_meter`,
+    with the meter in the message and the event's identifier in the sample."""
+    with frozen() as (sdk, _, _):
+        meter = make_meter(sdk)
+        cus = sdk.v1.customers.create({}).id
+        sdk.v1.billing.meters.deactivate(meter.id)
+        send(sdk, cus, 1, identifier="arch-1")
+        (report,) = thin_events(sdk)
+        assert report["data"]["reason"]["error_types"] == [
+            {
+                "code": "archived_meter",
+                "error_count": 1,
+                "sample_errors": [
+                    {
+                        "error_message": f"Meter {meter.id} is inactive and does not accept "
+                        "new events.",
+                        "request": {"identifier": "arch-1"},
+                    }
+                ],
+            }
+        ]
