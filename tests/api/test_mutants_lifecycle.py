@@ -30,6 +30,7 @@ from tests.api.billing_helpers import (
     set_account,
 )
 from tests.api.dunning_helpers import ATTEMPT1, RETRY1, failing_renewal, latest_invoice
+from tests.conftest import ACACIA, make_client
 
 JAN10 = JAN1 + 9 * DAY
 JAN8 = JAN1 + 7 * DAY  # end of a 7-day trial started JAN1
@@ -537,3 +538,23 @@ def test_cancel_at_exactly_the_period_end_ends_without_renewal(
     assert (done.status, done.ended_at) == ("canceled", FEB1)
     final = invoices_of(client, sub.id)[-1]
     assert (final.created, final.billing_reason, final.total) == (FEB1, "subscription_cycle", 0)
+
+
+def test_snapshot_of_an_account_with_a_canceled_subscription_restores(
+    acacia: stripe.StripeClient,
+    server: ThreadedServer,
+    mock: StripeMock,
+    schema_violations: list[str],
+) -> None:
+    """An account whose metered subscription was canceled exports and imports unchanged."""
+    clk, sub, si = _metered_sub(acacia)
+    advance(acacia, clk.id, JAN1 + DAY)
+    report(acacia, si, 10, JAN1 + DAY)
+    done = acacia.v1.subscriptions.cancel(sub.id, {"invoice_now": True})
+    snap = mock.export_state()
+    other = StripeMock.connect(server.url)
+    other.import_state(snap)
+    twin = make_client(server.url, other.api_key, schema_violations, ACACIA)
+    assert twin.v1.subscriptions.retrieve(sub.id).to_dict() == done.to_dict()
+    final = twin.v1.invoices.retrieve(done.latest_invoice)
+    assert (final.status, final.total) == ("paid", 70)
