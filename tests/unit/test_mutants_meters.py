@@ -9,6 +9,7 @@ from enum import IntEnum
 import pytest
 
 from stripe_mock_billing.billing import meter_hours
+from stripe_mock_billing.billing.meter_ingest import rfc3339
 from stripe_mock_billing.billing.meter_usage import MeterEventStore
 from tests.meter_reference import aggregate
 
@@ -183,3 +184,9 @@ def test_a_large_series_of_tiny_float_values_keeps_their_sum() -> None:
     assert store.aggregate(M, C, "sum", DAY0 + H + 1_000, DAY0 + 3 * H) == pytest.approx(
         2e-47, rel=1e-9, abs=0
     )
+
+
+def test_rfc3339_milliseconds_of_a_fractional_time() -> None:
+    """A fractional Unix time shows its milliseconds: .999 s is `.999Z`, .001 s is `.001Z`."""
+    assert rfc3339(1_767_225_600.999) == "2026-01-01T00:00:00.999Z"
+    assert rfc3339(1_767_225_600.001) == "2026-01-01T00:00:00.001Z"
