@@ -366,9 +366,12 @@ def _customer_owes(ns: Namespace, cust_id: str) -> bool:
 
 
 def _open_invoices(ns: Namespace, cust_id: str) -> list[Invoice]:
+    # every open invoice of the customer's subscriptions: `collect_ids` drops an invoice once
+    # no step is pending (overdue, or its retries exhausted) though it is still owed
     out: list[Invoice] = []
     for sid in state(ns).customer_subs.get(cust_id, []):
-        out.extend(ns.invoices[i] for i in ns.subscriptions[sid].collect_ids)
+        invoices = (ns.invoices[i] for i in ns.subscriptions[sid].invoice_ids)
+        out.extend(inv for inv in invoices if inv.status == "open")
     out.extend(ns.invoices[i] for i in standalone(ns) if ns.invoices[i].customer == cust_id)
     return out
 

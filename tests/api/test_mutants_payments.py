@@ -13,6 +13,7 @@ import stripe
 from stripe_mock_billing.handle import StripeMock
 from stripe_mock_billing.server import ThreadedServer
 from tests.api.billing_helpers import (
+    APR1,
     DAY,
     FEB1,
     HOUR,
@@ -21,6 +22,7 @@ from tests.api.billing_helpers import (
     advance,
     clocked_sub,
     err_tuple,
+    invoices_of,
     legacy_metered_price,
     licensed_price,
     new_clock,
@@ -630,3 +632,107 @@ def test_a_voided_or_pending_grant_listed_first_hides_no_other(
     grant(client, cus.id, 300, effective_at=JAN1 + DAY)
     grant(client, cus.id, 200)
     assert balance(client, cus.id) == (200, 200)
+
+
+def test_default_incomplete_update_reports_past_due_as_requested(
+    client: stripe.StripeClient,
+) -> None:
+    """A default_incomplete upgrade makes the subscription past_due in an event of that request."""
+    price, bigger = licensed_price(client, 1000), licensed_price(client, 3000)
+    _, _, sub = clocked_sub(client, [price.id])
+    ev = Events(client)
+    ev.skip()
+    client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": sub["items"].data[0].id, "price": bigger.id}],
+            "proration_behavior": "always_invoice",
+            "payment_behavior": "default_incomplete",
+        },
+    )
+    changes = [e for e in ev.new() if e.type == "customer.subscription.updated"]
+    went = changes[0]  # then the update's own event, with the items
+    assert went.data.object.status == "past_due"
+    assert went.data.previous_attributes.to_dict() == {"status": "active"}
+    assert (went.created, went.request.id is not None) == (JAN1, True)
+
+
+def _subs_of(client: stripe.StripeClient, cust: str, *specs: dict[str, Any]) -> list[Any]:
+    """Subscriptions of `cust` to a 5000/month price, one per spec of extra parameters."""
+    price = licensed_price(client).id
+    return [
+        client.v1.subscriptions.create(
+            {"customer": cust, "items": [{"price": price}], **spec}  # type: ignore[typeddict-item]
+        )
+        for spec in specs
+    ]
+
+
+def _delinquent(client: stripe.StripeClient, cust: str) -> bool:
+    return bool(client.v1.customers.retrieve(cust).delinquent)
+
+
+def test_delinquency_lasts_while_any_invoice_is_failed_or_overdue(
+    client: stripe.StripeClient,
+) -> None:
+    """Paying one failed invoice leaves the customer delinquent while another failed or overdue
+    invoice is open; paying the last clears it."""
+    clk = new_clock(client)
+    cust = client.v1.customers.create(
+        {"test_clock": clk.id, "invoice_settings": {"default_payment_method": "pm_card_visa"}}
+    ).id
+    a, b, c = _subs_of(
+        client, cust, {}, {}, {"collection_method": "send_invoice", "days_until_due": 1}
+    )
+    client.v1.customers.update(cust, {"invoice_settings": {"default_payment_method": FAILING}})
+    advance(client, clk.id, ATTEMPT1)  # a and b failed once; c's first invoice is overdue
+    assert [latest_invoice(client, s.id).attempt_count for s in (a, b)] == [1, 1]
+    visa = {"payment_method": "pm_card_visa"}
+    client.v1.invoices.pay(latest_invoice(client, a.id).id, visa)  # type: ignore[arg-type]
+    assert _delinquent(client, cust) is True
+    client.v1.invoices.pay(latest_invoice(client, b.id).id, visa)  # type: ignore[arg-type]
+    assert _delinquent(client, cust) is True
+    client.v1.invoices.pay(c.latest_invoice, {"paid_out_of_band": True})
+    assert _delinquent(client, cust) is False
+
+
+def test_an_invoice_not_yet_due_does_not_keep_the_customer_delinquent(
+    client: stripe.StripeClient,
+) -> None:
+    """An open send_invoice invoice before its due date owes nothing yet."""
+    clk, cust, sub = failing_renewal(client)
+    advance(client, clk.id, ATTEMPT1)
+    _subs_of(client, cust.id, {"collection_method": "send_invoice", "days_until_due": 30})
+    assert _delinquent(client, cust.id) is True
+    client.v1.invoices.pay(latest_invoice(client, sub.id).id, {"payment_method": "pm_card_visa"})
+    assert _delinquent(client, cust.id) is False
+
+
+def test_two_failed_renewals_retry_apart_and_stop_together(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """With retries 3, 5 and 30 days apart, February's and March's failed invoices retry on
+    their own schedules; paying February's keeps March's retrying (the subscription stays
+    past_due); March's last failure cancels and stops every open invoice."""
+    set_account(server, api_key, dunning_retry_days=[3, 5, 30])
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, MAR1 + HOUR)
+    feb, mar = [i for i in invoices_of(client, sub.id) if i.billing_reason == "subscription_cycle"]
+    assert (feb.attempt_count, feb.next_payment_attempt) == (3, ATTEMPT1 + 38 * DAY)
+    assert (mar.attempt_count, mar.next_payment_attempt) == (1, MAR1 + HOUR + 3 * DAY)
+    client.v1.invoices.pay(feb.id, {"payment_method": "pm_card_visa"})
+    assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"  # March is open
+    advance(client, clk.id, MAR1 + HOUR + 3 * DAY)
+    mar = client.v1.invoices.retrieve(mar.id)
+    assert (mar.attempt_count, mar.next_payment_attempt) == (2, MAR1 + HOUR + 8 * DAY)
+    advance(client, clk.id, APR1 + HOUR + 7 * DAY)  # March's last retry (APR8 + 1 h) fails
+    done = client.v1.subscriptions.retrieve(sub.id)
+    assert (done.status, done.ended_at) == ("canceled", APR1 + HOUR + 7 * DAY)
+    apr = invoices_of(client, sub.id)[-1]
+    assert apr.period_end == APR1
+    assert (apr.status, apr.attempt_count, apr.next_payment_attempt, apr.auto_advance) == (
+        "open",
+        2,
+        None,
+        False,
+    )
