@@ -78,9 +78,20 @@ def make_pending(ns: Namespace, sid: str, got: dict[str, Any], now: int) -> None
         trial_end=updated.trial_end if updated.trial_end != sub.trial_end else None,
         current_period_start=updated.current_period_start,
         current_period_end=updated.current_period_end,
-        status=updated.status if updated.status not in ("past_due", "unpaid") else sub.status,
+        status=_status_when_paid(sub, updated, now),
     )
     _updated(ns, sub, before, now, automatic=False)
+
+
+def _status_when_paid(sub: Any, updated: Any, now: int) -> str:
+    """The status the update gives once its invoice is paid: the decline made `updated`
+    past_due or unpaid, so the status before the update, except that a trial the update ended
+    (`trial_end=now`) is over."""
+    if updated.status not in ("past_due", "unpaid"):
+        return str(updated.status)
+    if sub.status == "trialing" and updated.trial_end is not None and updated.trial_end <= now:
+        return "active"
+    return str(sub.status)
 
 
 def apply(ns: Namespace, sid: str, now: int, *, automatic: bool) -> None:
