@@ -174,6 +174,15 @@ def test_adding_to_a_busy_hour_never_walks_its_events(monkeypatch: pytest.Monkey
     assert store.aggregate(M, C, "count", DAY0, DAY0 + 10) == 20 + 10
 
 
+def test_a_small_series_of_tiny_float_values_keeps_their_sum() -> None:
+    """In the float fallback (a value beyond exact decimals) tiny values sum to their size,
+    not to 0."""
+    store = MeterEventStore()
+    store.add(M, C, DAY0, "1e-50", None, DAY0)
+    store.add(M, C, DAY0 + 1, "2e-50", None, DAY0)
+    assert store.aggregate(M, C, "sum", DAY0, DAY0 + H) == pytest.approx(3e-50, rel=1e-9, abs=0)
+
+
 def test_a_large_series_of_tiny_float_values_keeps_their_sum() -> None:
     """In the float fallback (a value beyond exact decimals) a large series still sums tiny
     values to their size, not to 0."""
