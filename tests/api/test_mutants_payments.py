@@ -699,13 +699,21 @@ def test_delinquency_lasts_while_any_invoice_is_failed_or_overdue(
 def test_an_invoice_not_yet_due_does_not_keep_the_customer_delinquent(
     client: stripe.StripeClient,
 ) -> None:
-    """An open send_invoice invoice before its due date owes nothing yet."""
-    clk, cust, sub = failing_renewal(client)
+    """Another invoice failed once keeps the customer delinquent; an open send_invoice invoice
+    before its due date owes nothing yet."""
+    clk = new_clock(client)
+    cust = client.v1.customers.create(
+        {"test_clock": clk.id, "invoice_settings": {"default_payment_method": "pm_card_visa"}}
+    ).id
+    a, b = _subs_of(client, cust, {}, {})
+    client.v1.customers.update(cust, {"invoice_settings": {"default_payment_method": FAILING}})
     advance(client, clk.id, ATTEMPT1)
-    _subs_of(client, cust.id, {"collection_method": "send_invoice", "days_until_due": 30})
-    assert _delinquent(client, cust.id) is True
-    client.v1.invoices.pay(latest_invoice(client, sub.id).id, {"payment_method": "pm_card_visa"})
-    assert _delinquent(client, cust.id) is False
+    _subs_of(client, cust, {"collection_method": "send_invoice", "days_until_due": 30})
+    visa = {"payment_method": "pm_card_visa"}
+    client.v1.invoices.pay(latest_invoice(client, a.id).id, visa)  # type: ignore[arg-type]
+    assert _delinquent(client, cust) is True  # b failed once
+    client.v1.invoices.pay(latest_invoice(client, b.id).id, visa)  # type: ignore[arg-type]
+    assert _delinquent(client, cust) is False
 
 
 def test_two_failed_renewals_retry_apart_and_stop_together(
@@ -720,7 +728,7 @@ def test_two_failed_renewals_retry_apart_and_stop_together(
     feb, mar = [i for i in invoices_of(client, sub.id) if i.billing_reason == "subscription_cycle"]
     assert (feb.attempt_count, feb.next_payment_attempt) == (3, ATTEMPT1 + 38 * DAY)
     assert (mar.attempt_count, mar.next_payment_attempt) == (1, MAR1 + HOUR + 3 * DAY)
-    client.v1.invoices.pay(feb.id, {"payment_method": "pm_card_visa"})
+    paid = client.v1.invoices.pay(feb.id, {"payment_method": "pm_card_visa"})
     assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"  # March is open
     advance(client, clk.id, MAR1 + HOUR + 3 * DAY)
     mar = client.v1.invoices.retrieve(mar.id)
@@ -728,6 +736,7 @@ def test_two_failed_renewals_retry_apart_and_stop_together(
     advance(client, clk.id, APR1 + HOUR + 7 * DAY)  # March's last retry (APR8 + 1 h) fails
     done = client.v1.subscriptions.retrieve(sub.id)
     assert (done.status, done.ended_at) == ("canceled", APR1 + HOUR + 7 * DAY)
+    assert client.v1.invoices.retrieve(feb.id).auto_advance == paid.auto_advance  # left alone
     apr = invoices_of(client, sub.id)[-1]
     assert apr.period_end == APR1
     assert (apr.status, apr.attempt_count, apr.next_payment_attempt, apr.auto_advance) == (
@@ -736,3 +745,17 @@ def test_two_failed_renewals_retry_apart_and_stop_together(
         None,
         False,
     )
+
+
+def test_paying_the_latest_invoice_restores_despite_an_older_open_one(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """Paying the latest invoice makes the subscription active while February's still retries."""
+    set_account(server, api_key, dunning_retry_days=[3, 5, 30])
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, MAR1 + HOUR)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
+    feb, mar = [i for i in invoices_of(client, sub.id) if i.billing_reason == "subscription_cycle"]
+    client.v1.invoices.pay(mar.id, {"payment_method": "pm_card_visa"})
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    assert client.v1.invoices.retrieve(feb.id).next_payment_attempt == ATTEMPT1 + 38 * DAY
