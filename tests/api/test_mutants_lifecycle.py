@@ -29,7 +29,7 @@ from tests.api.billing_helpers import (
     report,
     set_account,
 )
-from tests.api.dunning_helpers import ATTEMPT1, RETRY1, failing_renewal, latest_invoice
+from tests.api.dunning_helpers import ATTEMPT1, RETRY1, RETRY2, failing_renewal, latest_invoice
 from tests.conftest import ACACIA, make_client
 
 JAN10 = JAN1 + 9 * DAY
@@ -238,11 +238,14 @@ def test_cancel_of_a_past_due_subscription_stops_collection(client: stripe.Strip
     advance(client, clk.id, ATTEMPT1)
     inv = latest_invoice(client, sub.id)
     assert (inv.status, inv.attempt_count, inv.next_payment_attempt) == ("open", 1, RETRY1)
+    advance(client, clk.id, RETRY1)
+    inv = latest_invoice(client, sub.id)
+    assert (inv.status, inv.attempt_count, inv.next_payment_attempt) == ("open", 2, RETRY2)
     client.v1.subscriptions.cancel(sub.id)
     inv = latest_invoice(client, sub.id)
     assert (inv.status, inv.next_payment_attempt, inv.auto_advance) == ("open", None, False)
-    advance(client, clk.id, RETRY1 + DAY)
-    assert latest_invoice(client, sub.id).attempt_count == 1
+    advance(client, clk.id, RETRY2 + DAY)
+    assert latest_invoice(client, sub.id).attempt_count == 2
 
 
 # --- incomplete expiry -------------------------------------------------------------------------
