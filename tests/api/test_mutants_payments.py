@@ -759,3 +759,137 @@ def test_paying_the_latest_invoice_restores_despite_an_older_open_one(
     client.v1.invoices.pay(mar.id, {"payment_method": "pm_card_visa"})
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"
     assert client.v1.invoices.retrieve(feb.id).next_payment_attempt == ATTEMPT1 + 38 * DAY
+
+
+def test_an_overdue_invoice_is_announced_on_the_clock(client: stripe.StripeClient) -> None:
+    """At the due date: customer.updated (delinquent) and customer.subscription.updated
+    (past_due), both automatic, at the due date, saying what they were."""
+    clk, cust, sub = clocked_sub(
+        client, [licensed_price(client).id], collection_method="send_invoice", days_until_due=7
+    )
+    ev = Events(client)
+    ev.skip()
+    advance(client, clk.id, JAN1 + 8 * DAY)
+    got = ev.new()
+    assert [e.type for e in got] == ["customer.updated", "customer.subscription.updated"]
+    assert all(e.created == JAN1 + 7 * DAY and e.request.id is None for e in got)
+    assert got[0].data.previous_attributes.to_dict() == {"delinquent": False}
+    assert got[1].data.previous_attributes.to_dict() == {"status": "active"}
+    assert (cust.id, sub.id) == (got[0].data.object.id, got[1].data.object.id)
+
+
+def test_an_overdue_one_off_invoice_makes_the_customer_delinquent(
+    client: stripe.StripeClient,
+) -> None:
+    """A one-off send_invoice invoice past its due date makes its customer delinquent."""
+    clk = new_clock(client)
+    cust = client.v1.customers.create({"test_clock": clk.id}).id
+    client.v1.invoice_items.create({"customer": cust, "amount": 900, "currency": "usd"})
+    inv = client.v1.invoices.create(
+        {
+            "customer": cust,
+            "collection_method": "send_invoice",
+            "days_until_due": 10,
+            "pending_invoice_items_behavior": "include",
+        }
+    )
+    client.v1.invoices.finalize_invoice(inv.id)
+    advance(client, clk.id, JAN1 + 10 * DAY - 1)
+    assert _delinquent(client, cust) is False
+    advance(client, clk.id, JAN1 + 10 * DAY)
+    assert _delinquent(client, cust) is True
+
+
+def test_voiding_a_failed_invoice_stops_its_retries(client: stripe.StripeClient) -> None:
+    """A voided invoice shows no next attempt, auto_advance false, and is not retried."""
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, ATTEMPT1)
+    inv = latest_invoice(client, sub.id)
+    ev = Events(client)
+    ev.skip()
+    voided = client.v1.invoices.void_invoice(inv.id)
+    (event,) = ev.new()
+    assert (event.type, event.created, event.request.id is not None) == (
+        "invoice.voided",
+        ATTEMPT1,
+        True,
+    )
+    assert (voided.status, voided.auto_advance, voided.next_payment_attempt) == (
+        "void",
+        False,
+        None,
+    )
+    assert voided.status_transitions.voided_at == ATTEMPT1
+    advance(client, clk.id, RETRY1)
+    again = client.v1.invoices.retrieve(inv.id)
+    assert (again.status, again.attempt_count, again.auto_advance) == ("void", 1, False)
+
+
+def test_voided_credits_come_back_dated_and_tied_to_their_line(
+    client: stripe.StripeClient,
+) -> None:
+    """The reinstatement of a voided invoice's credits is dated at the void and names the line;
+    a grant whose expiry is still ahead keeps the credits."""
+    clk, cus, sub = _metered_sub(client, collection_method="send_invoice", days_until_due=30)
+    grant(client, cus.id, 1000, expires_at=APR1)
+    send(client, cus.id, 150)
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    inv = _cycle(client, sub.id, FEB1)
+    advance(client, clk.id, FEB1 + DAY)
+    client.v1.invoices.void_invoice(inv.id)
+    (txn,) = client.v1.billing.credit_balance_transactions.list(
+        {"customer": cus.id, "limit": 1}
+    ).data
+    assert (txn.credit.type, txn.effective_at, txn.created) == (
+        "credits_application_invoice_voided",
+        FEB1 + DAY,
+        FEB1 + DAY,
+    )
+    voided = txn.credit.credits_application_invoice_voided
+    assert (voided.invoice, voided.invoice_line_item) == (inv.id, inv.lines.data[0].id)
+    assert balance(client, cus.id) == (1000, 1000)
+
+
+def test_credits_voided_after_expiry_expire_at_the_void(client: stripe.StripeClient) -> None:
+    """Credits given back to an expired grant expire at once, dated at the void."""
+    clk, cus, sub = _metered_sub(client, collection_method="send_invoice", days_until_due=30)
+    grant(client, cus.id, 1000, expires_at=FEB1 + DAY)
+    send(client, cus.id, 150)
+    advance(client, clk.id, FEB1 + 2 * DAY)
+    client.v1.invoices.void_invoice(_cycle(client, sub.id, FEB1).id)
+    (txn,) = client.v1.billing.credit_balance_transactions.list(
+        {"customer": cus.id, "limit": 1}
+    ).data
+    assert (txn.debit.type, txn.debit.amount.monetary.value) == ("credits_expired", 1000)
+    assert (txn.effective_at, txn.created) == (FEB1 + 2 * DAY, FEB1 + 2 * DAY)
+
+
+def test_grant_changes_are_dated_on_the_clock(client: stripe.StripeClient) -> None:
+    """billing.credit_grant.updated events of update, expire and void, and the credits_voided
+    entry, are dated at the customer's clock time."""
+    clk, cus = clocked(client)
+    a, b = grant(client, cus.id, 300), grant(client, cus.id, 400)
+    advance(client, clk.id, JAN1 + DAY)
+    client.v1.billing.credit_grants.update(a.id, {"metadata": {"k": "v"}})
+    client.v1.billing.credit_grants.expire(a.id)
+    client.v1.billing.credit_grants.void_grant(b.id)
+    updates = client.v1.events.list({"type": "billing.credit_grant.updated"}).data
+    assert [e.created for e in updates] == [JAN1 + DAY] * 3
+    (txn,) = client.v1.billing.credit_balance_transactions.list(
+        {"customer": cus.id, "credit_grant": b.id, "limit": 1}
+    ).data
+    assert (txn.debit.type, txn.effective_at, txn.created) == (
+        "credits_voided",
+        JAN1 + DAY,
+        JAN1 + DAY,
+    )
+
+
+def test_a_draft_holds_credits_of_an_expiring_grant(client: stripe.StripeClient) -> None:
+    """A draft holds the credits of a grant with an expiry: available drops, ledger stays."""
+    clk, cus, sub = _metered_sub(client)
+    grant(client, cus.id, 1000, expires_at=APR1)
+    send(client, cus.id, 40)
+    advance(client, clk.id, FEB1)
+    assert client.v1.invoices.retrieve(_cycle(client, sub.id, FEB1).id).status == "draft"
+    assert balance(client, cus.id) == (600, 1000)
