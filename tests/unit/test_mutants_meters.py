@@ -199,3 +199,65 @@ def test_rfc3339_milliseconds_of_a_fractional_time() -> None:
     """A fractional Unix time shows its milliseconds: .999 s is `.999Z`, .001 s is `.001Z`."""
     assert rfc3339(1_767_225_600.999) == "2026-01-01T00:00:00.999Z"
     assert rfc3339(1_767_225_600.001) == "2026-01-01T00:00:00.001Z"
+
+
+def test_whole_numbers_stored_before_a_float_fallback_keep_their_value() -> None:
+    """Whole numbers stored before a value that needs the float column keep their value: 5 and
+    7 plus 1e-50 sum to 12 (a float: not exact any more)."""
+    store = MeterEventStore()
+    store.add(M, C, DAY0, 5, None, DAY0)
+    store.add(M, C, DAY0 + 1, 7, None, DAY0)
+    store.add(M, C, DAY0 + 2, "1e-50", None, DAY0)
+    assert store.aggregate(M, C, "sum", DAY0, DAY0 + 2) == 12
+    assert store.aggregate(M, C, "last", DAY0, DAY0 + 1) == 5
+
+
+def test_float_fallback_values_are_whole_ints_only_below_2_to_the_53() -> None:
+    """In the float column a whole value below 2**53 comes back as an int, one at 2**53 (where
+    floats stop holding every integer) as a float."""
+    store = MeterEventStore()
+    store.add(M, C, DAY0, "1e-50", None, DAY0)  # the series is a float column from here on
+    store.add(M, C, DAY0 + 1, 2**53 - 1, None, DAY0)
+    store.add(M, C, DAY0 + 2, 2**53, None, DAY0)
+    store.add(M, C, DAY0 + 3, 106, None, DAY0)
+    below = store.aggregate(M, C, "last", DAY0, DAY0 + 2)
+    at = store.aggregate(M, C, "last", DAY0, DAY0 + 3)
+    small = store.aggregate(M, C, "last", DAY0, DAY0 + 4)
+    assert (below, type(below)) == (2**53 - 1, int)
+    assert (at, type(at)) == (2.0**53, float)
+    assert (small, type(small)) == (106, int)
+
+
+@pytest.mark.parametrize(
+    ("edge", "rest", "expected"),
+    [
+        ("922337203685477580.7", ["0.2", "0.1"], 922_337_203_685_477_582),
+        ("-922337203685477580.8", ["0.2", "0.6"], -922_337_203_685_477_579),
+    ],
+)
+def test_a_decimal_at_the_edge_of_the_exact_column_sums_exactly(
+    edge: str, rest: list[str], expected: int
+) -> None:
+    """A one-decimal value whose scaled digits are exactly int64's largest (smallest) number
+    stays exact: 1 + it + the rest is the whole number the decimals add up to."""
+    store = MeterEventStore()
+    for n, value in enumerate([1, edge, *rest]):
+        store.add(M, C, DAY0 + n, value, None, DAY0)
+    total = store.aggregate(M, C, "sum", DAY0, DAY0 + H)
+    assert (total, type(total)) == (expected, int)
+
+
+def test_a_pre_aggregated_meter_with_thousands_of_events_counts_one_per_bucket() -> None:
+    """An hourly pre-aggregated meter keeps only the most recently received event of each UTC
+    hour, also with thousands of events (here 7,000 over 3 hours, out of order)."""
+    rng = random.Random(17)
+    store, events = MeterEventStore(), list[tuple[int, int, str]]()
+    for n in range(7_000):
+        ts, value = DAY0 + rng.randrange(3 * H), rng.randrange(1, 1000)
+        store.add(M, C, ts, value, f"e{n}", DAY0, "hour")
+        events.append((ts, value, f"e{n}"))
+    for formula in ("sum", "count", "last"):
+        for start, end in [(DAY0, DAY0 + D), (DAY0 + 1, DAY0 + 2 * H + 1)]:
+            expected = aggregate(events, set(), formula, "hour", start, end)
+            assert store.aggregate(M, C, formula, start, end) == expected
+    assert store.aggregate(M, C, "count", DAY0, DAY0 + D) == 3
