@@ -893,3 +893,49 @@ def test_a_draft_holds_credits_of_an_expiring_grant(client: stripe.StripeClient)
     advance(client, clk.id, FEB1)
     assert client.v1.invoices.retrieve(_cycle(client, sub.id, FEB1).id).status == "draft"
     assert balance(client, cus.id) == (600, 1000)
+
+
+def test_a_held_draft_stays_held_after_the_cancellation(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """A renewal draft the user took off auto-advance is neither finalized nor put back on
+    auto-advance when the subscription is canceled for non-payment."""
+    set_account(server, api_key, dunning_retry_days=[3, 5, 30])
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, MAR1)
+    draft = latest_invoice(client, sub.id)
+    assert (draft.status, draft.period_end) == ("draft", MAR1)
+    client.v1.invoices.update(draft.id, {"auto_advance": False})
+    ev = Events(client)
+    ev.skip()
+    advance(client, clk.id, APR1)  # February's last retry fails at MAR11 + 1 h
+    deleted = [e for e in ev.new() if e.type == "customer.subscription.deleted"]
+    assert [(e.created, e.request.id) for e in deleted] == [(ATTEMPT1 + 38 * DAY, None)]
+    held = client.v1.invoices.retrieve(draft.id)
+    assert (held.status, held.auto_advance, held.next_payment_attempt) == ("draft", False, None)
+
+
+def test_marked_uncollectible_by_the_last_retry_or_by_request(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """The last retry marks the invoice uncollectible on the clock (no request); the API call
+    marks another one as that request; both stamp the time and stop auto-advance."""
+    set_account(server, api_key, dunning_invoice_after_final="uncollectible")
+    clk, cust, sub = failing_renewal(client)
+    advance(client, clk.id, RETRY3)
+    (auto,) = client.v1.events.list({"type": "invoice.marked_uncollectible"}).data
+    assert (auto.created, auto.request.id) == (RETRY3, None)
+    inv = latest_invoice(client, sub.id)
+    assert (inv.status, inv.auto_advance) == ("uncollectible", False)
+    assert inv.status_transitions.marked_uncollectible_at == RETRY3
+    client.v1.invoice_items.create({"customer": cust.id, "amount": 900, "currency": "usd"})
+    one_off = client.v1.invoices.create(
+        {"customer": cust.id, "pending_invoice_items_behavior": "include"}
+    )
+    client.v1.invoices.finalize_invoice(one_off.id)
+    marked = client.v1.invoices.mark_uncollectible(one_off.id)
+    assert (marked.status, marked.auto_advance) == ("uncollectible", False)
+    assert marked.status_transitions.marked_uncollectible_at == RETRY3
+    latest = client.v1.events.list({"type": "invoice.marked_uncollectible", "limit": 1}).data[0]
+    assert (latest.data.object.id, latest.created) == (one_off.id, RETRY3)
+    assert latest.request.id is not None
