@@ -209,3 +209,19 @@ def test_an_event_for_an_inactive_meter_is_reported_with_its_identifier() -> Non
                 ],
             }
         ]
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+def test_the_largest_whole_value_is_summarised_exactly() -> None:
+    """An event value of 2**63 - 1 (the largest accepted) comes back exactly in summaries, not
+    rounded to a float."""
+    with frozen() as (sdk, _, _):
+        meter = make_meter(sdk)
+        cus = sdk.v1.customers.create({}).id
+        send(sdk, cus, "9223372036854775807", Y2030 - H)
+        send(sdk, cus, "-9223372036854775807", Y2030 - H + 60)
+        value = total(sdk, meter.id, cus, Y2030 - H, Y2030 - H + 60)
+        assert (value, type(value)) == (9_223_372_036_854_775_807, int)
+        assert total(sdk, meter.id, cus, Y2030 - H, Y2030) == 0
