@@ -48,23 +48,24 @@ def test_an_event_is_summarised_exactly_lag_seconds_after_it_was_received() -> N
 
 
 def test_hourly_summaries_under_a_lag_keep_their_windows() -> None:
-    """value_grouping_window=hour still gives one summary per hour while, and after, the lag
-    hides an event."""
+    """value_grouping_window=hour still gives one summary (a sum) per hour while, and after,
+    the lag hides an event."""
     with frozen(lag=30) as (sdk, _, traveller):
         meter = make_meter(sdk)
         cus = sdk.v1.customers.create({}).id
         start = Y2030 - 3 * H
         send(sdk, cus, 4, start + 10)
+        send(sdk, cus, 3, start + 20)
         traveller.move_to(Y2030 + 60)
         send(sdk, cus, 6, start + 2 * H + 10)  # received now: inside the lag
         assert summaries(sdk, meter.id, cus, start, Y2030, "hour") == [
-            (start, start + H, 4),
+            (start, start + H, 7),
             (start + H, start + 2 * H, 0),
             (start + 2 * H, Y2030, 0),
         ]
         traveller.move_to(Y2030 + 90)  # the lag has passed: every event is visible
         assert summaries(sdk, meter.id, cus, start, Y2030, "hour") == [
-            (start, start + H, 4),
+            (start, start + H, 7),
             (start + H, start + 2 * H, 0),
             (start + 2 * H, Y2030, 6),
         ]
