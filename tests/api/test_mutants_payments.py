@@ -939,3 +939,19 @@ def test_marked_uncollectible_by_the_last_retry_or_by_request(
     latest = client.v1.events.list({"type": "invoice.marked_uncollectible", "limit": 1}).data[0]
     assert (latest.data.object.id, latest.created) == (one_off.id, RETRY3)
     assert latest.request.id is not None
+
+
+def test_unpaid_after_the_last_retry_is_announced_on_the_clock(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """`unpaid` after the last retry: customer.subscription.updated at the retry, no request."""
+    set_account(server, api_key, dunning_after_final="unpaid")
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, RETRY3 - 1)
+    ev = Events(client)
+    ev.skip()
+    advance(client, clk.id, RETRY3)
+    (changed,) = [e for e in ev.new() if e.type == "customer.subscription.updated"]
+    assert (changed.created, changed.request.id) == (RETRY3, None)
+    assert changed.data.object.status == "unpaid"
+    assert client.v1.subscriptions.retrieve(sub.id).status == "unpaid"
