@@ -955,3 +955,15 @@ def test_unpaid_after_the_last_retry_is_announced_on_the_clock(
     assert (changed.created, changed.request.id) == (RETRY3, None)
     assert changed.data.object.status == "unpaid"
     assert client.v1.subscriptions.retrieve(sub.id).status == "unpaid"
+
+
+def test_a_grant_created_past_its_expiry_expires_at_once(client: stripe.StripeClient) -> None:
+    """A grant backdated to before its (past) expires_at is written off as it is created."""
+    _, cus = clocked(client)
+    grant(client, cus.id, 700, effective_at=JAN1 - 10 * DAY, expires_at=JAN1 - DAY)
+    assert ledger(client, cus.id) == [("credits_granted", 700), ("credits_expired", -700)]
+    (txn,) = client.v1.billing.credit_balance_transactions.list(
+        {"customer": cus.id, "limit": 1}
+    ).data
+    assert (txn.effective_at, txn.created) == (JAN1 - DAY, JAN1)
+    assert balance(client, cus.id) == (0, 0)
