@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import stripe
 
+from stripe_mock_billing.handle import StripeMock
 from tests.api.billing_helpers import (
     DAY,
     FEB1,
@@ -19,6 +20,7 @@ from tests.api.billing_helpers import (
     clocked_sub,
     invoices_of,
     licensed_price,
+    new_clock,
 )
 from tests.api.dunning_helpers import Events
 from tests.conftest import err_of
@@ -142,3 +144,142 @@ def test_pending_trial_end_now_ends_the_trial_when_paid(acacia: stripe.StripeCli
     done = client.v1.subscriptions.retrieve(sub.id)
     assert (done.status, done.trial_end, done.pending_update) == ("active", JAN4, None)
     assert (done.current_period_start, done.current_period_end) == (JAN4, FEB4)
+
+
+# --- one-off invoices ----------------------------------------------------------------------------
+
+
+def new_clock_customer(client: stripe.StripeClient) -> tuple[str, str]:
+    """(clock id, customer id): a customer paying by card on a clock frozen at Jan 1."""
+    clk = new_clock(client)
+    cust = client.v1.customers.create({"test_clock": clk.id, **VISA})  # type: ignore[arg-type]
+    return clk.id, cust.id
+
+
+def _include(client: stripe.StripeClient, cus: str, **extra: Any) -> Any:
+    """A one-off draft with the customer's pending invoice items."""
+    return client.v1.invoices.create(
+        {"customer": cus, "pending_invoice_items_behavior": "include", **extra}
+    )
+
+
+def test_wall_clock_one_off_drafts_each_finalize_an_hour_after_creation(
+    client: stripe.StripeClient, mock: StripeMock
+) -> None:
+    """Three auto-advancing drafts of a customer without a test clock, made 0, 30 and 45 min
+    into the account's wall clock, are paid one hour after each was created."""
+    cus = client.v1.customers.create(VISA).id  # type: ignore[arg-type]
+    drafts = []
+    for step, amount in ((0, 100), (30 * 60, 200), (15 * 60, 300)):
+        mock.advance_wall_clock(step)
+        client.v1.invoice_items.create({"customer": cus, "amount": amount, "currency": "usd"})
+        drafts.append(_include(client, cus, auto_advance=True).id)
+    mock.advance_wall_clock(16 * 60)  # 61 min after the first
+    assert [client.v1.invoices.retrieve(i).status for i in drafts] == ["paid", "draft", "draft"]
+    mock.advance_wall_clock(30 * 60)  # 91 min: the second is due
+    assert [client.v1.invoices.retrieve(i).status for i in drafts] == ["paid", "paid", "draft"]
+    mock.advance_wall_clock(15 * 60)  # 106 min: the third
+    assert [client.v1.invoices.retrieve(i).amount_paid for i in drafts] == [100, 200, 300]
+
+
+def test_deleted_draft_of_a_subscription_gives_its_items_back(client: stripe.StripeClient) -> None:
+    """A one-off auto-advancing draft naming a subscription, with an item added to it directly:
+    deleted, it leaves the subscription's invoices, its item is pending again (the next draft
+    takes it), `invoice.deleted` is stamped with the clock time, and the clock moves on."""
+    clk, cust, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    advance(client, clk.id, JAN4)
+    draft = client.v1.invoices.create(
+        {"customer": cust.id, "subscription": sub.id, "auto_advance": True}
+    )
+    item = client.v1.invoice_items.create(
+        {"customer": cust.id, "invoice": draft.id, "amount": 700, "currency": "usd"}
+    )
+    assert [i.id for i in invoices_of(client, sub.id)] == [sub.latest_invoice, draft.id]
+    client.v1.invoices.delete(draft.id)
+    assert [i.id for i in invoices_of(client, sub.id)] == [sub.latest_invoice]
+    deleted = client.v1.events.list({"type": "invoice.deleted", "limit": 1}).data[0]
+    assert (deleted.data.object.id, deleted.created) == (draft.id, JAN4)
+    assert client.v1.invoice_items.retrieve(item.id).invoice is None
+    advance(client, clk.id, JAN4 + 2 * HOUR)  # the deleted draft has nothing left to do
+    again = _include(client, cust.id)
+    assert [ln.amount for ln in again.lines.data] == [700]
+
+
+def test_cycle_draft_auto_advance_off_then_on_finalizes_an_hour_after_creation(
+    client: stripe.StripeClient,
+) -> None:
+    """A renewal draft of Feb 1 switched to `auto_advance=false` and back finalizes and is paid
+    at Feb 1 01:00 as if never stopped; while stopped it has no finalization time."""
+    clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    advance(client, clk.id, FEB1)
+    draft = client.v1.subscriptions.retrieve(sub.id).latest_invoice
+    stopped = client.v1.invoices.update(draft, {"auto_advance": False})
+    assert (stopped.automatically_finalizes_at, stopped.next_payment_attempt) == (None, None)
+    resumed = client.v1.invoices.update(draft, {"auto_advance": True})
+    assert resumed.automatically_finalizes_at == FEB1 + HOUR
+    advance(client, clk.id, FEB1 + HOUR - 1)
+    assert client.v1.invoices.retrieve(draft).status == "draft"
+    advance(client, clk.id, FEB1 + HOUR)
+    paid = client.v1.invoices.retrieve(draft)
+    assert (paid.status, paid.status_transitions.finalized_at) == ("paid", FEB1 + HOUR)
+
+
+def test_cycle_draft_resumed_after_its_hour_finalizes_at_the_next_advance(
+    client: stripe.StripeClient,
+) -> None:
+    """A renewal draft stopped past its finalization hour stays a draft; switched back on at
+    Feb 1 02:00, the next advance finalizes and pays it."""
+    clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    advance(client, clk.id, FEB1)
+    draft = client.v1.subscriptions.retrieve(sub.id).latest_invoice
+    client.v1.invoices.update(draft, {"auto_advance": False})
+    advance(client, clk.id, FEB1 + 2 * HOUR)
+    assert client.v1.invoices.retrieve(draft).status == "draft"
+    client.v1.invoices.update(draft, {"auto_advance": True})
+    advance(client, clk.id, FEB1 + 3 * HOUR)
+    paid = client.v1.invoices.retrieve(draft)
+    assert (paid.status, paid.amount_paid) == ("paid", 1000)
+
+
+def test_one_off_draft_of_a_subscription_auto_advance_on_later(client: stripe.StripeClient) -> None:
+    """A one-off draft naming a subscription, made on Jan 4 without auto_advance and switched
+    on at 00:30, finalizes at 01:00 (an hour after creation) and stays out of the renewal."""
+    clk, cust, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    advance(client, clk.id, JAN4)
+    client.v1.invoice_items.create({"customer": cust.id, "amount": 700, "currency": "usd"})
+    draft = _include(client, cust.id, subscription=sub.id)
+    assert draft.automatically_finalizes_at is None
+    advance(client, clk.id, JAN4 + HOUR // 2)
+    on = client.v1.invoices.update(draft.id, {"auto_advance": True})
+    assert on.automatically_finalizes_at == JAN4 + HOUR
+    advance(client, clk.id, JAN4 + HOUR - 1)
+    assert client.v1.invoices.retrieve(draft.id).status == "draft"
+    advance(client, clk.id, JAN4 + HOUR)
+    paid = client.v1.invoices.retrieve(draft.id)
+    assert (paid.status, paid.amount_paid, paid.status_transitions.finalized_at) == (
+        "paid",
+        700,
+        JAN4 + HOUR,
+    )
+    advance(client, clk.id, FEB1 + HOUR)
+    assert invoices_of(client, sub.id)[-1].total == 1000
+
+
+def test_auto_advance_on_for_an_open_invoice_never_attempted(client: stripe.StripeClient) -> None:
+    """A one-off invoice finalized by hand (no attempt yet) gets no retry time when
+    auto_advance is switched on; one marked uncollectible after a failed attempt neither."""
+    clk, cus = new_clock_customer(client)
+    client.v1.invoice_items.create({"customer": cus, "amount": 900, "currency": "usd"})
+    inv = _include(client, cus)
+    client.v1.invoices.finalize_invoice(inv.id, {"auto_advance": False})
+    on = client.v1.invoices.update(inv.id, {"auto_advance": True})
+    assert (on.status, on.attempt_count, on.next_payment_attempt) == ("open", 0, None)
+    client.v1.customers.update(cus, FAILING)  # type: ignore[arg-type]
+    client.v1.invoice_items.create({"customer": cus, "amount": 500, "currency": "usd"})
+    failed = _include(client, cus, auto_advance=True)
+    advance(client, clk, JAN1 + HOUR)
+    assert client.v1.invoices.retrieve(failed.id).attempt_count == 1
+    client.v1.invoices.mark_uncollectible(failed.id)
+    client.v1.invoices.update(failed.id, {"auto_advance": False})
+    back = client.v1.invoices.update(failed.id, {"auto_advance": True})
+    assert (back.status, back.next_payment_attempt) == ("uncollectible", None)
