@@ -967,3 +967,24 @@ def test_a_grant_created_past_its_expiry_expires_at_once(client: stripe.StripeCl
     ).data
     assert (txn.effective_at, txn.created) == (JAN1 - DAY, JAN1)
     assert balance(client, cus.id) == (0, 0)
+
+
+def test_a_pending_update_announces_only_its_own_invoice(client: stripe.StripeClient) -> None:
+    """A declined pending_if_incomplete upgrade emits the events of its one new invoice only."""
+    price, bigger = licensed_price(client, 1000), licensed_price(client, 3000)
+    clk, cust, sub = clocked_sub(client, [price.id])
+    client.v1.customers.update(cust.id, {"invoice_settings": {"default_payment_method": FAILING}})
+    advance(client, clk.id, JAN1 + 10 * DAY)
+    ev = Events(client)
+    ev.skip()
+    got = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": sub["items"].data[0].id, "price": bigger.id}],
+            "proration_behavior": "always_invoice",
+            "payment_behavior": "pending_if_incomplete",
+        },
+    )
+    invoice_events = [e for e in ev.new() if e.type.startswith("invoice.")]
+    assert {e.data.object.id for e in invoice_events} == {got.latest_invoice}
+    assert len(invoices_of(client, sub.id)) == 2
