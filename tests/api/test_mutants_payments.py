@@ -988,3 +988,36 @@ def test_a_pending_update_announces_only_its_own_invoice(client: stripe.StripeCl
     invoice_events = [e for e in ev.new() if e.type.startswith("invoice.")]
     assert {e.data.object.id for e in invoice_events} == {got.latest_invoice}
     assert len(invoices_of(client, sub.id)) == 2
+
+
+def test_no_payment_method_retries_are_not_executed(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """Without any payment method (setting off) the renewal fails once; its retries only raise
+    attempt_count (invoice.updated, no invoice.payment_failed) until a card appears."""
+    set_account(server, api_key, charge_without_payment_method=False)
+    clk, cust, sub = clocked_sub(
+        client,
+        [licensed_price(client).id],
+        customer={"invoice_settings": {"default_payment_method": "pm_card_visa"}},
+    )
+    card = client.v1.customers.retrieve(cust.id).invoice_settings.default_payment_method
+    client.v1.payment_methods.detach(card)
+    advance(client, clk.id, ATTEMPT1)
+    assert latest_invoice(client, sub.id).attempt_count == 1
+    ev = Events(client)
+    ev.skip()
+    advance(client, clk.id, RETRY1)
+    assert ev.types() == ["invoice.updated"]
+    assert latest_invoice(client, sub.id).attempt_count == 2
+    client.v1.customers.update(
+        cust.id, {"invoice_settings": {"default_payment_method": "pm_card_visa"}}
+    )
+    advance(client, clk.id, RETRY2)
+    assert (
+        latest_invoice(client, sub.id).status,
+        latest_invoice(client, sub.id).attempt_count,
+    ) == (
+        "paid",
+        3,
+    )
