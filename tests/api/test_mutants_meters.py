@@ -226,3 +226,23 @@ def test_the_largest_whole_value_is_summarised_exactly() -> None:
         value = total(sdk, meter.id, cus, Y2030 - H, Y2030 - H + 60)
         assert (value, type(value)) == (9_223_372_036_854_775_807, int)
         assert total(sdk, meter.id, cus, Y2030 - H, Y2030) == 0
+
+
+def test_cancelling_an_hours_winner_restores_its_previous_event_across_other_hours() -> None:
+    """On an hourly pre-aggregated meter, cancelling the hour's winning event makes the
+    previous event of that hour count again, even when events of other hours came between."""
+    with frozen() as (sdk, _, _):
+        meter = make_meter(sdk, event_time_window="hour")
+        cus = sdk.v1.customers.create({}).id
+        hour = Y2030 - 3 * H
+        send(sdk, cus, 5, hour + 10, identifier="first")
+        send(sdk, cus, 7, hour + H + 10, identifier="next-hour")
+        send(sdk, cus, 9, hour + 20, identifier="winner")
+        assert total(sdk, meter.id, cus, hour, hour + H) == 9
+        sdk.v1.billing.meter_event_adjustments.create(
+            {"event_name": "api_calls", "type": "cancel", "cancel": {"identifier": "winner"}}
+        )
+        assert summaries(sdk, meter.id, cus, hour, hour + 2 * H, "hour") == [
+            (hour, hour + H, 5),
+            (hour + H, hour + 2 * H, 7),
+        ]
