@@ -1021,3 +1021,22 @@ def test_no_payment_method_retries_are_not_executed(
         "paid",
         3,
     )
+
+
+def test_an_overdue_invoice_during_a_trial_makes_it_past_due(client: stripe.StripeClient) -> None:
+    """A trialing send_invoice subscription whose first invoice (a pending item) passes its due
+    date becomes past_due."""
+    clk = new_clock(client)
+    cust = client.v1.customers.create({"test_clock": clk.id}).id
+    client.v1.invoice_items.create({"customer": cust, "amount": 700, "currency": "usd"})
+    (sub,) = _subs_of(
+        client,
+        cust,
+        {"collection_method": "send_invoice", "days_until_due": 7, "trial_period_days": 30},
+    )
+    assert sub.status == "trialing"
+    assert client.v1.invoices.retrieve(sub.latest_invoice).amount_due == 700
+    advance(client, clk.id, JAN1 + 7 * DAY)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
+    (changed,) = client.v1.events.list({"type": "customer.subscription.updated", "limit": 1}).data
+    assert changed.data.previous_attributes.to_dict() == {"status": "trialing"}
