@@ -1040,3 +1040,26 @@ def test_an_overdue_invoice_during_a_trial_makes_it_past_due(client: stripe.Stri
     assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
     (changed,) = client.v1.events.list({"type": "customer.subscription.updated", "limit": 1}).data
     assert changed.data.previous_attributes.to_dict() == {"status": "trialing"}
+
+
+def test_drafts_take_credits_in_the_order_they_were_made(client: stripe.StripeClient) -> None:
+    """Of two drafts, the one made first holds the credits first, whatever the order of the
+    subscriptions: the later draft shows what is left."""
+    a_price = meter_price(client, meter(client, "a_calls").id)
+    b_price = meter_price(client, meter(client, "b_calls").id)
+    clk, cus = clocked(client)
+    sub_a = subscribe(client, cus.id, a_price.id)
+    sub_b = subscribe(client, cus.id, b_price.id, billing_cycle_anchor=JAN1 + 19 * DAY)
+    grant(client, cus.id, 500)
+    send(client, cus.id, 40, name="a_calls")  # 400 on A's draft of FEB1
+    send(client, cus.id, 30, name="b_calls")  # 300 on B's draft of JAN20
+    advance(client, clk.id, JAN1 + 19 * DAY)
+    b_draft = _cycle(client, sub_b.id, JAN1 + 19 * DAY)
+    client.v1.invoices.update(b_draft.id, {"auto_advance": False})  # stays a draft
+    advance(client, clk.id, FEB1)
+    a_draft = client.v1.invoices.retrieve(_cycle(client, sub_a.id, FEB1).id)
+    b_draft = client.v1.invoices.retrieve(b_draft.id)
+    assert (a_draft.status, b_draft.status) == ("draft", "draft")
+    assert [c.amount for c in b_draft.total_pretax_credit_amounts] == [300]
+    assert [c.amount for c in a_draft.total_pretax_credit_amounts] == [200]
+    assert balance(client, cus.id) == (0, 500)
