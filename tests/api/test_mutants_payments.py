@@ -1063,3 +1063,19 @@ def test_drafts_take_credits_in_the_order_they_were_made(client: stripe.StripeCl
     assert [c.amount for c in b_draft.total_pretax_credit_amounts] == [300]
     assert [c.amount for c in a_draft.total_pretax_credit_amounts] == [200]
     assert balance(client, cus.id) == (0, 500)
+
+
+def test_smart_retries_fall_on_whole_seconds(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """7 smart tries over 30 days: retry k runs k/7 of 2,592,000 s after the first attempt,
+    rounded down to a whole second (370,285 s for the first, 740,571 s for the second)."""
+    set_account(
+        server, api_key, dunning_mode="smart", dunning_smart_tries=7, dunning_smart_window_days=30
+    )
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, ATTEMPT1)
+    assert latest_invoice(client, sub.id).next_payment_attempt == ATTEMPT1 + 370_285
+    advance(client, clk.id, ATTEMPT1 + 370_285)
+    inv = latest_invoice(client, sub.id)
+    assert (inv.attempt_count, inv.next_payment_attempt) == (2, ATTEMPT1 + 740_571)
