@@ -283,3 +283,46 @@ def test_auto_advance_on_for_an_open_invoice_never_attempted(client: stripe.Stri
     client.v1.invoices.update(failed.id, {"auto_advance": False})
     back = client.v1.invoices.update(failed.id, {"auto_advance": True})
     assert (back.status, back.next_payment_attempt) == ("uncollectible", None)
+
+
+# --- invoice previews ----------------------------------------------------------------------------
+
+
+def test_preview_of_pending_items_is_an_upcoming_invoice_at_the_clock_time(
+    client: stripe.StripeClient,
+) -> None:
+    """A customer without subscription, on a clock at Jan 4, with a 4.00 item and a deleted
+    9.00 one: the preview is an `upcoming` invoice of Jan 4 of the 4.00 item only."""
+    clk, cus = new_clock_customer(client)
+    advance(client, clk, JAN4)
+    client.v1.invoice_items.create({"customer": cus, "amount": 400, "currency": "usd"})
+    gone = client.v1.invoice_items.create({"customer": cus, "amount": 900, "currency": "usd"})
+    client.v1.invoice_items.delete(gone.id)
+    prev = client.v1.invoices.create_preview({"customer": cus})
+    assert prev.id.startswith("upcoming_in_")
+    assert (prev.customer, prev.created, prev.currency, prev.billing_reason) == (
+        cus,
+        JAN4,
+        "usd",
+        "upcoming",
+    )
+    assert (prev.period_start, prev.period_end, prev.test_clock) == (JAN4, JAN4, clk)
+    assert [(ln.amount, ln.invoice) for ln in prev.lines.data] == [(400, prev.id)]
+    assert prev.total == 400
+
+
+def test_preview_of_an_added_item_prorates_it_from_now(client: stripe.StripeClient) -> None:
+    """Adding a 31.00 item without quantity on Jan 11 of a Jan 1..Feb 1 cycle previews a
+    proration of 21/31 of it (21.00) beside the next period's 10.00 + 31.00."""
+    a, b = licensed_price(client, 1000), licensed_price(client, 3100)
+    clk, _, sub = clocked_sub(client, [a.id])
+    advance(client, clk.id, JAN11)
+    prev = client.v1.invoices.create_preview(
+        {"subscription": sub.id, "subscription_details": {"items": [{"price": b.id}]}}
+    )
+    prorated = [ln for ln in prev.lines.data if ln.parent.type == "invoice_item_details"]
+    assert [(ln.amount, ln.quantity, ln.period.start, ln.period.end) for ln in prorated] == [
+        (2100, 1, JAN11, FEB1)
+    ]
+    assert prorated[0].parent.invoice_item_details.proration is True
+    assert prev.total == 2100 + 1000 + 3100
