@@ -89,8 +89,12 @@ def test_detach_clears_only_the_defaults_naming_that_card(client: stripe.StripeC
     cust_pm = client.v1.customers.retrieve(cust.id).invoice_settings.default_payment_method
     assert sub_pm != cust_pm
     attached = client.v1.events.list({"type": "payment_method.attached"}).data
-    assert sorted(e.data.object.id for e in attached) == sorted([sub_pm, cust_pm])
+    assert sorted(e.data.object.id for e in attached) == sorted([sub_pm, cust_pm])  # so far
     assert all(e.created == JAN1 and e.data.object.customer == cust.id for e in attached)
+    spare = client.v1.payment_methods.attach("pm_card_amex", {"customer": cust.id}).id
+    client.v1.payment_methods.detach(spare)  # named by no default: both stay
+    assert client.v1.customers.retrieve(cust.id).invoice_settings.default_payment_method == cust_pm
+    assert client.v1.subscriptions.retrieve(sub.id).default_payment_method == sub_pm
     ev = Events(client)
     ev.skip()
     client.v1.payment_methods.detach(cust_pm)
