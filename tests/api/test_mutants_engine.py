@@ -326,3 +326,54 @@ def test_preview_of_an_added_item_prorates_it_from_now(client: stripe.StripeClie
     ]
     assert prorated[0].parent.invoice_item_details.proration is True
     assert prev.total == 2100 + 1000 + 3100
+
+
+# --- invoice items and customers -----------------------------------------------------------------
+
+
+def test_deleting_an_item_of_a_one_off_draft_takes_its_line_off(
+    client: stripe.StripeClient,
+) -> None:
+    """Of two items added to a one-off draft on Jan 4, the deleted 3.00 one leaves the draft
+    (5.00 left) and `invoiceitem.deleted` is stamped Jan 4."""
+    clk, cus = new_clock_customer(client)
+    advance(client, clk, JAN4)
+    draft = client.v1.invoices.create({"customer": cus})
+    gone, kept = (
+        client.v1.invoice_items.create(
+            {"customer": cus, "invoice": draft.id, "amount": amount, "currency": "usd"}
+        )
+        for amount in (300, 500)
+    )
+    assert client.v1.invoice_items.delete(gone.id).deleted is True
+    left = client.v1.invoices.retrieve(draft.id)
+    assert ([ln.amount for ln in left.lines.data], left.total) == ([500], 500)
+    ev = client.v1.events.list({"type": "invoiceitem.deleted", "limit": 1}).data[0]
+    assert (ev.data.object.id, ev.created) == (gone.id, JAN4)
+    assert client.v1.invoice_items.retrieve(kept.id).invoice == draft.id
+
+
+def test_deleting_a_customer_cancels_only_its_live_subscriptions_then(
+    client: stripe.StripeClient,
+) -> None:
+    """A customer on a clock whose first subscription was canceled on Jan 4: deleting it on
+    Jan 11 cancels the second one then, without a final invoice; the first keeps its date."""
+    price = licensed_price(client, 1000)
+    clk, cust, first = clocked_sub(client, [price.id], customer=VISA)
+    second = client.v1.subscriptions.create({"customer": cust.id, "items": [{"price": price.id}]})
+    advance(client, clk.id, JAN4)
+    client.v1.subscriptions.cancel(first.id)
+    advance(client, clk.id, JAN11)
+    client.v1.customers.delete(cust.id)
+    assert [
+        (s.id, s.status, s.canceled_at)
+        for s in (client.v1.subscriptions.retrieve(x.id) for x in (first, second))
+    ] == [(first.id, "canceled", JAN4), (second.id, "canceled", JAN11)]
+    ended = client.v1.events.list({"type": "customer.subscription.deleted", "limit": 10}).data
+    assert [(e.data.object.id, e.created, e.request.id is not None) for e in ended] == [
+        (second.id, JAN11, True),
+        (first.id, JAN4, True),
+    ]
+    deleted = client.v1.events.list({"type": "customer.deleted", "limit": 1}).data[0]
+    assert (deleted.created, deleted.request.id is not None) == (JAN11, True)
+    assert len(invoices_of(client, second.id)) == 1  # its first invoice only
