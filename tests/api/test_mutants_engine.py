@@ -19,8 +19,10 @@ from tests.api.billing_helpers import (
     advance,
     clocked_sub,
     invoices_of,
+    legacy_metered_price,
     licensed_price,
     new_clock,
+    report,
 )
 from tests.api.dunning_helpers import Events
 from tests.conftest import err_of
@@ -377,3 +379,42 @@ def test_deleting_a_customer_cancels_only_its_live_subscriptions_then(
     deleted = client.v1.events.list({"type": "customer.deleted", "limit": 1}).data[0]
     assert (deleted.created, deleted.request.id is not None) == (JAN11, True)
     assert len(invoices_of(client, second.id)) == 1  # its first invoice only
+
+
+# --- billing_cycle_anchor=now ------------------------------------------------------------------
+
+
+def test_anchor_reset_bills_usage_so_far_and_a_new_period(acacia: stripe.StripeClient) -> None:
+    """`billing_cycle_anchor=now` on Jan 11: one invoice, paid at once, of the usage
+    Jan 1..Jan 11 (10 + 5 units, the last a second before, at 0.07) and 10.00 for
+    Jan 11..Feb 11; the cycle is then Jan 11..Feb 11."""
+    client = acacia
+    lic, met = licensed_price(client, 1000), legacy_metered_price(client, 7)
+    clk, _, sub = clocked_sub(client, [lic.id, met.id], customer=VISA)
+    si = next(i.id for i in sub["items"].data if i.price.id == met.id)
+    advance(client, clk.id, JAN11)
+    report(client, si, 10, JAN4)
+    report(client, si, 5, JAN11 - 1)
+    got = client.v1.subscriptions.update(
+        sub.id, {"billing_cycle_anchor": "now", "proration_behavior": "none"}
+    )
+    assert (got.billing_cycle_anchor, got.current_period_start, got.current_period_end) == (
+        JAN11,
+        JAN11,
+        FEB11,
+    )
+    inv = client.v1.invoices.retrieve(got.latest_invoice)
+    assert (inv.billing_reason, inv.created, inv.period_start, inv.period_end) == (
+        "subscription_update",
+        JAN11,
+        JAN1,
+        JAN11,
+    )
+    assert (inv.status, inv.status_transitions.finalized_at, inv.total) == ("paid", JAN11, 1105)
+    lines = sorted(
+        (ln.amount, ln.quantity, ln.period.start, ln.period.end) for ln in inv.lines.data
+    )
+    assert lines == [(105, 15, JAN1, JAN11), (1000, 1, JAN11, FEB11)]
+    for kind in ("invoice.created", "invoice.finalized"):
+        ev = client.v1.events.list({"type": kind, "limit": 1}).data[0]
+        assert (ev.data.object.id, ev.created, ev.request.id is not None) == (inv.id, JAN11, True)
