@@ -261,3 +261,14 @@ def test_a_pre_aggregated_meter_with_thousands_of_events_counts_one_per_bucket()
             expected = aggregate(events, set(), formula, "hour", start, end)
             assert store.aggregate(M, C, formula, start, end) == expected
     assert store.aggregate(M, C, "count", DAY0, DAY0 + D) == 3
+
+
+def test_last_of_a_range_starting_just_after_an_event_of_a_large_series_is_empty() -> None:
+    """In a large series, `last` over a range that starts one second after an hour's only event
+    (and holds none) is 0, not that event."""
+    store = MeterEventStore()
+    for n in range(3_000):
+        store.add(M, C, DAY0 + n, 1, None, DAY0)  # the first hour: dense, indexed
+    store.add(M, C, DAY0 + 5 * H + 100, 7, None, DAY0)
+    assert store.aggregate(M, C, "last", DAY0 + 5 * H + 101, DAY0 + 5 * H + 200) == 0
+    assert store.aggregate(M, C, "last", DAY0 + 5 * H + 100, DAY0 + 5 * H + 200) == 7
