@@ -418,3 +418,17 @@ def test_anchor_reset_bills_usage_so_far_and_a_new_period(acacia: stripe.StripeC
     for kind in ("invoice.created", "invoice.finalized"):
         ev = client.v1.events.list({"type": kind, "limit": 1}).data[0]
         assert (ev.data.object.id, ev.created, ev.request.id is not None) == (inv.id, JAN11, True)
+
+
+def test_anchor_reset_takes_the_pending_items(client: stripe.StripeClient) -> None:
+    """A 2.50 pending item of the customer goes on the invoice of a `billing_cycle_anchor=now`
+    of Jan 11, beside 10.00 for Jan 11..Feb 11."""
+    clk, cust, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    advance(client, clk.id, JAN11)
+    item = client.v1.invoice_items.create({"customer": cust.id, "amount": 250, "currency": "usd"})
+    got = client.v1.subscriptions.update(
+        sub.id, {"billing_cycle_anchor": "now", "proration_behavior": "none"}
+    )
+    inv = client.v1.invoices.retrieve(got.latest_invoice)
+    assert (inv.status, sorted(ln.amount for ln in inv.lines.data)) == ("paid", [250, 1000])
+    assert client.v1.invoice_items.retrieve(item.id).invoice == inv.id
