@@ -432,3 +432,28 @@ def test_anchor_reset_takes_the_pending_items(client: stripe.StripeClient) -> No
     inv = client.v1.invoices.retrieve(got.latest_invoice)
     assert (inv.status, sorted(ln.amount for ln in inv.lines.data)) == ("paid", [250, 1000])
     assert client.v1.invoice_items.retrieve(item.id).invoice == inv.id
+
+
+def test_trial_ended_now_bills_only_the_usage_after_it(acacia: stripe.StripeClient) -> None:
+    """`trial_end=now` on Jan 4 of a metered 0.07 subscription: the 10 units of Jan 2 are free,
+    the 5 units of Jan 5 are billed at the Feb 4 renewal."""
+    client = acacia
+    met = legacy_metered_price(client, 7)
+    clk, _, sub = clocked_sub(client, [met.id], trial_period_days=7, customer=VISA)
+    si = sub["items"].data[0].id
+    advance(client, clk.id, JAN4)
+    report(client, si, 10, JAN1 + DAY)
+    client.v1.subscriptions.update(sub.id, {"trial_end": "now"})
+    advance(client, clk.id, JAN4 + DAY + HOUR)
+    report(client, si, 5, JAN4 + DAY)
+    advance(client, clk.id, FEB4 + HOUR)
+    renewal = invoices_of(client, sub.id)[-1]
+    assert (renewal.billing_reason, renewal.period_start, renewal.period_end) == (
+        "subscription_cycle",
+        JAN4,
+        FEB4,
+    )
+    assert ([(ln.quantity, ln.amount) for ln in renewal.lines.data], renewal.total) == (
+        [(5, 35)],
+        35,
+    )
