@@ -168,8 +168,8 @@ another account meanwhile; the row labels give the sizes.
 app answering a fixed body, served by the same `loop_server.LoopServer`) in subprocesses, sends
 sequential keep-alive `http.client` requests to each, and reads the server process's CPU time
 before and after: the scheduler's run time of each of its threads (`/proc/<pid>/task/*/schedstat`,
-in nanoseconds; user plus system from `/proc/<pid>/stat`, in 10 ms ticks, where it is missing,
-which over 2,000 requests is +-10 us per request): the rows give the CPU time per
+in nanoseconds; user plus system from `/proc/<pid>/stat`, in clock ticks, much coarser, where it
+is missing): the rows give the CPU time per
 request of customer creates, v1 meter events and customer retrieves, each beside the floor
 server's for the same requests. The difference is what the app costs beyond the HTTP server.
 
