@@ -297,12 +297,6 @@ def _canceled(ns: Namespace, sub: Subscription, now: int, *, automatic: bool) ->
     emit(ns, "customer.subscription.deleted", sub, created=now, automatic=automatic)
 
 
-def due_subscriptions(ns: Namespace, sub_ids: list[str], until: int) -> list[Subscription]:
-    """The subscriptions among `sub_ids` with an action due at or before `until`."""
-    subs = (ns.subscriptions[s] for s in sub_ids)
-    return [s for s in subs if next_due(ns, s) <= until]
-
-
 def any_due(ns: Namespace, subs: list[Any]) -> int:
     """Earliest pending action among `subs` (NEVER when none)."""
     return min((next_due(ns, s) for s in subs), default=NEVER)
