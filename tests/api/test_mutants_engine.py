@@ -1,7 +1,8 @@
 """Billing engine behaviour seen by a user, pinned where the mutation review of engine.py,
-preview.py, alerts.py, clock_tx.py, manual_invoices.py, pending_updates.py, state.py and
-usage_watch.py found it untested: pending updates (`payment_behavior=pending_if_incomplete`)
-of an item swap, an anchor reset and a trial ended now, from the decline to the payment."""
+preview.py, manual_invoices.py and pending_updates.py found it untested: pending updates
+(`payment_behavior=pending_if_incomplete`) from the decline to the payment, one-off drafts on
+the wall clock and their auto_advance, deleted drafts and items, previews of pending items and
+of added items, customer deletion, `billing_cycle_anchor=now` and `trial_end=now`."""
 
 from __future__ import annotations
 
