@@ -14,10 +14,10 @@ state (`mutants/`): a mutant's verdict is kept until the function it mutates cha
 hashes each function), so an unchanged module is not run again. Every billing module is
 instrumented in every run (mutmut maps tests to functions once, by tracing the selected tests),
 and only the mutants with no verdict yet are run, all in one mutmut invocation (mutmut runs
-the ones it expects to be fast first), under `nice -n 19` with one child by default. `--max-tests N` runs
-only the N fastest of a mutant's tests (a quicker, lower-bound score). `--retest` also re-runs
-the survivors (after adding tests). `--until HH:MM` (UTC) stops the run at that time; what was
-not reached stays unchecked and is listed.
+the ones it expects to be fast first), under `nice -n 19` with one child by default.
+`--max-tests N` runs only the N fastest of a mutant's tests (a quicker, lower-bound score).
+`--retest` also re-runs the survivors (after adding tests). `--until HH:MM` (UTC) stops the
+run at that time; what was not reached stays unchecked and is listed.
 
 Tests per mutant: tests/unit and tests/api minus the suites that start servers in subprocesses
 or depend on timing (IGNORED); mutmut runs, fastest first and stopping at the first failure,
