@@ -54,6 +54,18 @@ def failing_renewal(
     return clk, cust, sub
 
 
+def hard_declining_renewal(client: stripe.StripeClient) -> tuple[Any, Any, Any]:
+    """`failing_renewal` whose customer's default is a card attached to it that declines with a
+    hard decline (`lost_card`: never retried)."""
+    pm = client.v1.payment_methods.create(
+        {"type": "card", "card": {"token": "tok_visa_chargeCustomerFailLostCard"}}
+    )
+    clk, cust, sub = failing_renewal(client, failing="pm_card_visa")
+    client.v1.payment_methods.attach(pm.id, {"customer": cust.id})
+    client.v1.customers.update(cust.id, {"invoice_settings": {"default_payment_method": pm.id}})
+    return clk, cust, sub
+
+
 def latest_invoice(client: stripe.StripeClient, sub_id: str) -> Any:
     """The subscription's latest invoice, fresh."""
     sub = client.v1.subscriptions.retrieve(sub_id)

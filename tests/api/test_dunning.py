@@ -29,6 +29,7 @@ from tests.api.dunning_helpers import (
     RETRY3,
     Events,
     failing_renewal,
+    hard_declining_renewal,
     latest_invoice,
 )
 from tests.conftest import make_client
@@ -252,12 +253,7 @@ def test_subscription_default_payment_method_comes_first(client: stripe.StripeCl
 
 
 def test_hard_decline_is_never_retried(client: stripe.StripeClient) -> None:
-    pm = client.v1.payment_methods.create(
-        {"type": "card", "card": {"token": "tok_visa_chargeCustomerFailLostCard"}}
-    )
-    clk, cust, sub = failing_renewal(client, failing="pm_card_visa")
-    client.v1.payment_methods.attach(pm.id, {"customer": cust.id})
-    client.v1.customers.update(cust.id, {"invoice_settings": {"default_payment_method": pm.id}})
+    clk, _, sub = hard_declining_renewal(client)
     advance(client, clk.id, ATTEMPT1)
     failed = client.v1.events.list({"type": "invoice.payment_failed"}).data
     assert len(failed) == 1

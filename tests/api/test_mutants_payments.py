@@ -46,6 +46,7 @@ from tests.api.dunning_helpers import (
     RETRY3,
     Events,
     failing_renewal,
+    hard_declining_renewal,
     latest_invoice,
 )
 
@@ -401,12 +402,7 @@ def test_cancel_after_the_last_retry_ends_a_pending_cancellation(
 
 def test_an_unexecuted_retry_reports_the_count_it_raised(client: stripe.StripeClient) -> None:
     """A retry skipped after a hard decline still raises attempt_count and moves the schedule."""
-    pm = client.v1.payment_methods.create(
-        {"type": "card", "card": {"token": "tok_visa_chargeCustomerFailLostCard"}}
-    )
-    clk, cust, sub = failing_renewal(client, failing="pm_card_visa")
-    client.v1.payment_methods.attach(pm.id, {"customer": cust.id})
-    client.v1.customers.update(cust.id, {"invoice_settings": {"default_payment_method": pm.id}})
+    clk, _, sub = hard_declining_renewal(client)
     advance(client, clk.id, ATTEMPT1)
     ev = Events(client)
     ev.skip()
