@@ -400,11 +400,12 @@ def report(cache: Path, modules: list[str]) -> None:
         print(f"\nsurvivors not declared equivalent ({len(survivors)}):")
         for n in sorted(survivors):
             print(f"  {n}")
+    reset = _reset_names(cache)
     waiting = sorted(
         n
         for m in modules
         for n, st in verdicts(cache, m).items()
-        if st == "not checked" and n in _reset_names(cache) and n not in equiv
+        if st == "not checked" and n in reset and n not in equiv
     )
     if waiting:
         print(
