@@ -194,9 +194,18 @@ def subscription_created(
         ns, sub, created=now, reason="subscription_create", start=now, end=now
     )
     trial = sub.status == "trialing"
+    # a future billing_cycle_anchor: the first period is a stub ending at it (a plain create
+    # anchors at its start, a trial's period ends at trial_end and bills nothing)
+    stub = sub.current_period_end == sub.billing_cycle_anchor
     for item in sub.items(ns):
         line = invoicing.licensed_line(
-            ns, sub, item, sub.current_period_start, sub.current_period_end, trial=trial
+            ns,
+            sub,
+            item,
+            sub.current_period_start,
+            sub.current_period_end,
+            trial=trial,
+            stub=stub,
         )
         line.metered = False  # metered items show quantity 0 on the first invoice
         inv.lines.append(line)

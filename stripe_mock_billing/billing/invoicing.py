@@ -21,6 +21,7 @@ from ..domain.events import emit
 from ..domain.invoices import Invoice, InvoiceLine
 from . import credits, dunning
 from .dunning import mark_paid, mark_uncollectible, void
+from .periods import add_interval
 from .rating import rate, round_minor_units
 from .state import state
 
@@ -142,11 +143,16 @@ def licensed_line(
     *,
     trial: bool = False,
     quantity: int | None = None,
+    stub: bool = False,
 ) -> InvoiceLine:
-    """A licensed line billing the item in advance for `[start, end)` (0 during a trial)."""
+    """A licensed line billing the item in advance for `[start, end)` (0 during a trial).
+    `stub`: `[start, end)` is a stub period ending at the billing cycle anchor `end`, billed
+    for its share of the anchor's whole period (see `stub_amount`)."""
     price = ns.prices[item.price]
     qty = 0 if price.metered else (item.quantity if quantity is None else quantity) or 0
     amount = 0 if trial or price.metered else fast_rate(price, qty)
+    if stub and amount:
+        amount = stub_amount(sub, amount, start, end)
     prod = ns.products.get(price.product)
     desc = (
         f"Trial period for {prod.name if prod else price.product}"
@@ -167,6 +173,21 @@ def licensed_line(
         subscription=sub.id,
         subscription_item=item.id,
     )
+
+
+def stub_amount(sub: Subscription, full: int, start: int, end: int) -> int:
+    """A stub period `[start, end)` up to the anchor `end` (a `billing_cycle_anchor` in the
+    future, at creation or after a trial): `full` x its share of the anchor's whole period
+    `[end - 1 interval, end)` in seconds, half up (Stripe's default `create_prorations`), or 0
+    for a subscription created with `proration_behavior=none` ("the initial period up to the
+    first full invoice date for free"). A stub covering a whole period (a backdated start one
+    interval before the anchor) is billed in full."""
+    if sub.free_stub:
+        return 0
+    whole = add_interval(end, sub.interval, sub.interval_count, -1)
+    if start <= whole:
+        return full
+    return round_minor_units(Decimal(full) * (end - start) / (end - whole))
 
 
 def refresh_line(ns: Namespace, inv: Invoice, line: InvoiceLine) -> None:

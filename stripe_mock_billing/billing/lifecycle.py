@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..domain import versions
 from ..domain.events import emit, snapshot
 from . import dunning, invoicing, pending_updates
-from .periods import add_interval, cached_period
+from .periods import add_interval, renewal_period
 from .preview import preview_next
 from .state import NEVER, state
 
@@ -209,8 +209,10 @@ def rollover(ns: Namespace, sub: Subscription, boundary: int) -> None:
     old_start, old_end = sub.current_period_start, sub.current_period_end
     old_status, old_latest = sub.status, sub.latest_invoice
     was_trial = sub.status == "trialing" and sub.trial_end is not None and sub.trial_end <= boundary
-    start, end = cached_period(sub.billing_cycle_anchor, sub.interval, sub.interval_count, boundary)
-    if start != boundary:  # an anchor in the future (stub period) or odd history: restart there
+    anchor = sub.billing_cycle_anchor
+    start, end = renewal_period(anchor, sub.interval, sub.interval_count, boundary)
+    stub = end == anchor  # a trial ended before a future anchor: a stub period up to it
+    if start != boundary:  # odd history (a period end off the anchor's grid): restart there
         sub.billing_cycle_anchor = boundary
         start, end = boundary, add_interval(boundary, sub.interval, sub.interval_count, 1)
     inv = invoicing.new_invoice(
@@ -226,7 +228,7 @@ def rollover(ns: Namespace, sub: Subscription, boundary: int) -> None:
     sub.current_period_start, sub.current_period_end = start, end
     for item in sub.items(ns):
         if not ns.prices[item.price].metered:
-            inv.lines.append(invoicing.licensed_line(ns, sub, item, start, end))
+            inv.lines.append(invoicing.licensed_line(ns, sub, item, start, end, stub=stub))
     sub.latest_invoice = inv.id
     after = snapshot(ns, sub)
     prev: dict[str, Any] = {"latest_invoice": old_latest}

@@ -165,3 +165,12 @@ def _from_datetime(value: datetime) -> int:
 # period math is pure; subscriptions of one test clock usually share their anchor, so renewals
 # of many subscriptions hit the same few periods
 cached_period = functools.lru_cache(maxsize=65_536)(period_containing)
+
+
+def renewal_period(anchor: int, interval: str, count: int, boundary: int) -> tuple[int, int]:
+    """The period a renewal at ``boundary`` opens: ``[boundary, anchor)`` while the anchor is
+    still ahead (a trial ending before a future ``billing_cycle_anchor``: a stub period), else
+    the anchor's period containing ``boundary``."""
+    if boundary < anchor:
+        return boundary, anchor
+    return cached_period(anchor, interval, count, boundary)

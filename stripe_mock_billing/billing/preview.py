@@ -24,7 +24,7 @@ from .. import ids
 from ..domain.invoices import Invoice, InvoiceLine
 from ..domain.subscriptions import SubscriptionItem
 from . import credits, invoicing, prorations
-from .periods import add_interval, cached_period
+from .periods import add_interval, renewal_period
 from .state import state
 
 if TYPE_CHECKING:
@@ -126,6 +126,8 @@ def _licensed(
     price = ns.prices[row.price]
     line.price = price.id
     line.amount = invoicing.fast_rate(price, qty)
+    if end == sub.billing_cycle_anchor:  # the stub period after a trial, up to the anchor
+        line.amount = invoicing.stub_amount(sub, line.amount, start, end)
     line.description = invoicing.describe(ns, price, qty)
     return line
 
@@ -164,7 +166,7 @@ def preview(ns: Namespace, sub: Subscription, now: int, changes: Changes | None 
     if ch.anchor_now:
         n_start, n_end = now, add_interval(now, sub.interval, sub.interval_count, 1)
     else:
-        n_start, n_end = cached_period(
+        n_start, n_end = renewal_period(
             sub.billing_cycle_anchor, sub.interval, sub.interval_count, bill_at
         )
     inv = invoicing.new_invoice(

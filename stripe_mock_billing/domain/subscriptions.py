@@ -120,6 +120,9 @@ class Subscription:
     test_clock: str | None = None
     amount_gte: int | None = None  # billing_thresholds[amount_gte]
     reset_billing_cycle_anchor: bool | None = None
+    # created with a future billing_cycle_anchor and proration_behavior=none: the stub period up
+    # to the anchor is free (Stripe: "customers receive the initial period ... for free")
+    free_stub: bool = False
     billing_mode: str = "classic"
     metadata: dict[str, str] = field(default_factory=dict)
     # billing engine state: invoices of this subscription (oldest first), drafts waiting for

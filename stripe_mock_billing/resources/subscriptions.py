@@ -103,29 +103,43 @@ def _first_period(
         trial_end = None
     if trial_end is None and prm.get("trial_period_days"):
         trial_end = now + prm["trial_period_days"] * 86400
+    anchor = prm.get("billing_cycle_anchor")
     if trial_end is not None:
         if trial_end <= now:
             raise invalid_value(
                 "trial_end", "Invalid timestamp: must be an integer Unix timestamp in the future."
             )
-        return start, trial_end, now, trial_end, now, trial_end
-    anchor = prm.get("billing_cycle_anchor")
+        # a trial and an anchor: free until trial_end, a stub period up to the anchor, then the
+        # anchor's cycle (Stripe's "combining trials with billing_cycle_anchor")
+        if anchor is not None:
+            _check_anchor(anchor, now, add_interval(trial_end, interval, count, 1))
+            if anchor < trial_end:  # (unverified text) the stub runs from the trial's end
+                raise invalid_value(
+                    "billing_cycle_anchor",
+                    "billing_cycle_anchor cannot be earlier than trial_end.",
+                )
+        return start, anchor or trial_end, now, trial_end, now, trial_end
     if anchor is not None:
-        if anchor <= now:
-            raise invalid_value(
-                "billing_cycle_anchor",
-                "Invalid timestamp: must be an integer Unix timestamp in the future.",
-            )
-        natural = add_interval(start, interval, count, 1)
-        if anchor > natural:
-            raise invalid_value(
-                "billing_cycle_anchor",
-                f"billing_cycle_anchor cannot be later than next natural billing date "
-                f"({natural}) for plan",
-            )
+        _check_anchor(anchor, now, add_interval(start, interval, count, 1))
         return start, anchor, start, anchor, None, None
     ps, pe = period_containing(start, interval, count, now)
     return start, start, ps, pe, None, None
+
+
+def _check_anchor(anchor: int, now: int, natural: int) -> None:
+    """A future `billing_cycle_anchor` no later than the next natural billing date (counted
+    from the start, or from the trial's end)."""
+    if anchor <= now:
+        raise invalid_value(
+            "billing_cycle_anchor",
+            "Invalid timestamp: must be an integer Unix timestamp in the future.",
+        )
+    if anchor > natural:
+        raise invalid_value(
+            "billing_cycle_anchor",
+            f"billing_cycle_anchor cannot be later than next natural billing date "
+            f"({natural}) for plan",
+        )
 
 
 @subscriptions.post("/v1/subscriptions")
@@ -185,6 +199,8 @@ def create_subscription() -> Response:
         status="trialing" if t1 is not None else "active",
         test_clock=cust.test_clock,
         billing_mode=(prm.get("billing_mode") or {}).get("type") or "classic",
+        # proration_behavior on create acts on the stub period before a future anchor only
+        free_stub="billing_cycle_anchor" in prm and prm.get("proration_behavior") == "none",
     )
     _apply_common(sub, prm, now)
     new_items = [new_item(ns, sub.id, spec, now) for spec in items]
