@@ -102,7 +102,8 @@ class InvoiceItem:
         else:
             body["price"] = price.render(ctx) if price is not None else None
             body["subscription"] = self.subscription
-            body["subscription_item"] = self.subscription_item
+            if self.subscription_item is not None:  # optional, never null (Stripe's spec)
+                body["subscription_item"] = self.subscription_item
             body["unit_amount"] = int(unit) if unit is not None and unit == int(unit) else None
             body["unit_amount_decimal"] = decimal_str(unit) if unit is not None else None
         if price is None:

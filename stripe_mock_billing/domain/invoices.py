@@ -96,7 +96,8 @@ class InvoiceLine:
             body["tax_rates"] = []
             body["type"] = self.kind
             body["unit_amount_excluding_tax"] = _unit(price)
-            body["subscription_item"] = self.subscription_item  # set on proration items too
+            if self.subscription_item is not None:  # optional, never null (Stripe's spec)
+                body["subscription_item"] = self.subscription_item  # proration items too
             if self.kind != "subscription":
                 body["invoice_item"] = self.invoice_item
             if versions.has_credit_grants(ctx.version):
