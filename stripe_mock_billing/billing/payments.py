@@ -21,6 +21,7 @@ LIMITATIONS: no Charge, PaymentIntent or SetupIntent objects (an invoice's `paym
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from .. import ids
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from ..domain.invoices import Invoice
     from ..store import Namespace
 
-EXP_YEARS_AHEAD = 3  # test cards expire in December, a few years ahead (any future date works)
+EXP_YEARS_AHEAD = 3  # test cards expire in December, three calendar years on (any later date works)
 
 
 def is_test_id(pm_id: str) -> bool:
@@ -53,7 +54,7 @@ def create_from_test_id(ns: Namespace, test_id: str, now: int, *, param: str) ->
     card = test_card(test_id)
     if card is None:
         raise ResourceMissing("PaymentMethod", test_id, param=param, in_path=False)
-    year = 1970 + now // 31_556_952 + EXP_YEARS_AHEAD
+    year = time.gmtime(now).tm_year + EXP_YEARS_AHEAD  # the UTC calendar year, not a mean year
     pm = PaymentMethod(
         id=ids.new_id("payment_method"),
         created=now,
