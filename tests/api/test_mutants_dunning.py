@@ -1,0 +1,182 @@
+"""Collection and dunning through the SDK: the cases the mutation review of billing/dunning.py
+found untested (docs/mutation-testing.md). Values are worked by hand from the rules in the
+module docstring and the spec (webhook-delivery-and-dunning §9-§11): an automatic failure makes
+the customer delinquent; paying clears it once no failed or overdue invoice is left open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+
+from stripe_mock_billing.server import ThreadedServer
+from tests.api.billing_helpers import DAY, JAN1, advance, new_clock, set_account
+from tests.api.dunning_helpers import (
+    ATTEMPT1,
+    RETRY1,
+    Events,
+    failing_renewal,
+    latest_invoice,
+)
+
+FAILING = "pm_card_chargeCustomerFail"
+VISA = {"payment_method": "pm_card_visa"}
+
+
+def _one_off(client: stripe.StripeClient, cust: str, amount: int) -> Any:
+    """A one-off invoice of `amount` cents, finalized with auto_advance: charged at once."""
+    client.v1.invoice_items.create({"customer": cust, "amount": amount, "currency": "usd"})
+    inv = client.v1.invoices.create(
+        {"customer": cust, "auto_advance": True, "pending_invoice_items_behavior": "include"}
+    )
+    return client.v1.invoices.finalize_invoice(inv.id)
+
+
+def _delinquent(client: stripe.StripeClient, cust: str) -> bool:
+    return bool(client.v1.customers.retrieve(cust).delinquent)
+
+
+def test_a_second_failed_one_off_invoice_keeps_the_customer_delinquent(
+    client: stripe.StripeClient,
+) -> None:
+    """Two one-off invoices fail on the customer's card; paying one leaves the customer
+    delinquent (the other is still owed), paying both clears it. Another customer's failed
+    invoice changes nothing for this one."""
+    clk = new_clock(client)
+    params = {"test_clock": clk.id, "invoice_settings": {"default_payment_method": FAILING}}
+    cust = client.v1.customers.create(params).id  # type: ignore[arg-type]
+    other = client.v1.customers.create(params).id  # type: ignore[arg-type]
+    first = _one_off(client, cust, 700)
+    second = _one_off(client, cust, 800)
+    _one_off(client, other, 900)
+    assert [(i.status, i.attempt_count) for i in (first, second)] == [("open", 1), ("open", 1)]
+    assert _delinquent(client, cust) is True and _delinquent(client, other) is True
+    paid = client.v1.invoices.pay(first.id, VISA)  # type: ignore[arg-type]
+    assert (paid.status, paid.amount_paid) == ("paid", 700)
+    assert _delinquent(client, cust) is True  # the 800 invoice is still owed
+    client.v1.invoices.pay(second.id, VISA)  # type: ignore[arg-type]
+    assert _delinquent(client, cust) is False
+    assert _delinquent(client, other) is True
+    assert client.v1.test_helpers.test_clocks.retrieve(clk.id).frozen_time == JAN1
+
+
+def test_voiding_by_request_stops_auto_advance_and_names_the_request(
+    client: stripe.StripeClient,
+) -> None:
+    """`/void` on a one-off invoice whose charge failed: `auto_advance` false, no retry left,
+    `voided_at` the clock time, and `invoice.voided` made by that request."""
+    clk = new_clock(client)
+    params = {"test_clock": clk.id, "invoice_settings": {"default_payment_method": FAILING}}
+    cust = client.v1.customers.create(params).id  # type: ignore[arg-type]
+    failed = _one_off(client, cust, 600)
+    assert (failed.status, failed.auto_advance) == ("open", True)
+    assert failed.next_payment_attempt == JAN1 + 3 * DAY  # the first retry, 3 days on
+    voided = client.v1.invoices.void_invoice(failed.id)
+    assert (voided.status, voided.auto_advance) == ("void", False)
+    assert voided.next_payment_attempt is None
+    assert voided.status_transitions.voided_at == JAN1
+    (event,) = client.v1.events.list({"type": "invoice.voided"}).data
+    assert (event.data.object.id, event.created) == (failed.id, JAN1)
+    assert event.request.id is not None  # the /void request, not the clock
+    advance(client, clk.id, JAN1 + 4 * DAY)
+    assert client.v1.invoices.retrieve(failed.id).attempt_count == 1  # never retried
+
+
+def test_canceling_a_past_due_subscription_stops_its_retries(client: stripe.StripeClient) -> None:
+    """Canceling a subscription whose renewal failed: its open invoice keeps `open` but has no
+    next attempt and `auto_advance` false, and the retry day passes without a charge."""
+    clk, _, sub = failing_renewal(client)
+    advance(client, clk.id, ATTEMPT1)
+    inv = latest_invoice(client, sub.id)
+    assert (inv.status, inv.attempt_count, inv.next_payment_attempt) == ("open", 1, RETRY1)
+    client.v1.subscriptions.cancel(sub.id)
+    after = client.v1.invoices.retrieve(inv.id)
+    assert (after.status, after.auto_advance, after.next_payment_attempt) == ("open", False, None)
+    ev = Events(client)
+    ev.skip()
+    advance(client, clk.id, RETRY1 + DAY)
+    assert client.v1.invoices.retrieve(inv.id).attempt_count == 1
+    assert ev.types() == []
+
+
+def test_paid_out_of_band_is_never_attempted(client: stripe.StripeClient) -> None:
+    """`paid_out_of_band` on an open invoice never charged (send_invoice): paid in full,
+    `attempted` stays false, no next attempt, only `invoice.paid` (no
+    `invoice.payment_succeeded`), made by that request at the clock time."""
+    clk = new_clock(client)
+    cust = client.v1.customers.create({"test_clock": clk.id}).id
+    client.v1.invoice_items.create({"customer": cust, "amount": 1200, "currency": "usd"})
+    draft = client.v1.invoices.create(
+        {
+            "customer": cust,
+            "collection_method": "send_invoice",
+            "days_until_due": 10,
+            "pending_invoice_items_behavior": "include",
+        }
+    )
+    opened = client.v1.invoices.finalize_invoice(draft.id)
+    assert (opened.status, opened.attempted, opened.attempt_count) == ("open", False, 0)
+    ev = Events(client)
+    ev.skip()
+    paid = client.v1.invoices.pay(opened.id, {"paid_out_of_band": True})
+    assert (paid.status, paid.amount_paid, paid.amount_paid_off_stripe) == ("paid", 1200, 1200)
+    assert (paid.attempted, paid.attempt_count, paid.next_payment_attempt) == (False, 0, None)
+    assert paid.status_transitions.paid_at == JAN1
+    got = ev.new()
+    assert [e.type for e in got] == ["invoice.paid"]
+    assert got[0].created == JAN1 and got[0].request.id is not None
+    assert got[0].data.object.status == "paid"
+
+
+def test_a_charge_by_request_is_announced_as_that_request(client: stripe.StripeClient) -> None:
+    """`pay` with a card on an open invoice never charged: paid and attempted once, with
+    `invoice.paid` then `invoice.payment_succeeded`, both made by that request."""
+    clk = new_clock(client)
+    cust = client.v1.customers.create({"test_clock": clk.id}).id
+    client.v1.invoice_items.create({"customer": cust, "amount": 1300, "currency": "usd"})
+    draft = client.v1.invoices.create(
+        {
+            "customer": cust,
+            "collection_method": "send_invoice",
+            "days_until_due": 10,
+            "pending_invoice_items_behavior": "include",
+        }
+    )
+    opened = client.v1.invoices.finalize_invoice(draft.id)
+    ev = Events(client)
+    ev.skip()
+    paid = client.v1.invoices.pay(opened.id, VISA)  # type: ignore[arg-type]
+    assert (paid.status, paid.amount_paid, paid.amount_paid_off_stripe) == ("paid", 1300, 0)
+    assert (paid.attempted, paid.attempt_count, paid.next_payment_attempt) == (True, 1, None)
+    assert paid.status_transitions.paid_at == JAN1
+    got = [e for e in ev.new() if e.type.startswith("invoice.")]
+    assert [e.type for e in got] == ["invoice.paid", "invoice.payment_succeeded"]
+    assert all(e.created == JAN1 and e.request.id is not None for e in got)
+    assert all(e.data.object.amount_paid == 1300 for e in got)
+
+
+def test_a_one_off_invoice_is_marked_uncollectible_by_its_last_retry(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """A one-off invoice outside any subscription, one retry a day after the first attempt and
+    `uncollectible` after the last: open after the first failure, uncollectible on the clock
+    (no request) when the retry fails, stamped with the retry time."""
+    set_account(
+        server, api_key, dunning_retry_days=[1], dunning_invoice_after_final="uncollectible"
+    )
+    clk = new_clock(client)
+    params = {"test_clock": clk.id, "invoice_settings": {"default_payment_method": FAILING}}
+    cust = client.v1.customers.create(params).id  # type: ignore[arg-type]
+    inv = _one_off(client, cust, 500)
+    assert (inv.status, inv.attempt_count, inv.next_payment_attempt) == ("open", 1, JAN1 + DAY)
+    assert client.v1.events.list({"type": "invoice.marked_uncollectible"}).data == []
+    advance(client, clk.id, JAN1 + DAY)
+    after = client.v1.invoices.retrieve(inv.id)
+    assert (after.status, after.attempt_count, after.next_payment_attempt) == (
+        "uncollectible",
+        2,
+        None,
+    )
+    assert after.status_transitions.marked_uncollectible_at == JAN1 + DAY
+    (event,) = client.v1.events.list({"type": "invoice.marked_uncollectible"}).data
+    assert (event.data.object.id, event.created, event.request.id) == (inv.id, JAN1 + DAY, None)
