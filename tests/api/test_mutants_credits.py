@@ -1,0 +1,69 @@
+"""Billing credits pinned while reviewing the surviving mutants of billing/credits.py (issue 15;
+billing-credits.md §4 "Unused credit grants limit", §5): what counts toward the 100 unused
+grants of a customer (a live grant that is pending or still has a balance; not one used up by
+an invoice, even on the second it became effective, nor a voided pending one), and the expiry
+written by a clock advance that passes `expires_at`, before anything reads the credits."""
+
+from __future__ import annotations
+
+import pytest
+import stripe
+
+from tests.api.billing_helpers import DAY, FEB1, JAN1, MAR1, advance
+from tests.api.credit_helpers import clocked, grant, meter, meter_price, send, subscribe
+from tests.conftest import err_of
+
+
+def test_a_used_up_grant_and_a_voided_pending_one_are_not_unused(
+    client: stripe.StripeClient,
+) -> None:
+    """Grant A (1 cent, effective Feb 1) pays 1 cent of January's 10-cent usage when the draft
+    is finalized at Feb 1, the second A becomes effective; grant B (effective Mar 1) is voided.
+    Neither counts: 100 more grants can be made at Feb 1, the 101st is refused."""
+    price = meter_price(client, meter(client).id, 10)
+    clk, cus = clocked(client)
+    sub = subscribe(client, cus.id, price.id)
+    used = grant(client, cus.id, 1, effective_at=FEB1)
+    client.v1.billing.credit_grants.void_grant(grant(client, cus.id, 5, effective_at=MAR1).id)
+    send(client, cus.id, 1)
+    advance(client, clk.id, FEB1)
+    (draft,) = [
+        i
+        for i in client.v1.invoices.list({"subscription": sub.id}).data
+        if i.billing_reason == "subscription_cycle"
+    ]
+    paid = client.v1.invoices.finalize_invoice(draft.id)
+    assert [c.amount for c in paid.total_pretax_credit_amounts] == [1]
+    assert (paid.subtotal, paid.total) == (10, 9)
+    ledger = client.v1.billing.credit_balance_summary.retrieve(
+        {
+            "customer": cus.id,
+            "filter": {"type": "credit_grant", "credit_grant": used.id},
+        }
+    )
+    assert ledger.balances[0].ledger_balance.monetary.value == 0
+    for _ in range(100):
+        grant(client, cus.id, 1)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        grant(client, cus.id, 1)
+    e = err_of(exc)
+    assert (exc.value.http_status, e["param"]) == (400, "customer")
+    assert e["message"] == (
+        f"The customer {cus.id} has reached the maximum of 100 unused credit grants."
+    )
+
+
+def test_a_clock_advance_past_expires_at_writes_the_expiry(client: stripe.StripeClient) -> None:
+    """A 700 grant expiring Jan 11: the advance to Jan 12 writes `credits_expired` (700,
+    effective Jan 11) and its event, with no read of the credits in between."""
+    clk, cus = clocked(client)
+    g = grant(client, cus.id, 700, expires_at=JAN1 + 10 * DAY)
+    advance(client, clk.id, JAN1 + 11 * DAY)
+    evs = client.v1.events.list({"type": "billing.credit_balance_transaction.created"}).data
+    got = [
+        (e.data.object.credit_grant, e.data.object.type, e.data.object.effective_at)
+        for e in reversed(evs)
+    ]
+    assert got == [(g.id, "credit", JAN1), (g.id, "debit", JAN1 + 10 * DAY)]
+    debit = evs[0].data.object.debit
+    assert (debit.type, debit.amount.monetary.value) == ("credits_expired", 700)
