@@ -2,13 +2,15 @@
 billing-credits.md §4 "Unused credit grants limit", §5): what counts toward the 100 unused
 grants of a customer (a live grant that is pending or still has a balance; not one used up by
 an invoice, even on the second it became effective, nor a voided pending one), and the expiry
-written by a clock advance that passes `expires_at`, before anything reads the credits."""
+written by a clock advance that passes `expires_at`, or by the wall-clock renewal that next uses
+the credits, before anything reads them."""
 
 from __future__ import annotations
 
 import pytest
 import stripe
 
+from stripe_mock_billing.handle import StripeMock
 from tests.api.billing_helpers import DAY, FEB1, JAN1, MAR1, advance
 from tests.api.credit_helpers import clocked, grant, meter, meter_price, send, subscribe
 from tests.conftest import err_of
@@ -67,3 +69,29 @@ def test_a_clock_advance_past_expires_at_writes_the_expiry(client: stripe.Stripe
     assert got == [(g.id, "credit", JAN1), (g.id, "debit", JAN1 + 10 * DAY)]
     debit = evs[0].data.object.debit
     assert (debit.type, debit.amount.monetary.value) == ("credits_expired", 700)
+
+
+def test_a_wall_clock_renewal_writes_the_expiry_of_a_lapsed_grant(
+    client: stripe.StripeClient, mock: StripeMock
+) -> None:
+    """A customer without a clock, a 300 grant expiring in 10 days: 32 days later the renewal
+    invoice (10 units, 100) is finalized without credits, and the expiry (300) is written
+    then, with no read of the credits in between."""
+    price = meter_price(client, meter(client).id, 10)
+    cus = client.v1.customers.create({})
+    start = mock.now()
+    g = grant(client, cus.id, 300, expires_at=start + 10 * DAY)
+    sub = subscribe(client, cus.id, price.id)
+    send(client, cus.id, 10)
+    mock.advance_wall_clock(32 * DAY)
+    evs = client.v1.events.list({"type": "billing.credit_balance_transaction.created"}).data
+    got = [(e.data.object.type, e.data.object.effective_at) for e in reversed(evs)]
+    assert got[1:] == [("debit", start + 10 * DAY)]
+    assert evs[0].data.object.debit.type == "credits_expired"
+    assert evs[0].data.object.credit_grant == g.id
+    (renewal,) = [
+        i
+        for i in client.v1.invoices.list({"subscription": sub.id}).data
+        if i.billing_reason == "subscription_cycle"
+    ]
+    assert (renewal.subtotal, renewal.total, renewal.total_pretax_credit_amounts) == (100, 100, [])
