@@ -10,7 +10,15 @@ from typing import Any
 import stripe
 
 from stripe_mock_billing.server import ThreadedServer
-from tests.api.billing_helpers import DAY, JAN1, advance, new_clock, set_account
+from tests.api.billing_helpers import (
+    DAY,
+    HOUR,
+    JAN1,
+    advance,
+    licensed_price,
+    new_clock,
+    set_account,
+)
 from tests.api.dunning_helpers import (
     ATTEMPT1,
     RETRY1,
@@ -180,3 +188,91 @@ def test_a_one_off_invoice_is_marked_uncollectible_by_its_last_retry(
     assert after.status_transitions.marked_uncollectible_at == JAN1 + DAY
     (event,) = client.v1.events.list({"type": "invoice.marked_uncollectible"}).data
     assert (event.data.object.id, event.created, event.request.id) == (inv.id, JAN1 + DAY, None)
+
+
+# --- trials -------------------------------------------------------------------------------------
+
+
+def _trial_customer(client: stripe.StripeClient, pm: str) -> tuple[Any, str]:
+    """(clock at JAN1, customer) whose default payment method is `pm`."""
+    clk = new_clock(client)
+    params = {"test_clock": clk.id, "invoice_settings": {"default_payment_method": pm}}
+    return clk, client.v1.customers.create(params).id  # type: ignore[arg-type]
+
+
+def _status_changes(ev: Events) -> list[tuple[str, str]]:
+    """(previous status, new status) of each subscription status change since the last look."""
+    return [
+        (e.data.previous_attributes.status, e.data.object.status)
+        for e in ev.new()
+        if e.type == "customer.subscription.updated" and "status" in e.data.previous_attributes
+    ]
+
+
+def _failing_first_invoice_in_trial(client: stripe.StripeClient, trial_end: int) -> Any:
+    """A subscription trialing until `trial_end` whose first invoice bills a 700 pending item on
+    a failing card (the trial line itself is free)."""
+    _, cust = _trial_customer(client, FAILING)
+    client.v1.invoice_items.create({"customer": cust, "amount": 700, "currency": "usd"})
+    return client.v1.subscriptions.create(
+        {"customer": cust, "items": [{"price": licensed_price(client).id}], "trial_end": trial_end}
+    )
+
+
+def test_a_failed_first_invoice_in_a_trial_makes_it_incomplete_until_paid(
+    client: stripe.StripeClient,
+) -> None:
+    """First invoice of a trial owing 700 on a failing card: `incomplete` (from `trialing`);
+    paying it inside the trial makes the subscription `trialing` again."""
+    ev = Events(client)
+    sub = _failing_first_invoice_in_trial(client, JAN1 + 7 * DAY)
+    assert sub.status == "incomplete"
+    assert _status_changes(ev) == [("trialing", "incomplete")]
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (inv.status, inv.amount_due, inv.attempt_count) == ("open", 700, 1)
+    client.v1.invoices.pay(inv.id, VISA)  # type: ignore[arg-type]
+    assert client.v1.subscriptions.retrieve(sub.id).status == "trialing"
+    assert _status_changes(ev) == [("incomplete", "trialing")]
+
+
+def test_paid_at_the_trial_end_the_subscription_is_active(client: stripe.StripeClient) -> None:
+    """The same first invoice paid one second before the trial ends gives `trialing`; paid at
+    the trial end itself (the trial is over) `active`."""
+    for paid_at, status in ((JAN1 + 2 * HOUR - 1, "trialing"), (JAN1 + 2 * HOUR, "active")):
+        sub = _failing_first_invoice_in_trial(client, JAN1 + 2 * HOUR)
+        cust = client.v1.customers.retrieve(sub.customer)
+        advance(client, cust.test_clock, paid_at)
+        client.v1.invoices.pay(sub.latest_invoice, VISA)  # type: ignore[arg-type]
+        assert client.v1.subscriptions.retrieve(sub.id).status == status
+
+
+def test_a_failed_one_off_invoice_in_a_trial_makes_it_past_due_until_paid(
+    client: stripe.StripeClient,
+) -> None:
+    """A one-off invoice of a trialing subscription fails: `past_due` (from `trialing`); paid,
+    the subscription is `trialing` again."""
+    _, cust = _trial_customer(client, "pm_card_visa")
+    sub = client.v1.subscriptions.create(
+        {"customer": cust, "items": [{"price": licensed_price(client).id}], "trial_period_days": 7}
+    )
+    assert sub.status == "trialing"
+    client.v1.customers.update(cust, {"invoice_settings": {"default_payment_method": FAILING}})
+    client.v1.invoice_items.create(
+        {"customer": cust, "amount": 700, "currency": "usd", "subscription": sub.id}
+    )
+    ev = Events(client)
+    ev.skip()
+    draft = client.v1.invoices.create(
+        {
+            "customer": cust,
+            "subscription": sub.id,
+            "auto_advance": True,
+            "pending_invoice_items_behavior": "include",
+        }
+    )
+    failed = client.v1.invoices.finalize_invoice(draft.id)
+    assert (failed.status, failed.amount_due, failed.attempt_count) == ("open", 700, 1)
+    assert _status_changes(ev) == [("trialing", "past_due")]
+    client.v1.invoices.pay(failed.id, VISA)  # type: ignore[arg-type]
+    assert client.v1.subscriptions.retrieve(sub.id).status == "trialing"
+    assert _status_changes(ev) == [("past_due", "trialing")]
