@@ -3,7 +3,9 @@ billing-credits.md §4 "Unused credit grants limit", §5): what counts toward th
 grants of a customer (a live grant that is pending or still has a balance; not one used up by
 an invoice, even on the second it became effective, nor a voided pending one), and the expiry
 written by a clock advance that passes `expires_at`, or by the wall-clock renewal that next uses
-the credits, before anything reads them."""
+the credits, before anything reads them; credits given back by a void to a grant whose expiry
+passed unwritten expire at the void; a preview made while an earlier draft holds credits of an
+expiring grant."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 import stripe
 
 from stripe_mock_billing.handle import StripeMock
-from tests.api.billing_helpers import DAY, FEB1, JAN1, MAR1, advance
+from tests.api.billing_helpers import APR1, DAY, FEB1, JAN1, MAR1, advance
 from tests.api.credit_helpers import clocked, grant, meter, meter_price, send, subscribe
 from tests.conftest import err_of
 
@@ -95,3 +97,50 @@ def test_a_wall_clock_renewal_writes_the_expiry_of_a_lapsed_grant(
         if i.billing_reason == "subscription_cycle"
     ]
     assert (renewal.subtotal, renewal.total, renewal.total_pretax_credit_amounts) == (100, 100, [])
+
+
+def test_credits_voided_back_to_a_lapsed_grant_expire_at_the_void(
+    client: stripe.StripeClient, mock: StripeMock
+) -> None:
+    """No clock: a 1,000 grant expiring in 40 days pays 1,000 of the 32nd day's renewal (150
+    units, 1,500); voided 10 days later, past the expiry, the 1,000 come back and expire at once
+    (billing-credits.md §6), with no read of the credits in between."""
+    price = meter_price(client, meter(client).id, 10)
+    cus = client.v1.customers.create({})
+    start = mock.now()
+    g = grant(client, cus.id, 1000, expires_at=start + 40 * DAY)
+    sub = subscribe(client, cus.id, price.id, collection_method="send_invoice", days_until_due=30)
+    send(client, cus.id, 150)
+    mock.advance_wall_clock(32 * DAY)
+    (renewal,) = [
+        i
+        for i in client.v1.invoices.list({"subscription": sub.id}).data
+        if i.billing_reason == "subscription_cycle"
+    ]
+    assert (renewal.status, renewal.total_pretax_credit_amounts[0].amount) == ("open", 1000)
+    mock.advance_wall_clock(10 * DAY)
+    voided = client.v1.invoices.void_invoice(renewal.id)
+    evs = client.v1.events.list({"type": "billing.credit_balance_transaction.created"}).data
+    got = [(e.data.object.type, e.data.object.credit_grant) for e in reversed(evs)]
+    assert got == [("credit", g.id), ("debit", g.id), ("credit", g.id), ("debit", g.id)]
+    last = evs[0].data.object
+    assert (last.debit.type, last.debit.amount.monetary.value) == ("credits_expired", 1000)
+    assert last.created == voided.status_transitions.voided_at
+
+
+def test_a_preview_while_a_draft_holds_credits_of_an_expiring_grant(
+    client: stripe.StripeClient,
+) -> None:
+    """A 5,000 grant expiring Apr 1; January's draft (80 units, 800) waits for finalization at
+    Feb 1; the preview of February (30 units, 300) is paid by the grant in full."""
+    price = meter_price(client, meter(client).id, 10)
+    clk, cus = clocked(client)
+    sub = subscribe(client, cus.id, price.id)
+    grant(client, cus.id, 5000, expires_at=APR1)
+    send(client, cus.id, 80)
+    advance(client, clk.id, FEB1)
+    send(client, cus.id, 30)
+    prev = client.v1.invoices.create_preview({"subscription": sub.id})
+    assert (prev.period_start, prev.period_end) == (FEB1, MAR1)
+    assert [c.amount for c in prev.total_pretax_credit_amounts] == [300]
+    assert (prev.subtotal, prev.total, prev.amount_due) == (300, 0, 0)
