@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import stripe
 
 from stripe_mock_billing.server import ThreadedServer
@@ -276,3 +277,51 @@ def test_a_failed_one_off_invoice_in_a_trial_makes_it_past_due_until_paid(
     client.v1.invoices.pay(failed.id, VISA)  # type: ignore[arg-type]
     assert client.v1.subscriptions.retrieve(sub.id).status == "trialing"
     assert _status_changes(ev) == [("past_due", "trialing")]
+
+
+# --- ended subscriptions ------------------------------------------------------------------------
+
+
+def _ended(client: stripe.StripeClient, how: str) -> tuple[Any, Any, str]:
+    """(clock, subscription, customer): a subscription `canceled` by request, or
+    `incomplete_expired` 23 hours after its first invoice failed; the customer's default card
+    fails from then on."""
+    clk, cust = _trial_customer(client, "pm_card_visa" if how == "canceled" else FAILING)
+    sub = client.v1.subscriptions.create(
+        {"customer": cust, "items": [{"price": licensed_price(client).id}]}
+    )
+    if how == "canceled":
+        client.v1.subscriptions.cancel(sub.id)
+        client.v1.customers.update(cust, {"invoice_settings": {"default_payment_method": FAILING}})
+    else:
+        advance(client, clk.id, JAN1 + 23 * HOUR)
+    return clk, client.v1.subscriptions.retrieve(sub.id), cust
+
+
+@pytest.mark.parametrize("how", ["canceled", "incomplete_expired"])
+def test_an_ended_subscriptions_invoice_gets_no_final_outcome(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str, how: str
+) -> None:
+    """No retries and `uncollectible` after the last: a failed one-off invoice of an ended
+    subscription stays open (its dunning ended with it), while the customer's one-off invoice
+    outside any subscription is marked uncollectible at once."""
+    set_account(server, api_key, dunning_retry_days=[], dunning_invoice_after_final="uncollectible")
+    _, sub, cust = _ended(client, how)
+    assert sub.status == how
+    client.v1.invoice_items.create(
+        {"customer": cust, "amount": 700, "currency": "usd", "subscription": sub.id}
+    )
+    draft = client.v1.invoices.create(
+        {
+            "customer": cust,
+            "subscription": sub.id,
+            "auto_advance": True,
+            "pending_invoice_items_behavior": "include",
+        }
+    )
+    failed = client.v1.invoices.finalize_invoice(draft.id)
+    assert (failed.status, failed.attempt_count, failed.next_payment_attempt) == ("open", 1, None)
+    assert client.v1.subscriptions.retrieve(sub.id).status == how
+    assert _one_off(client, cust, 800).status == "uncollectible"  # the setting is on
+    marked = client.v1.events.list({"type": "invoice.marked_uncollectible"}).data
+    assert [e.data.object.amount_due for e in marked] == [800]
