@@ -5,7 +5,7 @@ an invoice, even on the second it became effective, nor a voided pending one), a
 written by a clock advance that passes `expires_at`, or by the wall-clock renewal that next uses
 the credits, before anything reads them; credits given back by a void to a grant whose expiry
 passed unwritten expire at the void; a preview made while an earlier draft holds credits of an
-expiring grant."""
+expiring grant, or usage that reaches a billing threshold then."""
 
 from __future__ import annotations
 
@@ -144,3 +144,20 @@ def test_a_preview_while_a_draft_holds_credits_of_an_expiring_grant(
     assert (prev.period_start, prev.period_end) == (FEB1, MAR1)
     assert [c.amount for c in prev.total_pretax_credit_amounts] == [300]
     assert (prev.subtotal, prev.total, prev.amount_due) == (300, 0, 0)
+
+
+def test_usage_at_a_threshold_while_a_draft_holds_credits_of_an_expiring_grant(
+    client: stripe.StripeClient,
+) -> None:
+    """`amount_gte` 1,000 at 1 cent a unit, a 5,000 grant expiring Apr 1; January's draft (800)
+    waits for finalization at Feb 1 when 1,000 units arrive: accepted, and paid by credits in
+    full they make no threshold invoice (billing-alerts.md §6: the amount is net of credits)."""
+    price = meter_price(client, meter(client).id, 1)
+    clk, cus = clocked(client)
+    sub = subscribe(client, cus.id, price.id, billing_thresholds={"amount_gte": 1000})
+    grant(client, cus.id, 5000, expires_at=APR1)
+    send(client, cus.id, 800)
+    advance(client, clk.id, FEB1)
+    send(client, cus.id, 1000)
+    got = client.v1.invoices.list({"subscription": sub.id}).data
+    assert sorted(i.billing_reason for i in got) == ["subscription_create", "subscription_cycle"]
