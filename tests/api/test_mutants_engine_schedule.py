@@ -8,8 +8,18 @@ from __future__ import annotations
 import stripe
 
 from stripe_mock_billing.handle import StripeMock
-from tests.api.billing_helpers import DAY, licensed_price
+from tests.api.billing_helpers import (
+    DAY,
+    JAN1,
+    advance,
+    clocked_sub,
+    legacy_metered_price,
+    licensed_price,
+    report,
+)
 
+JAN4 = JAN1 + 3 * DAY
+JAN11 = JAN1 + 10 * DAY
 VISA = {"invoice_settings": {"default_payment_method": "pm_card_visa"}}
 FAILING = {"invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}}
 
@@ -41,3 +51,43 @@ def test_a_subscription_invoice_finalized_by_request_is_retried_on_the_wall_cloc
     mock.advance_wall_clock(61)
     again = client.v1.invoices.retrieve(inv.id)
     assert (again.attempt_count, again.next_payment_attempt) == (2, retry + 5 * DAY)
+
+
+# --- billing_cycle_anchor=now --------------------------------------------------------------------
+
+
+def _anchor_now(client: stripe.StripeClient, sub_id: str, **extra: object) -> stripe.Invoice:
+    got = client.v1.subscriptions.update(
+        sub_id,
+        {"billing_cycle_anchor": "now", "proration_behavior": "none", **extra},  # type: ignore[typeddict-item]
+    )
+    return client.v1.invoices.retrieve(got.latest_invoice)
+
+
+def test_anchor_reset_bills_usage_stamped_at_the_reset_second(acacia: stripe.StripeClient) -> None:
+    """`billing_cycle_anchor=now` on Jan 11: usage up to now is billed, the 5 units stamped
+    Jan 11 00:00:00 itself too (3 + 5 units at 0.07 = 0.56)."""
+    client = acacia
+    clk, _, sub = clocked_sub(client, [legacy_metered_price(client, 7).id], customer=VISA)
+    si = sub["items"].data[0].id
+    advance(client, clk.id, JAN11)
+    report(client, si, 3, JAN4)
+    report(client, si, 5, JAN11)
+    inv = _anchor_now(client, sub.id)
+    assert [(ln.quantity, ln.amount) for ln in inv.lines.data] == [(8, 56)]
+    assert (inv.period_start, inv.period_end, inv.amount_due) == (JAN1, JAN11, 56)
+
+
+def test_a_price_change_and_anchor_reset_at_the_creation_second_bill_one_empty_line(
+    acacia: stripe.StripeClient,
+) -> None:
+    """A metered subscription created Jan 1 whose price changes with `billing_cycle_anchor=now`
+    in the same second: the old price billed nothing, so the invoice has only the new price's
+    line, 0 units."""
+    client = acacia
+    old, new = legacy_metered_price(client, 7), legacy_metered_price(client, 9)
+    _, _, sub = clocked_sub(client, [old.id], customer=VISA)
+    si = sub["items"].data[0].id
+    inv = _anchor_now(client, sub.id, items=[{"id": si, "price": new.id}])
+    assert [(ln.price.id, ln.quantity, ln.amount) for ln in inv.lines.data] == [(new.id, 0, 0)]
+    assert (inv.period_start, inv.period_end, inv.amount_due) == (JAN1, JAN1, 0)
