@@ -325,3 +325,36 @@ def test_an_ended_subscriptions_invoice_gets_no_final_outcome(
     assert _one_off(client, cust, 800).status == "uncollectible"  # the setting is on
     marked = client.v1.events.list({"type": "invoice.marked_uncollectible"}).data
     assert [e.data.object.amount_due for e in marked] == [800]
+
+
+# --- pending updates ----------------------------------------------------------------------------
+
+
+def test_paying_a_pending_updates_invoice_applies_it_at_the_payment_time(
+    client: stripe.StripeClient,
+) -> None:
+    """A 1000 -> 3000 upgrade made with `pending_if_incomplete` on a failing card, 10 days in;
+    its invoice paid 5 hours later: the update applies then, announced by that request."""
+    price, bigger = licensed_price(client, 1000), licensed_price(client, 3000)
+    clk, cust = _trial_customer(client, "pm_card_visa")
+    sub = client.v1.subscriptions.create({"customer": cust, "items": [{"price": price.id}]})
+    client.v1.customers.update(cust, {"invoice_settings": {"default_payment_method": FAILING}})
+    advance(client, clk.id, JAN1 + 10 * DAY)
+    pending = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": sub["items"].data[0].id, "price": bigger.id}],
+            "proration_behavior": "always_invoice",
+            "payment_behavior": "pending_if_incomplete",
+        },
+    )
+    assert pending.pending_update is not None
+    paid_at = JAN1 + 10 * DAY + 5 * HOUR
+    advance(client, clk.id, paid_at)
+    ev = Events(client)
+    ev.skip()
+    client.v1.invoices.pay(pending.latest_invoice, VISA)  # type: ignore[arg-type]
+    (applied,) = [e for e in ev.new() if e.type == "customer.subscription.updated"]
+    assert (applied.created, applied.request.id is not None) == (paid_at, True)
+    assert applied.data.object["items"].data[0].price.id == bigger.id
+    assert applied.data.object.pending_update is None
