@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from tests.api.billing_helpers import JAN1, new_clock
+from tests.api.billing_helpers import DAY, JAN1, new_clock
 
 DEC31_1400 = JAN1 - 10 * 3_600  # 2025-12-31T14:00:00Z
 DEC31_LAST = JAN1 - 1  # 2025-12-31T23:59:59Z
@@ -56,3 +56,37 @@ def test_a_test_card_expires_three_calendar_years_on(
     Year (a mean-year division put 2025-12-31 14:00 in 2026 and 2024-01-01 01:00 in 2023)."""
     pm = _attach_at(client, at, "pm_card_visa")
     assert (pm.card.exp_month, pm.card.exp_year) == (12, year)
+
+
+def test_an_update_charges_the_test_card_it_names_as_default(client: stripe.StripeClient) -> None:
+    """An update 10 days in that resets the anchor now and names `pm_card_chargeCustomerFail` as
+    the subscription's default: the new period's 5000 invoice is charged on that card and
+    declined (`past_due`, first retry 3 days on); the card becomes a `pm_...` of the customer."""
+    clk = new_clock(client)
+    cust = client.v1.customers.create(
+        {"test_clock": clk.id, "invoice_settings": {"default_payment_method": "pm_card_visa"}}
+    )
+    price = client.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 5000,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Pro"},
+        }
+    )
+    sub = client.v1.subscriptions.create({"customer": cust.id, "items": [{"price": price.id}]})
+    client.v1.test_helpers.test_clocks.advance(clk.id, {"frozen_time": JAN1 + 10 * DAY})
+    got = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "billing_cycle_anchor": "now",
+            "proration_behavior": "none",
+            "default_payment_method": "pm_card_chargeCustomerFail",
+        },
+    )
+    assert got.status == "past_due"
+    assert got.default_payment_method.startswith("pm_")
+    assert got.default_payment_method != "pm_card_chargeCustomerFail"
+    inv = client.v1.invoices.retrieve(got.latest_invoice)
+    assert (inv.status, inv.amount_due, inv.attempt_count) == ("open", 5000, 1)
+    assert inv.next_payment_attempt == JAN1 + 13 * DAY
