@@ -91,3 +91,102 @@ def test_a_price_change_and_anchor_reset_at_the_creation_second_bill_one_empty_l
     inv = _anchor_now(client, sub.id, items=[{"id": si, "price": new.id}])
     assert [(ln.price.id, ln.quantity, ln.amount) for ln in inv.lines.data] == [(new.id, 0, 0)]
     assert (inv.period_start, inv.period_end, inv.amount_due) == (JAN1, JAN1, 0)
+
+
+# --- events of updates, invoice items ----------------------------------------------------------
+
+
+def _event(client: stripe.StripeClient, type_: str) -> stripe.Event:
+    got = client.v1.events.list({"type": type_, "limit": 1}).data
+    assert got, f"no {type_} event"
+    return got[0]
+
+
+def test_a_subscription_update_event_carries_the_clock_time_and_what_changed(
+    client: stripe.StripeClient,
+) -> None:
+    clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    advance(client, clk.id, JAN4)
+    client.v1.subscriptions.update(sub.id, {"metadata": {"plan": "gold"}})
+    ev = _event(client, "customer.subscription.updated")
+    assert (ev.created, ev.data.object.id, ev.data.object.metadata.to_dict()) == (
+        JAN4,
+        sub.id,
+        {"plan": "gold"},
+    )
+    assert ev.data.previous_attributes.to_dict() == {"metadata": {"plan": None}}
+
+
+def test_a_customer_update_event_carries_the_clock_time(client: stripe.StripeClient) -> None:
+    clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN4})
+    cust = client.v1.customers.create({"test_clock": clk.id, "name": "Ada"})
+    client.v1.customers.update(cust.id, {"name": "Grace"})
+    ev = _event(client, "customer.updated")
+    assert (ev.created, ev.data.object.name) == (JAN4, "Grace")
+    assert ev.data.previous_attributes.to_dict() == {"name": "Ada"}
+
+
+def test_an_invoice_item_created_event_carries_the_clock_time(client: stripe.StripeClient) -> None:
+    clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN4})
+    cust = client.v1.customers.create({"test_clock": clk.id})
+    ii = client.v1.invoice_items.create({"customer": cust.id, "amount": 700, "currency": "usd"})
+    ev = _event(client, "invoiceitem.created")
+    assert (ev.created, ev.data.object.id, ev.data.object.amount) == (JAN4, ii.id, 700)
+
+
+def test_deleting_an_item_of_a_draft_leaves_the_customers_pending_item(
+    client: stripe.StripeClient,
+) -> None:
+    """A pending 3.00 item and a 7.00 item on a one-off draft of the same customer: deleting
+    the draft's item takes its line off; the pending item goes on the next invoice."""
+    clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN4})
+    cust = client.v1.customers.create({"test_clock": clk.id, **VISA})  # type: ignore[arg-type]
+    draft = client.v1.invoices.create({"customer": cust.id})
+    on_draft = client.v1.invoice_items.create(
+        {"customer": cust.id, "invoice": draft.id, "amount": 700, "currency": "usd"}
+    )
+    pending = client.v1.invoice_items.create(
+        {"customer": cust.id, "amount": 300, "currency": "usd"}
+    )
+    gone = client.v1.invoice_items.delete(on_draft.id)
+    assert (gone.id, gone.deleted) == (on_draft.id, True)
+    assert client.v1.invoices.retrieve(draft.id).lines.data == []
+    nxt = client.v1.invoices.create(
+        {"customer": cust.id, "pending_invoice_items_behavior": "include"}
+    )
+    assert [ln.amount for ln in nxt.lines.data] == [300]
+    assert client.v1.invoice_items.retrieve(pending.id).invoice == nxt.id
+
+
+def test_attaching_a_customer_to_a_clock_moves_its_pending_items_onto_the_clock(
+    client: stripe.StripeClient,
+) -> None:
+    cust = client.v1.customers.create()
+    ii = client.v1.invoice_items.create({"customer": cust.id, "amount": 700, "currency": "usd"})
+    clk = client.v1.test_helpers.test_clocks.create(
+        {"frozen_time": cust.created, "customer": cust.id}  # type: ignore[typeddict-unknown-key]
+    )
+    assert client.v1.invoice_items.retrieve(ii.id).test_clock == clk.id
+    # a test clock's items are listed only when a customer or invoice filter asks for them
+    assert ii.id not in [i.id for i in client.v1.invoice_items.list({"limit": 100}).data]
+    listed = client.v1.invoice_items.list({"customer": cust.id}).data
+    assert [i.id for i in listed] == [ii.id]
+
+
+def test_switching_cancel_at_period_end_on_a_wall_clock_subscription(
+    client: stripe.StripeClient, mock: StripeMock
+) -> None:
+    """`cancel_at_period_end` on a subscription without a test clock: it is canceled once the
+    wall clock passes its period end, not before."""
+    cust = client.v1.customers.create(VISA)  # type: ignore[arg-type]
+    sub = client.v1.subscriptions.create(
+        {"customer": cust.id, "items": [{"price": licensed_price(client, 1000).id}]}
+    )
+    got = client.v1.subscriptions.update(sub.id, {"cancel_at_period_end": True})
+    assert (got.cancel_at_period_end, got.status) == (True, "active")
+    end = got["items"].data[0].current_period_end
+    mock.advance_wall_clock(end - mock.now() - 60)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    mock.advance_wall_clock(61)
+    done = client.v1.subscriptions.retrieve(sub.id)
+    assert (done.status, done.ended_at) == ("canceled", end)
