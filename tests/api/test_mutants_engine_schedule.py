@@ -10,9 +10,11 @@ import stripe
 from stripe_mock_billing.handle import StripeMock
 from tests.api.billing_helpers import (
     DAY,
+    FEB1,
     JAN1,
     advance,
     clocked_sub,
+    invoices_of,
     legacy_metered_price,
     licensed_price,
     report,
@@ -190,3 +192,22 @@ def test_switching_cancel_at_period_end_on_a_wall_clock_subscription(
     mock.advance_wall_clock(61)
     done = client.v1.subscriptions.retrieve(sub.id)
     assert (done.status, done.ended_at) == ("canceled", end)
+
+
+def test_a_snapshot_after_a_price_change_imports_and_renews_at_the_new_price(
+    client: stripe.StripeClient, mock: StripeMock
+) -> None:
+    """10.00/month from Jan 1, switched to 20.00 on Jan 4 without proration: the account's
+    snapshot imports again, and the Feb 1 renewal bills 20.00."""
+    a, b = licensed_price(client, 1000), licensed_price(client, 2000)
+    clk, _, sub = clocked_sub(client, [a.id], customer=VISA)
+    advance(client, clk.id, JAN4)
+    si = sub["items"].data[0].id
+    client.v1.subscriptions.update(
+        sub.id, {"items": [{"id": si, "price": b.id}], "proration_behavior": "none"}
+    )
+    mock.import_state(mock.export_state())
+    advance(client, clk.id, FEB1)
+    renewal = invoices_of(client, sub.id)[-1]
+    assert (renewal.billing_reason, renewal.subtotal) == ("subscription_cycle", 2000)
+    assert [ln.pricing.price_details.price for ln in renewal.lines.data] == [b.id]
