@@ -358,3 +358,34 @@ def test_paying_a_pending_updates_invoice_applies_it_at_the_payment_time(
     assert (applied.created, applied.request.id is not None) == (paid_at, True)
     assert applied.data.object["items"].data[0].price.id == bigger.id
     assert applied.data.object.pending_update is None
+
+
+# --- finalization -------------------------------------------------------------------------------
+
+
+def test_a_failed_charge_at_finalize_by_request_is_that_requests(
+    client: stripe.StripeClient,
+) -> None:
+    """`/finalize` of an auto-advancing one-off invoice charges it at once; the decline's
+    `invoice.payment_failed` and `invoice.updated` are made by that request."""
+    _, cust = _trial_customer(client, FAILING)
+    ev = Events(client)
+    ev.skip()
+    failed = _one_off(client, cust, 400)
+    assert (failed.status, failed.amount_due, failed.attempt_count) == ("open", 400, 1)
+    got = {e.type: e for e in ev.new()}
+    assert got["invoice.payment_failed"].request.id is not None
+    assert got["invoice.updated"].request.id is not None
+    assert got["invoice.payment_failed"].created == JAN1
+
+
+def test_a_free_first_invoice_is_paid_and_attempted(client: stripe.StripeClient) -> None:
+    """A trial's first invoice owes nothing: paid at once, `attempted` true, nothing charged."""
+    _, cust = _trial_customer(client, "pm_card_visa")
+    sub = client.v1.subscriptions.create(
+        {"customer": cust, "items": [{"price": licensed_price(client).id}], "trial_period_days": 7}
+    )
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (inv.status, inv.amount_due, inv.amount_paid) == ("paid", 0, 0)
+    assert (inv.attempted, inv.next_payment_attempt) == (True, None)
+    assert inv.status_transitions.paid_at == JAN1
