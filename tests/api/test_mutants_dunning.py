@@ -389,3 +389,24 @@ def test_a_free_first_invoice_is_paid_and_attempted(client: stripe.StripeClient)
     assert (inv.status, inv.amount_due, inv.amount_paid) == ("paid", 0, 0)
     assert (inv.attempted, inv.next_payment_attempt) == (True, None)
     assert inv.status_transitions.paid_at == JAN1
+
+
+def test_turning_auto_advance_on_after_a_failed_pay_schedules_from_that_pay(
+    client: stripe.StripeClient,
+) -> None:
+    """A one-off invoice finalized without auto-advance, `pay` declined a day later (its first
+    attempt), then `auto_advance=true`: the first retry is 3 days after that attempt."""
+    clk, cust = _trial_customer(client, FAILING)
+    client.v1.invoice_items.create({"customer": cust, "amount": 300, "currency": "usd"})
+    draft = client.v1.invoices.create(
+        {"customer": cust, "auto_advance": False, "pending_invoice_items_behavior": "include"}
+    )
+    opened = client.v1.invoices.finalize_invoice(draft.id)
+    assert (opened.status, opened.attempt_count) == ("open", 0)
+    advance(client, clk.id, JAN1 + DAY)
+    with pytest.raises(stripe.CardError):
+        client.v1.invoices.pay(opened.id)
+    failed = client.v1.invoices.retrieve(opened.id)
+    assert (failed.attempt_count, failed.next_payment_attempt) == (1, None)
+    resumed = client.v1.invoices.update(opened.id, {"auto_advance": True})
+    assert resumed.next_payment_attempt == JAN1 + DAY + 3 * DAY
