@@ -8,6 +8,7 @@ from __future__ import annotations
 import stripe
 
 from stripe_mock_billing.handle import StripeMock
+from stripe_mock_billing.server import ThreadedServer
 from tests.api.billing_helpers import (
     DAY,
     FEB1,
@@ -18,6 +19,7 @@ from tests.api.billing_helpers import (
     legacy_metered_price,
     licensed_price,
     report,
+    set_account,
 )
 
 JAN4 = JAN1 + 3 * DAY
@@ -211,3 +213,36 @@ def test_a_snapshot_after_a_price_change_imports_and_renews_at_the_new_price(
     renewal = invoices_of(client, sub.id)[-1]
     assert (renewal.billing_reason, renewal.subtotal) == ("subscription_cycle", 2000)
     assert [ln.pricing.price_details.price for ln in renewal.lines.data] == [b.id]
+
+
+# --- strict test clock limits ------------------------------------------------------------------
+
+
+def test_strict_limits_count_live_subscriptions_of_test_clock_customers_only(
+    client: stripe.StripeClient, server: ThreadedServer, api_key: str
+) -> None:
+    """Strict limits: a canceled subscription frees its place among a test clock customer's 3,
+    and a customer without a test clock is not capped."""
+    set_account(server, api_key, strict_clock_limits=True)
+    prices = [licensed_price(client, 100 * (i + 1)).id for i in range(4)]
+    _, cust, first = clocked_sub(client, [prices[0]])
+    for pr in prices[1:3]:
+        client.v1.subscriptions.create({"customer": cust.id, "items": [{"price": pr}]})
+    client.v1.subscriptions.cancel(first.id)
+    fourth = client.v1.subscriptions.create({"customer": cust.id, "items": [{"price": prices[3]}]})
+    assert fourth.status == "active"
+    wall = client.v1.customers.create(VISA)  # type: ignore[arg-type]
+    for pr in prices:
+        got = client.v1.subscriptions.create({"customer": wall.id, "items": [{"price": pr}]})
+        assert got.status == "active"
+
+
+def test_without_strict_limits_a_test_clock_customer_has_more_than_three_subscriptions(
+    client: stripe.StripeClient,
+) -> None:
+    prices = [licensed_price(client, 100 * (i + 1)).id for i in range(4)]
+    _, cust, _ = clocked_sub(client, [prices[0]])
+    for pr in prices[1:]:
+        client.v1.subscriptions.create({"customer": cust.id, "items": [{"price": pr}]})
+    subs = client.v1.subscriptions.list({"customer": cust.id}).data
+    assert sorted(s["items"].data[0].price.unit_amount for s in subs) == [100, 200, 300, 400]
