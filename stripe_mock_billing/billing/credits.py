@@ -330,6 +330,9 @@ def invoice_voided(ns: Namespace, inv: Invoice, now: int) -> None:
             grant = ns.credit_grants.get(txn.credit_grant) if txn is not None else None
             if grant is None:
                 continue
+            # an expiry the clock passed but nobody wrote yet goes first, at expires_at, for
+            # what was left then; the reinstated amount then expires at the void (spec §6)
+            settle(ns, grant, now)
             _write(
                 ns,
                 grant,
@@ -343,8 +346,6 @@ def invoice_voided(ns: Namespace, inv: Invoice, now: int) -> None:
             )
             if grant.expired and grant.voided_at is None:
                 _write(ns, grant, "debit", "credits_expired", amount, effective_at=now, now=now)
-            elif grant.voided_at is None:
-                settle(ns, grant, now)
 
 
 # --- balances ---------------------------------------------------------------------------------

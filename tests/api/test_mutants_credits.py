@@ -161,3 +161,57 @@ def test_usage_at_a_threshold_while_a_draft_holds_credits_of_an_expiring_grant(
     send(client, cus.id, 1000)
     got = client.v1.invoices.list({"subscription": sub.id}).data
     assert sorted(i.billing_reason for i in got) == ["subscription_create", "subscription_cycle"]
+
+
+def test_a_void_after_an_unwritten_expiry_expires_what_was_left_at_expires_at(
+    client: stripe.StripeClient, mock: StripeMock
+) -> None:
+    """No clock: a 1,000 grant for metered prices, expiring in 40 days, pays the 300 metered
+    line (30 units) of the 32nd day's renewal, which also bills a 500 licensed price; voided 10
+    days later, with no read of the credits in between, the 700 left at the expiry expire at
+    `expires_at` and the 300 given back expire at the void (the expiry was written as one debit
+    of 1,000 dated at `expires_at`, before the credit it offset)."""
+    price = meter_price(client, meter(client).id, 10)
+    seat = client.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 500,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Seat"},
+        }
+    )
+    cus = client.v1.customers.create({})
+    start = mock.now()
+    g = grant(client, cus.id, 1000, expires_at=start + 40 * DAY)
+    sub = subscribe(
+        client, cus.id, price.id, seat.id, collection_method="send_invoice", days_until_due=30
+    )
+    send(client, cus.id, 30)
+    mock.advance_wall_clock(32 * DAY)
+    (renewal,) = [
+        i
+        for i in client.v1.invoices.list({"subscription": sub.id}).data
+        if i.billing_reason == "subscription_cycle"
+    ]
+    assert (renewal.status, renewal.total_pretax_credit_amounts[0].amount) == ("open", 300)
+    mock.advance_wall_clock(10 * DAY)
+    voided = client.v1.invoices.void_invoice(renewal.id)
+    at = voided.status_transitions.voided_at
+    txns = client.v1.billing.credit_balance_transactions.list({"customer": cus.id}).data
+    got = [
+        (
+            t.type,
+            (t.credit or t.debit).type,
+            (t.credit or t.debit).amount.monetary.value,
+            t.effective_at,
+        )
+        for t in reversed(txns)
+    ]
+    assert got == [
+        ("credit", "credits_granted", 1000, start),
+        ("debit", "credits_applied", 300, renewal.status_transitions.finalized_at),
+        ("debit", "credits_expired", 700, start + 40 * DAY),
+        ("credit", "credits_application_invoice_voided", 300, at),
+        ("debit", "credits_expired", 300, at),
+    ]
+    assert {t.credit_grant for t in txns} == {g.id}
