@@ -121,9 +121,11 @@ def test_a_subscription_update_event_carries_the_clock_time_and_what_changed(
     assert ev.data.previous_attributes.to_dict() == {"metadata": {"plan": None}}
 
 
-def test_a_customer_update_event_carries_the_clock_time(client: stripe.StripeClient) -> None:
+def test_customer_events_carry_the_clock_time(client: stripe.StripeClient) -> None:
     clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN4})
     cust = client.v1.customers.create({"test_clock": clk.id, "name": "Ada"})
+    created = _event(client, "customer.created")
+    assert (created.created, created.data.object.id) == (JAN4, cust.id)
     client.v1.customers.update(cust.id, {"name": "Grace"})
     ev = _event(client, "customer.updated")
     assert (ev.created, ev.data.object.name) == (JAN4, "Grace")
