@@ -248,3 +248,22 @@ def test_without_strict_limits_a_test_clock_customer_has_more_than_three_subscri
         client.v1.subscriptions.create({"customer": cust.id, "items": [{"price": pr}]})
     subs = client.v1.subscriptions.list({"customer": cust.id}).data
     assert sorted(s["items"].data[0].price.unit_amount for s in subs) == [100, 200, 300, 400]
+
+
+def test_every_event_of_a_subscription_creation_names_the_request(
+    client: stripe.StripeClient,
+) -> None:
+    """The first invoice is finalized and paid by the create request itself: its events carry
+    that request's id, like the subscription's own event."""
+    clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN4})
+    cust = client.v1.customers.create({"test_clock": clk.id, **VISA})  # type: ignore[arg-type]
+    before = {e.id for e in client.v1.events.list({"limit": 100}).data}
+    client.v1.subscriptions.create(
+        {"customer": cust.id, "items": [{"price": licensed_price(client, 1000).id}]}
+    )
+    evs = [e for e in client.v1.events.list({"limit": 100}).data if e.id not in before]
+    types = {e.type for e in evs}
+    assert {"customer.subscription.created", "invoice.created", "invoice.finalized"} <= types
+    assert "invoice.paid" in types
+    req = {e.request.id for e in evs if e.type != "price.created" and e.type != "product.created"}
+    assert len(req) == 1 and None not in req
