@@ -339,10 +339,11 @@ def mark_paid(
 
 
 def settled(ns: Namespace, inv: Invoice, now: int, *, automatic: bool) -> None:
-    """An invoice was paid or forgiven: delinquency cleared, the subscription restored when
-    this was its latest (or last open) invoice."""
-    if not _customer_owes(ns, inv.customer):
-        _delinquent(ns, inv.customer, False, now, automatic)
+    """An invoice was paid, or marked uncollectible by request: delinquency cleared (Stripe:
+    "paying or marking uncollectible any customer invoice regardless of whether it is the latest
+    invoice for a subscription will always set this field to false"), the subscription restored
+    when this was its latest (or last open) invoice."""
+    _delinquent(ns, inv.customer, False, now, automatic)
     sub = _sub_of(ns, inv)
     if sub is not None and sub.pending_update is not None and sub.pending_update.invoice == inv.id:
         pending_updates.apply(ns, sub.id, now, automatic=automatic)
@@ -355,35 +356,6 @@ def settled(ns: Namespace, inv: Invoice, now: int, *, automatic: bool) -> None:
     old = sub.status
     sub.status = "trialing" if sub.trial_end and sub.trial_end > now else "active"
     _sub_updated(ns, sub, old, now, automatic)
-
-
-def _customer_owes(ns: Namespace, cust_id: str) -> bool:
-    """Whether the customer still has an open invoice that failed or is past its due date."""
-    return any(
-        i.customer == cust_id and i.status == "open" and (i.overdue or i.attempt_count > 0)
-        for i in _open_invoices(ns, cust_id)
-    )
-
-
-def _open_invoices(ns: Namespace, cust_id: str) -> list[Invoice]:
-    # every open invoice of the customer's subscriptions: `collect_ids` drops an invoice once
-    # no step is pending (overdue, or its retries exhausted) though it is still owed
-    out: list[Invoice] = []
-    for sid in state(ns).customer_subs.get(cust_id, []):
-        invoices = (ns.invoices[i] for i in ns.subscriptions[sid].invoice_ids)
-        out.extend(inv for inv in invoices if inv.status == "open")
-    out.extend(ns.invoices[i] for i in standalone(ns) if ns.invoices[i].customer == cust_id)
-    return out
-
-
-def forgive(ns: Namespace, inv: Invoice, now: int) -> None:
-    """`pay` with `forgive=true` on a card without funds: nothing is charged, the rest is
-    forgiven and the invoice is paid (`invoice.paid`)."""
-    inv.status = "paid"
-    inv.paid_at = now
-    inv.next_payment_attempt = None
-    emit(ns, "invoice.paid", inv, created=now)
-    settled(ns, inv, now, automatic=False)
 
 
 def void(ns: Namespace, inv: Invoice, now: int, *, automatic: bool = False) -> None:

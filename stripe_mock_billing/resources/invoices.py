@@ -167,12 +167,9 @@ def pay_invoice(iid: str) -> Response:
     if prm.get("paid_out_of_band"):
         invoicing.mark_paid(ns, inv, now, automatic=False, out_of_band=True)
         return render_one(inv, p.ctx(), prm.get("expand"))
+    # `forgive` is accepted and, as at Stripe, changes nothing for a card: it concerns sources
+    # with insufficient funds (ACH credit transfers, wires), which the emulator does not have
     decline = dunning.attempt(ns, inv, now, automatic=False, payment_method=pm_id)
-    if decline is not None and prm.get("forgive") and decline.decline_code == "insufficient_funds":
-        # forgive: charge what the card holds (a test card with insufficient funds holds
-        # nothing, (unverified)) and forgive the rest
-        dunning.forgive(ns, inv, now)
-        decline = None
     engine.invoice_changed(ns, inv)
     if decline is NO_PAYMENT_METHOD:
         raise InvalidRequest(decline.message)

@@ -672,48 +672,47 @@ def _delinquent(client: stripe.StripeClient, cust: str) -> bool:
     return bool(client.v1.customers.retrieve(cust).delinquent)
 
 
-def test_delinquency_lasts_while_any_invoice_is_failed_or_overdue(
+def test_paying_any_invoice_clears_delinquency_while_another_is_still_failed(
     client: stripe.StripeClient,
 ) -> None:
-    """Paying one failed invoice leaves the customer delinquent while another failed or overdue
-    invoice is open; paying the last clears it."""
-    clk = new_clock(client)
-    cust = client.v1.customers.create(
-        {"test_clock": clk.id, "invoice_settings": {"default_payment_method": "pm_card_visa"}}
-    ).id
-    a, b, c = _subs_of(
-        client, cust, {}, {}, {"collection_method": "send_invoice", "days_until_due": 1}
-    )
-    client.v1.customers.update(cust, {"invoice_settings": {"default_payment_method": FAILING}})
-    advance(client, clk.id, ATTEMPT1)  # a and b failed once; c's first invoice is overdue
-    assert [latest_invoice(client, s.id).attempt_count for s in (a, b)] == [1, 1]
-    visa = {"payment_method": "pm_card_visa"}
-    client.v1.invoices.pay(latest_invoice(client, a.id).id, visa)  # type: ignore[arg-type]
-    assert _delinquent(client, cust) is True
-    client.v1.invoices.pay(latest_invoice(client, b.id).id, visa)  # type: ignore[arg-type]
-    assert _delinquent(client, cust) is True
-    client.v1.invoices.pay(c.latest_invoice, {"paid_out_of_band": True})
-    assert _delinquent(client, cust) is False
-
-
-def test_an_invoice_not_yet_due_does_not_keep_the_customer_delinquent(
-    client: stripe.StripeClient,
-) -> None:
-    """Another invoice failed once keeps the customer delinquent; an open send_invoice invoice
-    before its due date owes nothing yet."""
+    """Stripe's `customer.delinquent` tracks "the most recent state change on any invoice":
+    paying one failed invoice clears it although another failed invoice is still open ("paying
+    or marking uncollectible any customer invoice regardless of whether it is the latest invoice
+    for a subscription will always set this field to false"); the other's next automatic
+    failure sets it again."""
     clk = new_clock(client)
     cust = client.v1.customers.create(
         {"test_clock": clk.id, "invoice_settings": {"default_payment_method": "pm_card_visa"}}
     ).id
     a, b = _subs_of(client, cust, {}, {})
     client.v1.customers.update(cust, {"invoice_settings": {"default_payment_method": FAILING}})
-    advance(client, clk.id, ATTEMPT1)
-    _subs_of(client, cust, {"collection_method": "send_invoice", "days_until_due": 30})
+    advance(client, clk.id, ATTEMPT1)  # both renewals failed once
+    assert [latest_invoice(client, s.id).attempt_count for s in (a, b)] == [1, 1]
+    assert _delinquent(client, cust) is True
     visa = {"payment_method": "pm_card_visa"}
     client.v1.invoices.pay(latest_invoice(client, a.id).id, visa)  # type: ignore[arg-type]
-    assert _delinquent(client, cust) is True  # b failed once
-    client.v1.invoices.pay(latest_invoice(client, b.id).id, visa)  # type: ignore[arg-type]
     assert _delinquent(client, cust) is False
+    b_inv = latest_invoice(client, b.id)
+    assert (b_inv.status, b_inv.attempt_count) == ("open", 1)
+    advance(client, clk.id, b_inv.next_payment_attempt)  # b's first retry fails too
+    assert latest_invoice(client, b.id).attempt_count == 2
+    assert _delinquent(client, cust) is True
+
+
+def test_marking_any_invoice_uncollectible_by_request_clears_delinquency(
+    client: stripe.StripeClient,
+) -> None:
+    clk = new_clock(client)
+    cust = client.v1.customers.create(
+        {"test_clock": clk.id, "invoice_settings": {"default_payment_method": "pm_card_visa"}}
+    ).id
+    a, b = _subs_of(client, cust, {}, {})
+    client.v1.customers.update(cust, {"invoice_settings": {"default_payment_method": FAILING}})
+    advance(client, clk.id, ATTEMPT1)  # both renewals failed once
+    assert _delinquent(client, cust) is True
+    client.v1.invoices.mark_uncollectible(latest_invoice(client, a.id).id)
+    assert _delinquent(client, cust) is False
+    assert latest_invoice(client, b.id).status == "open"
 
 
 def test_two_failed_renewals_retry_apart_and_stop_together(

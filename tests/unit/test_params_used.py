@@ -44,6 +44,10 @@ VERSIONS = ("2024-04-10", "2026-05-27.dahlia")
 ALLOWED: dict[tuple[str, str], str] = {
     ("alerts", "alert_type"): "`alert_type` has one value (`usage_threshold`)",
     ("meter_events", "type"): "`type` of a meter event adjustment has one value (`cancel`)",
+    (
+        "invoices",
+        "forgive",
+    ): "`forgive` on invoice pay concerns sources (ACH credit transfers, wires)",
 }
 
 
