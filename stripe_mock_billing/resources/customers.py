@@ -86,6 +86,8 @@ def _check_payment_methods(ns: Namespace, prm: dict[str, Any], cust: Customer | 
                     code="payment_method_unexpected_state",
                     param=name,
                 )
+            if pm.customer is None and pm.card.attach is not None:
+                raise pm.card.attach.error()  # declined at attach: before anything is written
         elif value != given and (cust is None or pm.customer != cust.id):
             raise InvalidRequest(
                 f"The customer does not have a payment method with the ID {value}. The payment "

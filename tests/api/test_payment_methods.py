@@ -211,7 +211,13 @@ def test_customer_payment_method_params(client: stripe.StripeClient) -> None:
     assert client.v1.customers.retrieve(cust.id).name is None  # nothing written
     with pytest.raises(stripe.CardError) as exc:
         client.v1.customers.create({"payment_method": "pm_card_visa_chargeDeclined"})
-    assert err_tuple(exc)[:3] == (402, "card_error", "card_declined")
+    assert err_tuple(exc) == (
+        402,
+        "card_error",
+        "card_declined",
+        None,
+        "Your card has insufficient funds.",
+    )
     assert client.v1.customers.list().data[0].id == cust.id  # no customer was created
 
 
@@ -231,3 +237,26 @@ def test_subscription_default_payment_method(client: stripe.StripeClient) -> Non
         "default_payment_method",
         "No such PaymentMethod: 'pm_nope'",
     )
+
+
+def test_a_customer_with_a_card_declined_at_attach_is_not_created(
+    client: stripe.StripeClient,
+) -> None:
+    """`payment_method` naming an unattached card (made from a token) that declines at attach:
+    402 and no customer (the customer was written before the attach failed)."""
+    pm = client.v1.payment_methods.create(
+        {"type": "card", "card": {"token": "tok_chargeDeclinedInsufficientFunds"}}
+    )
+    before = len(client.v1.customers.list({"limit": 100}).data)
+    with pytest.raises(stripe.CardError) as exc:
+        client.v1.customers.create({"payment_method": pm.id})
+    assert err_tuple(exc) == (
+        402,
+        "card_error",
+        "card_declined",
+        None,
+        "Your card has insufficient funds.",
+    )
+    assert exc.value.json_body["error"]["decline_code"] == "insufficient_funds"
+    assert len(client.v1.customers.list({"limit": 100}).data) == before
+    assert client.v1.payment_methods.retrieve(pm.id).customer is None
