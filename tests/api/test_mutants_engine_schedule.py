@@ -5,6 +5,9 @@ of subscription updates and customers (types, timestamps)."""
 
 from __future__ import annotations
 
+import types
+
+import pytest
 import stripe
 
 from stripe_mock_billing.handle import StripeMock
@@ -267,3 +270,39 @@ def test_every_event_of_a_subscription_creation_names_the_request(
     assert "invoice.paid" in types
     req = {e.request.id for e in evs if e.type != "price.created" and e.type != "product.created"}
     assert len(req) == 1 and None not in req
+
+
+def test_a_wall_clock_renewal_runs_at_the_period_end_second_itself(
+    client: stripe.StripeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wall clock held still (real time replaced in the emulator's clock module): one
+    second before the period end nothing has happened; at the end second the period rolls."""
+    import time as real_time
+
+    from stripe_mock_billing import clock
+
+    frozen = [int(real_time.time())]
+    fake = types.SimpleNamespace(
+        time=lambda: frozen[0], sleep=real_time.sleep, monotonic=real_time.monotonic
+    )
+    monkeypatch.setattr(clock, "time", fake)
+    cust = client.v1.customers.create(VISA)  # type: ignore[arg-type]
+    sub = client.v1.subscriptions.create(
+        {"customer": cust.id, "items": [{"price": licensed_price(client, 1000).id}]}
+    )
+    end = sub["items"].data[0].current_period_end
+    frozen[0] = end - 1
+    got = client.v1.subscriptions.retrieve(sub.id)
+    assert (got.latest_invoice, got["items"].data[0].current_period_end) == (
+        sub.latest_invoice,
+        end,
+    )
+    frozen[0] = end
+    got = client.v1.subscriptions.retrieve(sub.id)
+    assert got["items"].data[0].current_period_start == end
+    renewal = client.v1.invoices.retrieve(got.latest_invoice)
+    assert (renewal.billing_reason, renewal.period_start, renewal.period_end) == (
+        "subscription_cycle",
+        sub["items"].data[0].current_period_start,
+        end,
+    )
