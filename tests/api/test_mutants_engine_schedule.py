@@ -306,3 +306,21 @@ def test_a_wall_clock_renewal_runs_at_the_period_end_second_itself(
         sub["items"].data[0].current_period_start,
         end,
     )
+
+
+def test_a_new_subscriptions_first_invoice_takes_the_customers_pending_items(
+    client: stripe.StripeClient,
+) -> None:
+    """A pending 5.00 invoice item, then a 10.00/month subscription: its first invoice bills
+    both (15.00) and the item is no longer pending."""
+    clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN4})
+    cust = client.v1.customers.create({"test_clock": clk.id, **VISA})  # type: ignore[arg-type]
+    ii = client.v1.invoice_items.create({"customer": cust.id, "amount": 500, "currency": "usd"})
+    sub = client.v1.subscriptions.create(
+        {"customer": cust.id, "items": [{"price": licensed_price(client, 1000).id}]}
+    )
+    first = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert first.billing_reason == "subscription_create"
+    assert sorted(ln.amount for ln in first.lines.data) == [500, 1000]
+    assert (first.subtotal, first.amount_paid, first.status) == (1500, 1500, "paid")
+    assert client.v1.invoice_items.retrieve(ii.id).invoice == first.id
