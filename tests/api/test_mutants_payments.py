@@ -1078,3 +1078,37 @@ def test_smart_retries_fall_on_whole_seconds(
     advance(client, clk.id, ATTEMPT1 + 370_285)
     inv = latest_invoice(client, sub.id)
     assert (inv.attempt_count, inv.next_payment_attempt) == (2, ATTEMPT1 + 740_571)
+
+
+def test_an_update_bills_now_on_the_hard_declining_card_it_names(
+    client: stripe.StripeClient,
+) -> None:
+    """`default_payment_method` (a test id of a card that declines with `lost_card`) and
+    `billing_cycle_anchor=now` in one update: the card is attached first and the update's
+    invoice is charged to that `pm_...`, so the first retry, on the same card, is not run (a
+    hard decline is retried only on another card: `invoice.updated`, no new failure). The
+    card was charged under its test id, and the retry then ran a charge."""
+    clk, _cust, sub = clocked_sub(
+        client,
+        [licensed_price(client, 5000).id],
+        customer={"invoice_settings": {"default_payment_method": "pm_card_visa"}},
+    )
+    advance(client, clk.id, JAN1 + 10 * DAY)
+    updated = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "default_payment_method": "pm_card_visa_chargeCustomerFailLostCard",
+            "billing_cycle_anchor": "now",
+            "proration_behavior": "none",
+        },
+    )
+    assert updated.default_payment_method.startswith("pm_")
+    assert updated.default_payment_method != "pm_card_visa_chargeCustomerFailLostCard"
+    inv = latest_invoice(client, sub.id)
+    assert (inv.billing_reason, inv.status, inv.attempt_count) == ("subscription_update", "open", 1)
+    assert inv.next_payment_attempt == JAN1 + 13 * DAY
+    ev = Events(client)
+    ev.skip()
+    advance(client, clk.id, JAN1 + 13 * DAY)
+    assert ev.types() == ["invoice.updated"]
+    assert latest_invoice(client, sub.id).attempt_count == 2
