@@ -322,5 +322,28 @@ def test_a_new_subscriptions_first_invoice_takes_the_customers_pending_items(
     first = client.v1.invoices.retrieve(sub.latest_invoice)
     assert first.billing_reason == "subscription_create"
     assert sorted(ln.amount for ln in first.lines.data) == [500, 1000]
+    assert [ln.invoice for ln in first.lines.data] == [first.id, first.id]
     assert (first.subtotal, first.amount_paid, first.status) == (1500, 1500, "paid")
     assert client.v1.invoice_items.retrieve(ii.id).invoice == first.id
+
+
+def test_default_incomplete_with_nothing_due_starts_the_trial(client: stripe.StripeClient) -> None:
+    """`payment_behavior=default_incomplete` waits only for an amount due: a 7-day trial's
+    first invoice is 0.00, paid at once, and the subscription is created trialing (never
+    incomplete, so no update follows)."""
+    clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN4})
+    cust = client.v1.customers.create({"test_clock": clk.id, **VISA})  # type: ignore[arg-type]
+    sub = client.v1.subscriptions.create(
+        {
+            "customer": cust.id,
+            "items": [{"price": licensed_price(client, 1000).id}],
+            "trial_period_days": 7,
+            "payment_behavior": "default_incomplete",
+        }
+    )
+    assert sub.status == "trialing"
+    first = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (first.amount_due, first.status) == (0, "paid")
+    created = _event(client, "customer.subscription.created")
+    assert (created.data.object.id, created.data.object.status) == (sub.id, "trialing")
+    assert client.v1.events.list({"type": "customer.subscription.updated"}).data == []
