@@ -205,9 +205,11 @@ def test_a_snapshot_after_a_price_change_imports_and_renews_at_the_new_price(
     client: stripe.StripeClient, mock: StripeMock
 ) -> None:
     """10.00/month from Jan 1, switched to 20.00 on Jan 4 without proration: the account's
-    snapshot imports again, and the Feb 1 renewal bills 20.00."""
+    snapshot imports again (after the creation and after the change), and the Feb 1 renewal
+    bills 20.00."""
     a, b = licensed_price(client, 1000), licensed_price(client, 2000)
     clk, _, sub = clocked_sub(client, [a.id], customer=VISA)
+    mock.import_state(mock.export_state())
     advance(client, clk.id, JAN4)
     si = sub["items"].data[0].id
     client.v1.subscriptions.update(
