@@ -65,7 +65,7 @@ def too_old_message(now: int) -> str:
     """Stripe's message for a timestamp more than 35 days in the past (meters.md §3)."""
     return (
         "The event timestamp cannot be more than 35 days in past. Expected a timestamp greater "
-        f"than or equal to {now - MAX_PAST}."
+        f"than or equal to {max(now - MAX_PAST, 0)}."
     )
 
 
@@ -78,8 +78,9 @@ def too_new_message(now: int) -> str:
 
 
 def timestamp_problem(timestamp: int, now: int) -> tuple[str, str] | None:
-    """(async code, message) when `timestamp` is outside [now - 35 days, now + 5 minutes]."""
-    if timestamp < now - MAX_PAST:
+    """(async code, message) when `timestamp` is outside [now - 35 days, now + 5 minutes];
+    never before 1970 (a test clock within 35 days of the epoch admitted negative timestamps)."""
+    if timestamp < now - MAX_PAST or timestamp < 0:
         return "timestamp_too_far_in_past", too_old_message(now)
     if timestamp > now + MAX_FUTURE:
         return "timestamp_in_future", too_new_message(now)
