@@ -13,8 +13,10 @@ What is saved, generically, so that tables added later are covered:
   is not final (`paid`, `void`, `uncollectible`, `canceled`: those an advance never changes);
 - every extension that is state is deep-copied (the engine's schedule and indexes), `_mock*`
   lists (webhook outboxes) are cut back to their length.
-LIMITATIONS: an advance that changed an object of no customer of the clock (none does) would
-keep that change.
+- the tables in ACCOUNT_WIDE are copied whole: an alert without a customer filter belongs to
+  no customer but records the customers it fired for.
+LIMITATIONS: an advance that changed another object of no customer of the clock (none does)
+would keep that change.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from ..store import Namespace
 
 FINAL = frozenset({"paid", "void", "uncollectible", "canceled"})
+ACCOUNT_WIDE = frozenset({"alerts"})  # few rows (an account's usage alerts)
 
 
 def _tables(ns: Namespace) -> list[str]:
@@ -58,7 +61,10 @@ def save(ns: Namespace, clock_id: str, customers: list[str], subs: list[str]) ->
     for name in _tables(ns):
         table: dict[str, Any] = getattr(ns, name)
         lengths[name] = len(table)
-        mine = {k: v for k, v in table.items() if _belongs(v, clock_id, cust_set, sub_set)}
+        if name in ACCOUNT_WIDE:
+            mine = dict(table)
+        else:
+            mine = {k: v for k, v in table.items() if _belongs(v, clock_id, cust_set, sub_set)}
         if mine:
             rows[name] = copy.deepcopy(mine)
     return {"lengths": lengths, "rows": rows, **save_extensions(ns)}

@@ -42,7 +42,7 @@ from .collection import (
 )
 from .pending_updates import ALLOWED as PENDING_ALLOWED
 from .periods import add_interval
-from .state import NEVER, state
+from .state import state
 
 if TYPE_CHECKING:
     from ..domain.customers import Customer
@@ -342,23 +342,11 @@ def end_trial(ns: Namespace, sub: Subscription) -> None:
 # --- usage -----------------------------------------------------------------------------------
 
 
-def metered_quantity(
-    ns: Namespace, sub: Subscription, item: SubscriptionItem, start: int, end: int
-) -> int | float:
-    """Usage of `item` over `[start, end)` under its current price (meter or usage records)."""
-    return invoicing.usage_quantity(ns, sub.customer, item.id, ns.prices[item.price], start, end)
-
-
 def period_invoice(ns: Namespace, sub: Subscription, start: int, end: int) -> Invoice | None:
     """The invoice that billed the metered usage of the period `[start, end)`, if any."""
     inv_id = sub.metered_invoices.get(end)
     inv: Invoice | None = ns.invoices.get(inv_id) if inv_id else None
     return inv
-
-
-def is_draft(invoice: Invoice) -> bool:
-    """Whether an invoice is still a draft (late usage lands on it)."""
-    return invoice.status == "draft"
 
 
 def usage_recorded(ns: Namespace, sub: Subscription, item: SubscriptionItem) -> None:
@@ -418,9 +406,3 @@ def clock_limit(ns: Namespace, clock_id: str, frozen_time: int) -> int:
     if not live:
         return add_interval(frozen_time, "year", 2, 1)
     return min(add_interval(frozen_time, s.interval, s.interval_count, 2) for s in live)
-
-
-def next_wall_due(ns: Namespace) -> int:
-    """The earliest pending wall-clock action (NEVER when none)."""
-    due: int = state(ns).wall_next_due
-    return due if due < NEVER else NEVER

@@ -1,7 +1,7 @@
 """Invoice building and the invoice state machine (draft -> open -> paid / void / uncollectible).
 
 Lines: licensed items bill in advance (`quantity x price` for their period); metered items bill
-in arrears the usage of `[from, to)` under their price (`metered_quantity` dispatches to the
+in arrears the usage of `[from, to)` under their price (`usage_quantity` dispatches to the
 meter event store for prices with `recurring.meter`, else to the legacy usage store). A draft's
 metered lines are recomputed from the stores whenever it is rendered and at finalization, so late
 usage lands on it; finalization freezes them. Payment: after finalization an invoice of 0 is

@@ -68,11 +68,14 @@ def test_usage_billed_by_a_failed_advance_is_billed_by_the_next_one(
     assert (cycle.period_start, cycle.period_end, cycle.amount_due) == (JAN1, FEB1, 112)
 
 
+@pytest.mark.parametrize("filtered", [True, False])
 def test_an_alert_fired_by_a_failed_advance_fires_again_on_the_next_one(
-    client: stripe.StripeClient, monkeypatch: pytest.MonkeyPatch
+    client: stripe.StripeClient, monkeypatch: pytest.MonkeyPatch, filtered: bool
 ) -> None:
-    """An alert at 100 units filtered on the clock's customer, who has 100: the advance that
-    fired it failed afterwards, so the alert has not fired; the next advance fires it once."""
+    """An alert at 100 units, filtered on the clock's customer or account-wide, the customer
+    has 100: the advance that fired it failed afterwards, so the alert has not fired; the next
+    advance fires it once. (An account-wide alert kept its firing: it belongs to no customer,
+    and the advance's undo did not restore it.)"""
     from stripe_mock_billing.billing import alerts
 
     m = meter(client)
@@ -86,7 +89,7 @@ def test_an_alert_fired_by_a_failed_advance_fires_again_on_the_next_one(
                 "gte": 100,
                 "meter": m.id,
                 "recurrence": "one_time",
-                "filters": [{"type": "customer", "customer": cus.id}],
+                **({"filters": [{"type": "customer", "customer": cus.id}]} if filtered else {}),
             },
         }
     )
