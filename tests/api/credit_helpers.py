@@ -6,7 +6,7 @@ from typing import Any
 
 import stripe
 
-from tests.api.billing_helpers import JAN1, new_clock
+from tests.api.billing_helpers import FEB1, HOUR, JAN1, advance, new_clock
 
 
 def meter(client: stripe.StripeClient, name: str = "api_calls") -> Any:
@@ -94,3 +94,29 @@ def ledger(client: stripe.StripeClient, customer: str, **extra: Any) -> list[tup
         sign = 1 if t.type == "credit" else -1
         out.append((detail.type, sign * detail.amount.monetary.value))
     return out
+
+
+def past_due_threshold_subscription(client: stripe.StripeClient) -> tuple[Any, Any, Any]:
+    """(clock, customer, subscription) at FEB1 + 2 h: a 5000 seats price and a 1-cent meter
+    price with `billing_thresholds[amount_gte]=1000`, `past_due` after its renewal's charge
+    failed (created at JAN1 and paid with `pm_card_visa`, then `pm_card_chargeCustomerFail`)."""
+    seats = client.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 5000,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Seats"},
+        }
+    )
+    calls = meter_price(client, meter(client).id, 1)
+    clk, cus = clocked(client)
+    client.v1.customers.update(
+        cus.id, {"invoice_settings": {"default_payment_method": "pm_card_visa"}}
+    )
+    sub = subscribe(client, cus.id, seats.id, calls.id, billing_thresholds={"amount_gte": 1000})
+    client.v1.customers.update(
+        cus.id, {"invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}}
+    )
+    advance(client, clk.id, FEB1 + 2 * HOUR)  # the renewal's charge fails
+    assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
+    return clk, cus, sub

@@ -10,8 +10,16 @@ from typing import Any
 
 import stripe
 
-from tests.api.billing_helpers import DAY, FEB1, HOUR, JAN1, advance, legacy_metered_price
-from tests.api.credit_helpers import clocked, grant, meter, meter_price, send, subscribe
+from tests.api.billing_helpers import DAY, HOUR, JAN1, advance, legacy_metered_price
+from tests.api.credit_helpers import (
+    clocked,
+    grant,
+    meter,
+    meter_price,
+    past_due_threshold_subscription,
+    send,
+    subscribe,
+)
 
 AT = JAN1 + 5 * DAY
 
@@ -29,25 +37,7 @@ def test_a_past_due_subscription_still_invoices_at_its_threshold(
     client: stripe.StripeClient,
 ) -> None:
     """A past_due subscription (failed renewal) gets a threshold invoice at amount_gte."""
-    seats = client.v1.prices.create(
-        {
-            "currency": "usd",
-            "unit_amount": 5000,
-            "recurring": {"interval": "month"},
-            "product_data": {"name": "Seats"},
-        }
-    )
-    calls = meter_price(client, meter(client).id, 1)
-    clk, cus = clocked(client)
-    client.v1.customers.update(
-        cus.id, {"invoice_settings": {"default_payment_method": "pm_card_visa"}}
-    )
-    sub = subscribe(client, cus.id, seats.id, calls.id, billing_thresholds={"amount_gte": 1000})
-    client.v1.customers.update(
-        cus.id, {"invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}}
-    )
-    advance(client, clk.id, FEB1 + 2 * HOUR)  # the renewal's charge fails
-    assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
+    _clk, cus, sub = past_due_threshold_subscription(client)
     send(client, cus.id, 999)
     assert _reasons(client, sub.id) == ["subscription_create", "subscription_cycle"]
     send(client, cus.id, 1)

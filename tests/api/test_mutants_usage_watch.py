@@ -10,7 +10,10 @@ from typing import Any
 import stripe
 
 from tests.api.billing_helpers import FEB1, HOUR, advance
-from tests.api.credit_helpers import clocked, meter, meter_price, send, subscribe
+from tests.api.credit_helpers import (
+    past_due_threshold_subscription,
+    send,
+)
 
 
 def _reasons(client: stripe.StripeClient, sub_id: str) -> list[Any]:
@@ -23,26 +26,8 @@ def test_a_past_due_subscription_reaches_its_threshold_on_the_advance(
 ) -> None:
     """past_due after a failed renewal; 1,000 units stamped 4 minutes ahead of the clock make
     no invoice at once; the advance to their time makes the threshold invoice (1,000)."""
-    seats = client.v1.prices.create(
-        {
-            "currency": "usd",
-            "unit_amount": 5000,
-            "recurring": {"interval": "month"},
-            "product_data": {"name": "Seats"},
-        }
-    )
-    calls = meter_price(client, meter(client).id, 1)
-    clk, cus = clocked(client)
-    client.v1.customers.update(
-        cus.id, {"invoice_settings": {"default_payment_method": "pm_card_visa"}}
-    )
-    sub = subscribe(client, cus.id, seats.id, calls.id, billing_thresholds={"amount_gte": 1000})
-    client.v1.customers.update(
-        cus.id, {"invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}}
-    )
+    clk, cus, sub = past_due_threshold_subscription(client)
     now = FEB1 + 2 * HOUR
-    advance(client, clk.id, now)  # the renewal's charge fails
-    assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
     send(client, cus.id, 1000, timestamp=now + 240)
     assert [r[0] for r in _reasons(client, sub.id)] == ["subscription_create", "subscription_cycle"]
     advance(client, clk.id, now + 240)
