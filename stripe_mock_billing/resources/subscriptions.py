@@ -11,7 +11,7 @@ LIMITATIONS: no schedules, discounts, tax rates, pending updates or payment inte
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, Response
 
@@ -368,8 +368,9 @@ def _update(ns: Namespace, sub: Subscription, prm: dict[str, Any]) -> None:
     if "default_payment_method" in prm:
         # the new default first (a test id attached as a new `pm_...`): whatever this update
         # bills at once (always_invoice, an anchor reset, a trial ending now) is charged to it
-        prm = {**prm, "default_payment_method": _resolved_payment_method(ns, sub, prm, now)}
         sub.default_payment_method = prm["default_payment_method"]
+        _attach_payment_method(ns, ns.customers[sub.customer], sub, now)
+        prm = {**prm, "default_payment_method": sub.default_payment_method}
     details = prm.get("cancellation_details") or {}
     if "comment" in details:
         sub.cancellation_comment = details["comment"]
@@ -398,17 +399,6 @@ def _update(ns: Namespace, sub: Subscription, prm: dict[str, Any]) -> None:
     if prm.get("trial_end") == "now" and sub.status == "trialing":
         engine.end_trial(ns, sub)
     engine.subscription_updated(ns, sub, before)
-
-
-def _resolved_payment_method(
-    ns: Namespace, sub: Subscription, prm: dict[str, Any], now: int
-) -> str | None:
-    """An update's `default_payment_method`, a test id attached to the customer first."""
-    pm_id = prm["default_payment_method"]
-    if pm_id and payments.is_test_id(pm_id):
-        cust = ns.customers[sub.customer]
-        return payments.for_customer(ns, cust, pm_id, now, param="default_payment_method")
-    return cast(str | None, pm_id)
 
 
 def update_item(
