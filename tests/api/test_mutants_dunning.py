@@ -41,6 +41,23 @@ def _one_off(client: stripe.StripeClient, cust: str, amount: int) -> Any:
     return client.v1.invoices.finalize_invoice(inv.id)
 
 
+def _open_send_invoice(client: stripe.StripeClient, amount: int) -> Any:
+    """A one-off send_invoice invoice of `amount` cents (due in 10 days), finalized at JAN1 on
+    a clock: open and never charged."""
+    clk = new_clock(client)
+    cust = client.v1.customers.create({"test_clock": clk.id}).id
+    client.v1.invoice_items.create({"customer": cust, "amount": amount, "currency": "usd"})
+    draft = client.v1.invoices.create(
+        {
+            "customer": cust,
+            "collection_method": "send_invoice",
+            "days_until_due": 10,
+            "pending_invoice_items_behavior": "include",
+        }
+    )
+    return client.v1.invoices.finalize_invoice(draft.id)
+
+
 def _delinquent(client: stripe.StripeClient, cust: str) -> bool:
     return bool(client.v1.customers.retrieve(cust).delinquent)
 
@@ -111,18 +128,7 @@ def test_paid_out_of_band_is_never_attempted(client: stripe.StripeClient) -> Non
     """`paid_out_of_band` on an open invoice never charged (send_invoice): paid in full,
     `attempted` stays false, no next attempt, only `invoice.paid` (no
     `invoice.payment_succeeded`), made by that request at the clock time."""
-    clk = new_clock(client)
-    cust = client.v1.customers.create({"test_clock": clk.id}).id
-    client.v1.invoice_items.create({"customer": cust, "amount": 1200, "currency": "usd"})
-    draft = client.v1.invoices.create(
-        {
-            "customer": cust,
-            "collection_method": "send_invoice",
-            "days_until_due": 10,
-            "pending_invoice_items_behavior": "include",
-        }
-    )
-    opened = client.v1.invoices.finalize_invoice(draft.id)
+    opened = _open_send_invoice(client, 1200)
     assert (opened.status, opened.attempted, opened.attempt_count) == ("open", False, 0)
     ev = Events(client)
     ev.skip()
@@ -139,18 +145,7 @@ def test_paid_out_of_band_is_never_attempted(client: stripe.StripeClient) -> Non
 def test_a_charge_by_request_is_announced_as_that_request(client: stripe.StripeClient) -> None:
     """`pay` with a card on an open invoice never charged: paid and attempted once, with
     `invoice.paid` then `invoice.payment_succeeded`, both made by that request."""
-    clk = new_clock(client)
-    cust = client.v1.customers.create({"test_clock": clk.id}).id
-    client.v1.invoice_items.create({"customer": cust, "amount": 1300, "currency": "usd"})
-    draft = client.v1.invoices.create(
-        {
-            "customer": cust,
-            "collection_method": "send_invoice",
-            "days_until_due": 10,
-            "pending_invoice_items_behavior": "include",
-        }
-    )
-    opened = client.v1.invoices.finalize_invoice(draft.id)
+    opened = _open_send_invoice(client, 1300)
     ev = Events(client)
     ev.skip()
     paid = client.v1.invoices.pay(opened.id, VISA)  # type: ignore[arg-type]
