@@ -102,7 +102,7 @@ class _Hours:
             self.last[slot] = row
         if key < self.stale:
             self.stale = key
-        if count > BUSY_HOUR_EVENTS:
+        if count > BUSY_HOUR_EVENTS or slot in self.seconds:  # once kept, kept for every add
             seconds = self.seconds.get(slot)
             if seconds is None:
                 seconds = self.seconds[slot] = _Seconds()

@@ -132,6 +132,31 @@ def test_every_query_after_every_write_matches_brute_force(
         run(ops)
 
 
+# Examples hypothesis found: an hour that kept per-second tallies, brought back to `busy_hour`
+# events or fewer by cancels, took new events without tallying them, so a later cancel
+# underflowed its second's count (OverflowError) or a bound inside it subtracted too little.
+FELL_BELOW_BUSY = [
+    [
+        *[("add", DAY0 + H, 0), ("add", None, 0), ("add", DAY0, 0), ("add", DAY0 + H, 0)],
+        *[("add", DAY0 + H, 0), ("cancel", 0), ("cancel", 1), ("add", DAY0, 0)],
+        *[("add", None, 0), ("add", None, 0), ("cancel", 6)],
+    ],
+    [
+        *[("add", DAY0 + 2 * H + 3480, 0), ("add", None, -17), ("add", DAY0, 0)],
+        *[("add", DAY0 + 2 * H + 2760, 0), ("add", DAY0 + 2 * H + 3480, 0), ("cancel", 0)],
+        *[("add", DAY0, 0), ("cancel", 27), ("add", None, 0), ("add", DAY0, 0), ("cancel", 14)],
+    ],
+]
+
+
+@pytest.mark.parametrize("ops", FELL_BELOW_BUSY, ids=["cancel-untallied", "bound-in-hour"])
+def test_an_hour_brought_below_busy_by_cancels_still_tallies_its_seconds(
+    ops: list[tuple[Any, ...]],
+) -> None:
+    with index_from(5, busy_hour=3, always=5):
+        run(ops)
+
+
 @pytest.mark.parametrize("busy_hour", [0, 4096])
 def test_cancels_unlink_from_any_place_in_an_hour(busy_hour: int) -> None:
     with index_from(1, busy_hour):
