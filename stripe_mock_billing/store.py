@@ -10,7 +10,7 @@ different accounts run in parallel.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -72,7 +72,7 @@ class Namespace:
     # Billing Meter events of this account (billing/meter_usage.py), created on first use
     meter_events: Any = None
     # emulator-only state of the control API (journal, faults)
-    journal: list[Any] = field(default_factory=list)
+    journal: deque[Any] = field(default_factory=deque)  # trimmed from the left (journal.py)
     faults: list[Any] = field(default_factory=list)
     # free-form per-feature state, keyed by feature name
     extensions: dict[str, Any] = field(default_factory=dict)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from dataclasses import dataclass, fields
 from fnmatch import fnmatchcase
 from typing import Any, cast
@@ -148,7 +149,7 @@ def record(s: Any, resp: Response) -> None:
     size = held + 400  # the entry itself
     # held as a tuple (`_entry` makes the JournalEntry when the journal is read): the cheap
     # thing to build on every request
-    journal: list[Any] = space.journal
+    journal: deque[Any] = space.journal
     ext = space.extensions
     with _LOCK:
         seq = ext.get(_SEQ_KEY, 0) + 1
@@ -175,12 +176,9 @@ def record(s: Any, resp: Response) -> None:
                 size,
             )
         )
-        drop = 0
-        while len(journal) - drop > MAX_ENTRIES or (total > MAX_BYTES and len(journal) - drop > 1):
-            total -= journal[drop][_SIZE]
-            drop += 1
-        if drop:
-            del journal[:drop]
+        # a deque: dropping the oldest costs the same at any length (a list moved all the rest)
+        while len(journal) > MAX_ENTRIES or (total > MAX_BYTES and len(journal) > 1):
+            total -= journal.popleft()[_SIZE]
         ext[_BYTES_KEY] = total
 
 
