@@ -287,12 +287,13 @@ def held(ns: Namespace, customer: str) -> bool:
 
 
 def would_pay(ns: Namespace, inv: Invoice, now: int) -> int:
-    """What the customer's credits would pay of a not-yet-stored invoice (after its drafts):
-    billing thresholds measure the amount net of credits."""
+    """What the customer's credits would pay of a not-yet-stored invoice finalized now: billing
+    thresholds measure the amount net of credits. A threshold invoice finalizes at once, ahead
+    of the customer's drafts, so what they show holds nothing back from it (billing-credits.md
+    §5.2: a grant goes to whichever invoice finalizes first; `apply` takes them so)."""
     if not grants_of(ns, inv.customer):
         return 0
-    left = held_by_drafts(ns, inv.customer, now)
-    return sum(amount for _, _, amount in _plan(ns, inv, now, left))
+    return sum(amount for _, _, amount in _plan(ns, inv, now, {}))
 
 
 def apply(ns: Namespace, inv: Invoice, now: int) -> None:
