@@ -4,6 +4,9 @@ watching. Pinned here where a surviving mutant changes what a user reads:
 - a volume price's flat fee already billed by a threshold invoice does not count again toward
   `amount_gte` (billing-alerts.md §6: the threshold measures the accrued, not-yet-invoiced
   amount), neither in the amount nor in the credits the measurement deducts;
+- that measurement deducts the credits the threshold invoice would take finalizing at once,
+  ahead of an older draft that shows them (billing-credits.md §5.2: a grant goes to whichever
+  invoice finalizes first);
 - a test clock advance that fails half-way puts back a credit grant of a customer attached to the
   clock after the grant was made (its `test_clock` is null: only its `customer` ties it to the
   clock), so the expiry is written by the next advance;
