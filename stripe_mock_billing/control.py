@@ -14,7 +14,7 @@ envelope (400 with `code`/`param`/`message`).
   (config.AccountSettings), validated as a whole before any is applied.
 - `GET /_mock/clock`: the account's wall clock (real time + `clock_offset`).
 - `GET /_mock/snapshot`, `POST /_mock/snapshot`: export / import the account's state
-  (snapshot.py).
+  (snapshot/encode.py, snapshot/decode.py).
 """
 
 from __future__ import annotations

@@ -335,7 +335,7 @@ class StripeMock:
 
     # --- snapshots ----------------------------------------------------------------------
     def export_state(self) -> dict[str, Any]:
-        """This account's state as JSON (snapshot.py)."""
+        """This account's state as JSON (snapshot/encode.py)."""
         return dict(self._control("GET", "/_mock/snapshot"))
 
     def import_state(self, snapshot: dict[str, Any]) -> None:

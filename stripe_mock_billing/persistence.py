@@ -1,7 +1,8 @@
 """`--data PATH`: keep every account across restarts of the CLI server (optional persistence).
 
 At start, the accounts in PATH are imported (each through the snapshot import, which accepts
-only the snapshot format and checks everything: snapshot.py), with their idempotency keys.
+only the snapshot format and checks everything: snapshot/decode.py, snapshot/checks.py), with
+their idempotency keys.
 While the server runs, a background thread (`Saver`) writes PATH again at most every
 `--data-interval` seconds (default 1) when an account changed since the last write, and once
 more on a clean stop (SIGINT / SIGTERM, after the requests in flight are answered).
