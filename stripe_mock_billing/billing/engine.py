@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import clock
+from ..domain.credit_grants import grants_of
 from ..domain.events import diff, emit, snapshot
 from ..errors import InvalidRequest
 from . import (
@@ -130,7 +131,9 @@ def customer_created(ns: Namespace, cust: Customer) -> None:
 
 
 def attach_customer(ns: Namespace, clock_id: str, cust: Customer) -> None:
-    """Attach an existing customer (and its subscriptions and pending items) to a clock."""
+    """Attach an existing customer to a clock, with what inherits a customer's clock
+    (test-clocks spec §4): its subscriptions, invoices, pending items and credit grants.
+    Ledger entries already written keep theirs (history); later ones copy their grant's."""
     st = state(ns)
     before = snapshot(ns, cust)
     cust.test_clock = clock_id
@@ -139,6 +142,11 @@ def attach_customer(ns: Namespace, clock_id: str, cust: Customer) -> None:
         ns.subscriptions[sid].test_clock = clock_id
     for ii_id in st.pending_items.get(cust.id, []):
         ns.invoiceitems[ii_id].test_clock = clock_id
+    for inv in ns.invoices.values():
+        if inv.customer == cust.id:
+            inv.test_clock = clock_id
+    for grant in grants_of(ns, cust.id):
+        grant.test_clock = clock_id
     customer_updated(ns, cust, before)
 
 

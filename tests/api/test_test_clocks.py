@@ -207,9 +207,22 @@ def test_create_with_existing_customer_attaches_it(client: stripe.StripeClient) 
         {"customer": cust.id, "items": [{"price": licensed_price(client).id}]}
     )
     end = sub["items"].data[0].current_period_end
+    grant = client.v1.billing.credit_grants.create(
+        {
+            "customer": cust.id,
+            "category": "paid",
+            "amount": {"type": "monetary", "monetary": {"currency": "usd", "value": 500}},
+            "applicability_config": {"scope": {"price_type": "metered"}},
+        }
+    )
+    assert grant.test_clock is None
+    assert client.v1.invoices.retrieve(str(sub.latest_invoice)).test_clock is None
     clk = client.v1.test_helpers.test_clocks.create({"frozen_time": end - DAY, "customer": cust.id})
     assert client.v1.customers.retrieve(cust.id).test_clock == clk.id
+    # what inherits a customer's clock comes along: subscriptions, invoices, credit grants
     assert client.v1.subscriptions.retrieve(sub.id).test_clock == clk.id
+    assert client.v1.invoices.retrieve(str(sub.latest_invoice)).test_clock == clk.id
+    assert client.v1.billing.credit_grants.retrieve(grant.id).test_clock == clk.id
     advance(client, clk.id, end + HOUR)
     renewed = client.v1.subscriptions.retrieve(sub.id)
     assert renewed["items"].data[0].current_period_start == end
