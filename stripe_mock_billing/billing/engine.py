@@ -132,7 +132,7 @@ def customer_created(ns: Namespace, cust: Customer) -> None:
 
 def attach_customer(ns: Namespace, clock_id: str, cust: Customer) -> None:
     """Attach an existing customer to a clock, with what inherits a customer's clock
-    (test-clocks spec §4): its subscriptions, invoices, pending items and credit grants.
+    (test-clocks spec §4): its subscriptions, invoices, invoice items and credit grants.
     Ledger entries already written keep theirs (history); later ones copy their grant's."""
     st = state(ns)
     before = snapshot(ns, cust)
@@ -140,11 +140,10 @@ def attach_customer(ns: Namespace, clock_id: str, cust: Customer) -> None:
     st.clock_customers.setdefault(clock_id, []).append(cust.id)
     for sid in st.customer_subs.get(cust.id, []):
         ns.subscriptions[sid].test_clock = clock_id
-    for ii_id in st.pending_items.get(cust.id, []):
-        ns.invoiceitems[ii_id].test_clock = clock_id
-    for inv in ns.invoices.values():
-        if inv.customer == cust.id:
-            inv.test_clock = clock_id
+    for table in (ns.invoices, ns.invoiceitems):
+        for obj in table.values():
+            if obj.customer == cust.id:
+                obj.test_clock = clock_id
     for grant in grants_of(ns, cust.id):
         grant.test_clock = clock_id
     customer_updated(ns, cust, before)
