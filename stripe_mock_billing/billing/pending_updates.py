@@ -84,11 +84,10 @@ def make_pending(ns: Namespace, sid: str, got: dict[str, Any], now: int) -> None
 
 
 def _status_when_paid(sub: Any, updated: Any, now: int) -> str:
-    """The status the update gives once its invoice is paid: the decline made `updated`
-    past_due or unpaid, so the status before the update, except that a trial the update ended
-    (`trial_end=now`) is over."""
-    if updated.status not in ("past_due", "unpaid"):
-        return str(updated.status)
+    """The status the update gives once its invoice is paid: the status before the update,
+    except that a trial the update ended (`trial_end=now`) is over. `updated.status` is only the
+    decline's dunning outcome (past_due, or unpaid / canceled when no retry is left), rolled
+    back with the update: paying the invoice cancels nothing."""
     if sub.status == "trialing" and updated.trial_end is not None and updated.trial_end <= now:
         return "active"
     return str(sub.status)
