@@ -21,7 +21,7 @@ from ..wire import pipeline as p
 from ..wire.params import LIST_PARAMS, Bool, Int, Metadata, Str
 from ..wire.render import json_response, render_list, render_one
 from .subscription_params import ITEM_THRESHOLDS, PRORATION
-from .subscriptions import new_item, update_item
+from .subscription_writes import new_item, update_item
 
 subscription_items = Blueprint("subscription_items", __name__)
 

@@ -7,139 +7,40 @@ reactivation, `cancel_at`, `billing_thresholds` (acacia, basil from 2025-05-28),
 `collection_method`. Validation follows Stripe (see domain/subscriptions.py). Every billing effect
 (invoices, usage, rollover) goes through billing/engine.py.
 LIMITATIONS: no schedules, discounts, tax rates, pending updates or payment intents.
+
+Routes only: the checks a create or update request passes before anything is stored are in
+subscription_checks.py, applying a validated request (items, common fields, the update itself)
+in subscription_writes.py, the parameter specs in subscription_params.py.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response
 
 from .. import clock, ids
-from ..billing import engine, payments
-from ..billing.periods import add_interval, period_containing
-from ..domain import versions
-from ..domain.customers import Customer, get_customer
+from ..billing import engine
+from ..domain.customers import get_customer
 from ..domain.subscriptions import (
     Subscription,
-    SubscriptionItem,
     check_compatible,
     check_item_price,
     get_subscription,
 )
-from ..errors import InvalidRequest, ResourceMissing, invalid_value, missing_param, unknown_params
-from ..store import Namespace
+from ..errors import InvalidRequest, ResourceMissing, invalid_value, missing_param
 from ..wire import pipeline as p
-from ..wire.params import (
-    apply_metadata,
-)
 from ..wire.render import render_list, render_one
+from .subscription_checks import (
+    _check_collection,
+    _check_payment_method,
+    _check_thresholds,
+    _first_period,
+    _validate_item_updates,
+)
 from .subscription_params import CANCEL, CREATE, LIST, UPDATE
+from .subscription_writes import _apply_common, _attach_payment_method, _update, new_item
+from .subscription_writes import update_item as update_item  # importable here, as before
 
 subscriptions = Blueprint("subscriptions", __name__)
-
-
-def _check_thresholds(prm: dict[str, Any], version: str) -> None:
-    if "billing_thresholds" in prm and not versions.has_billing_thresholds(version):
-        raise unknown_params(["billing_thresholds"])
-    for i, it in enumerate(prm.get("items") or []):
-        if "billing_thresholds" in it and not versions.has_billing_thresholds(version):
-            raise unknown_params([f"items[{i}][billing_thresholds]"])
-
-
-def _apply_common(sub: Subscription, prm: dict[str, Any], now: int) -> None:
-    if "metadata" in prm:
-        sub.metadata = apply_metadata(sub.metadata, prm["metadata"])
-    for name in ("description", "default_payment_method", "days_until_due"):
-        if name in prm:
-            setattr(sub, name, prm[name])
-    if prm.get("collection_method"):
-        sub.collection_method = prm["collection_method"]
-        if sub.collection_method == "charge_automatically":
-            sub.days_until_due = None  # only meaningful for send_invoice
-    if "billing_thresholds" in prm:
-        th = prm["billing_thresholds"] or {}
-        sub.amount_gte = th.get("amount_gte")
-        sub.reset_billing_cycle_anchor = th.get("reset_billing_cycle_anchor")
-    if "cancel_at" in prm:
-        sub.cancel_at = prm["cancel_at"]
-    if prm.get("cancel_at_period_end") is not None:
-        sub.cancel_at_period_end = prm["cancel_at_period_end"]
-        sub.canceled_at = now if sub.cancel_at_period_end else None
-        if sub.cancel_at_period_end:
-            sub.cancel_at = sub.current_period_end
-        elif sub.cancel_at == sub.current_period_end:
-            sub.cancel_at = None
-
-
-def new_item(ns: Namespace, sub_id: str, spec: dict[str, Any], created: int) -> SubscriptionItem:
-    """Build (not store) an item from validated item params."""
-    price = ns.prices[spec["price"]]
-    qty = spec.get("quantity")
-    if qty is None and not price.metered:
-        qty = 1
-    th = spec.get("billing_thresholds")
-    return SubscriptionItem(
-        id=ids.new_id("subscription_item"),
-        subscription=sub_id,
-        price=price.id,
-        created=created,
-        quantity=qty,
-        metadata=apply_metadata({}, spec.get("metadata") or {}),
-        usage_gte=th.get("usage_gte") if th else None,
-    )
-
-
-def _first_period(
-    prm: dict[str, Any], now: int, interval: str, count: int
-) -> tuple[int, int, int, int, int | None, int | None]:
-    """start_date, anchor, period start, period end, trial start, trial end."""
-    start = prm.get("backdate_start_date")
-    if start is not None and start > now:
-        raise invalid_value("backdate_start_date", "The backdate_start_date must be in the past.")
-    start = now if start is None else start
-    trial_end = prm.get("trial_end")
-    if trial_end == "now":
-        trial_end = None
-    if trial_end is None and prm.get("trial_period_days"):
-        trial_end = now + prm["trial_period_days"] * 86400
-    anchor = prm.get("billing_cycle_anchor")
-    if trial_end is not None:
-        if trial_end <= now:
-            raise invalid_value(
-                "trial_end", "Invalid timestamp: must be an integer Unix timestamp in the future."
-            )
-        # a trial and an anchor: free until trial_end, a stub period up to the anchor, then the
-        # anchor's cycle (Stripe's "combining trials with billing_cycle_anchor")
-        if anchor is not None:
-            _check_anchor(anchor, now, add_interval(trial_end, interval, count, 1))
-            if anchor < trial_end:  # (unverified text) the stub runs from the trial's end
-                raise invalid_value(
-                    "billing_cycle_anchor",
-                    "billing_cycle_anchor cannot be earlier than trial_end.",
-                )
-        return start, anchor or trial_end, now, trial_end, now, trial_end
-    if anchor is not None:
-        _check_anchor(anchor, now, add_interval(start, interval, count, 1))
-        return start, anchor, start, anchor, None, None
-    ps, pe = period_containing(start, interval, count, now)
-    return start, start, ps, pe, None, None
-
-
-def _check_anchor(anchor: int, now: int, natural: int) -> None:
-    """A future `billing_cycle_anchor` no later than the next natural billing date (counted
-    from the start, or from the trial's end)."""
-    if anchor <= now:
-        raise invalid_value(
-            "billing_cycle_anchor",
-            "Invalid timestamp: must be an integer Unix timestamp in the future.",
-        )
-    if anchor > natural:
-        raise invalid_value(
-            "billing_cycle_anchor",
-            f"billing_cycle_anchor cannot be later than next natural billing date "
-            f"({natural}) for plan",
-        )
 
 
 @subscriptions.post("/v1/subscriptions")
@@ -215,90 +116,11 @@ def create_subscription() -> Response:
     return render_one(sub, p.ctx(), prm.get("expand"))
 
 
-def _check_collection(prm: dict[str, Any], current: str) -> None:
-    """`days_until_due` only goes with `collection_method=send_invoice` (unverified text)."""
-    method = prm.get("collection_method") or current
-    if prm.get("days_until_due") is not None and method != "send_invoice":
-        raise invalid_value(
-            "days_until_due",
-            "Invalid days_until_due: days_until_due can only be set when collection_method is "
-            "send_invoice.",
-        )
-
-
-def _check_payment_method(ns: Namespace, cust: Customer, pm_id: str | None) -> None:
-    """`default_payment_method`: a test id that can be attached, or one of the customer's."""
-    if not pm_id:
-        return
-    if payments.is_test_id(pm_id):
-        payments.check_attachable(pm_id)
-        return
-    pm = ns.payment_methods.get(pm_id)
-    if pm is None:
-        raise ResourceMissing("PaymentMethod", pm_id, param="default_payment_method", in_path=False)
-    if pm.customer != cust.id:
-        raise InvalidRequest(
-            f"The customer does not have a payment method with the ID {pm_id}. The payment "
-            "method must be attached to the customer.",
-            code="resource_missing",
-            param="default_payment_method",
-        )
-
-
-def _attach_payment_method(ns: Namespace, cust: Customer, sub: Subscription, now: int) -> None:
-    """A test id as `default_payment_method` becomes a new `pm_...` of the customer."""
-    if sub.default_payment_method and payments.is_test_id(sub.default_payment_method):
-        sub.default_payment_method = payments.for_customer(
-            ns, cust, sub.default_payment_method, now, param="default_payment_method"
-        )
-
-
 @subscriptions.get("/v1/subscriptions/<sid>")
 def retrieve_subscription(sid: str) -> Response:
     """Retrieve a subscription."""
     prm = p.params({})
     return render_one(get_subscription(p.ns(), sid), p.ctx(), prm.get("expand"))
-
-
-def _validate_item_updates(
-    ns: Namespace, sub: Subscription, prm: dict[str, Any], version: str
-) -> None:
-    final_prices = {it.id: ns.prices[it.price] for it in sub.items(ns)}
-    added = []
-    for i, spec in enumerate(prm.get("items") or []):
-        base = f"items[{i}]"
-        iid = spec.get("id")
-        if iid is not None:
-            if iid not in final_prices:
-                raise invalid_value(
-                    f"{base}[id]",
-                    f"Subscription item {iid} does not exist or is not on subscription {sub.id}",
-                )
-            if spec.get("deleted"):
-                if spec.get("clear_usage") and not final_prices[iid].metered:
-                    raise invalid_value(
-                        f"{base}[clear_usage]",
-                        "clear_usage can only be used with metered prices.",
-                    )
-                del final_prices[iid]
-                continue
-            if spec.get("price") is not None:
-                final_prices[iid] = check_item_price(
-                    ns, spec["price"], spec.get("quantity"), version, base
-                )
-            elif spec.get("quantity") is not None and final_prices[iid].metered:
-                check_item_price(ns, final_prices[iid].id, spec["quantity"], version, base)
-        else:
-            if spec.get("price") is None:
-                raise missing_param(f"{base}[price]")
-            added.append(check_item_price(ns, spec["price"], spec.get("quantity"), version, base))
-    remaining = list(final_prices.values()) + added
-    if not remaining:
-        raise InvalidRequest(
-            "A subscription must have at least one active plan. To cancel a subscription, please "
-            "use the cancel API endpoint on /v1/subscriptions."
-        )
-    check_compatible(remaining)
 
 
 @subscriptions.post("/v1/subscriptions/<sid>")
@@ -357,69 +179,6 @@ def update_subscription(sid: str) -> Response:
         now = clock.customer_now(ns, sub.customer)
         engine.pend(ns, sid, saved, invoices_before, now)
     return render_one(ns.subscriptions[sid], p.ctx(), prm.get("expand"))
-
-
-def _update(ns: Namespace, sub: Subscription, prm: dict[str, Any]) -> None:
-    """Apply a validated update."""
-    now = clock.customer_now(ns, sub.customer)
-    at = engine.proration_time(ns, sub, prm.get("proration_date"))
-    licensed = engine.licensed_items(ns, sub)
-    before = engine.snapshot(ns, sub)
-    if "default_payment_method" in prm:
-        # the new default first (a test id attached as a new `pm_...`): whatever this update
-        # bills at once (always_invoice, an anchor reset, a trial ending now) is charged to it
-        sub.default_payment_method = prm["default_payment_method"]
-        _attach_payment_method(ns, ns.customers[sub.customer], sub, now)
-        prm = {**prm, "default_payment_method": sub.default_payment_method}
-    details = prm.get("cancellation_details") or {}
-    if "comment" in details:
-        sub.cancellation_comment = details["comment"]
-    if "feedback" in details:
-        sub.cancellation_feedback = details["feedback"]
-    for spec in prm.get("items") or []:
-        iid = spec.get("id")
-        if iid is None:
-            item = new_item(ns, sub.id, spec, now)
-            ns.subscription_items[item.id] = item
-            sub.item_ids.append(item.id)
-            engine.item_added(ns, sub, item)
-        elif spec.get("deleted"):
-            engine.delete_item(ns, sub, ns.subscription_items[iid], bool(spec.get("clear_usage")))
-        else:
-            update_item(ns, sub, ns.subscription_items[iid], spec)
-    if "items" in prm and "now" not in (prm.get("billing_cycle_anchor"), prm.get("trial_end")):
-        # an anchor reset or a trial ending now restarts the period: billed in full, no prorations
-        engine.items_changed(ns, sub, licensed, at, prm.get("proration_behavior"))
-    was_pending = sub.cancel_at_period_end
-    _apply_common(sub, prm, now)
-    if was_pending != sub.cancel_at_period_end:
-        engine.cancel_at_period_end_changed(ns, sub)
-    if prm.get("billing_cycle_anchor") == "now":
-        engine.reset_anchor(ns, sub)
-    if prm.get("trial_end") == "now" and sub.status == "trialing":
-        engine.end_trial(ns, sub)
-    engine.subscription_updated(ns, sub, before)
-
-
-def update_item(
-    ns: Namespace, sub: Subscription, item: SubscriptionItem, spec: dict[str, Any]
-) -> None:
-    """Apply validated item changes (price change goes through the engine)."""
-    if spec.get("price") is not None and spec["price"] != item.price:
-        old = item.price
-        item.price = spec["price"]
-        if ns.prices[item.price].metered:
-            item.quantity = None
-        elif item.quantity is None:
-            item.quantity = 1
-        engine.item_price_changed(ns, sub, item, old)
-    if spec.get("quantity") is not None:
-        item.quantity = spec["quantity"]
-    if "metadata" in spec:
-        item.metadata = apply_metadata(item.metadata, spec["metadata"])
-    if "billing_thresholds" in spec:
-        th = spec["billing_thresholds"]
-        item.usage_gte = th.get("usage_gte") if th else None
 
 
 @subscriptions.get("/v1/subscriptions")
