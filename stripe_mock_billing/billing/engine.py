@@ -234,6 +234,8 @@ def subscription_created(
     emit(ns, "customer.subscription.created", sub, created=now)
     emit(ns, "invoice.created", inv, created=now)
     invoicing.finalize(ns, inv, now, automatic=False, collect=not wait)
+    if trial and sub.trial_end is not None and sub.trial_end - lifecycle.TRIAL_NOTICE <= now:
+        lifecycle.notify_trial_end(ns, sub, now, automatic=False)  # 3 days or less of trial
     _schedule(ns, sub)
 
 
@@ -344,6 +346,7 @@ def end_trial(ns: Namespace, sub: Subscription) -> None:
     for item in sub.items(ns):
         item.metered_from = max(item.metered_from, now)  # trial usage is free
     reset_anchor(ns, sub)
+    lifecycle.notify_trial_end(ns, sub, now, automatic=False)  # ended early: at once
 
 
 # --- usage -----------------------------------------------------------------------------------

@@ -57,10 +57,22 @@ def _notices(ns: Namespace, sub: Subscription) -> list[tuple[int, str]]:
         if t > sub.current_period_start:
             out.append((t, "invoice.upcoming"))
     if sub.status == "trialing" and sub.trial_end is not None and sub.id not in st.trial_notified:
-        t = sub.trial_end - TRIAL_NOTICE
-        if t > sub.current_period_start:
-            out.append((t, "customer.subscription.trial_will_end"))
+        # 3 days before the trial ends; a trial of 3 days or less is noticed at its start
+        # (engine.subscription_created sends it then)
+        t = max(sub.trial_end - TRIAL_NOTICE, sub.current_period_start)
+        out.append((t, "customer.subscription.trial_will_end"))
     return out
+
+
+def notify_trial_end(ns: Namespace, sub: Subscription, t: int, *, automatic: bool) -> None:
+    """`customer.subscription.trial_will_end`, once per subscription. Stripe: "three days before
+    a subscription's trial period is scheduled to end, or immediately when a trial is ended
+    early (for example, with trial_end=now)"; "if a trial is shortened so that fewer than three
+    days remain, this event can fire immediately" (for a trial created that short: at once)."""
+    notified = state(ns).trial_notified
+    if sub.id not in notified:
+        notified.add(sub.id)
+        emit(ns, "customer.subscription.trial_will_end", sub, created=t, automatic=automatic)
 
 
 def next_due(ns: Namespace, sub: Subscription) -> int:
@@ -133,8 +145,7 @@ def process_due(ns: Namespace, sub: Subscription, t: int) -> None:
         if when <= t and kind == "invoice.upcoming":
             notify_upcoming(ns, sub, when)
         elif when <= t:
-            state(ns).trial_notified.add(sub.id)
-            emit(ns, kind, sub, created=when, automatic=True)
+            notify_trial_end(ns, sub, when, automatic=True)
     if sub.cancel_at is not None and sub.cancel_at <= t and sub.cancel_at < sub.current_period_end:
         cancel(ns, sub, sub.cancel_at, invoice_now=True, automatic=True)
         return
