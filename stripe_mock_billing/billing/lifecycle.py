@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..domain import versions
 from ..domain.events import emit, snapshot
 from . import dunning, invoicing, pending_updates
-from .periods import add_interval, renewal_period
+from .periods import renewal_period
 from .preview import preview_next
 from .state import NEVER, state
 
@@ -222,10 +222,9 @@ def rollover(ns: Namespace, sub: Subscription, boundary: int) -> None:
     was_trial = sub.status == "trialing" and sub.trial_end is not None and sub.trial_end <= boundary
     anchor = sub.billing_cycle_anchor
     start, end = renewal_period(anchor, sub.interval, sub.interval_count, boundary)
+    # a period end is always on the anchor's grid (or a trial's end before a future anchor), so
+    # the new period starts at the boundary
     stub = end == anchor  # a trial ended before a future anchor: a stub period up to it
-    if start != boundary:  # odd history (a period end off the anchor's grid): restart there
-        sub.billing_cycle_anchor = boundary
-        start, end = boundary, add_interval(boundary, sub.interval, sub.interval_count, 1)
     inv = invoicing.new_invoice(
         ns, sub, created=boundary, reason="subscription_cycle", start=old_start, end=boundary
     )
