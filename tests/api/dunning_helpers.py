@@ -14,6 +14,9 @@ ATTEMPT1 = FEB1 + HOUR  # the renewal invoice is finalized and charged one hour 
 RETRY1 = ATTEMPT1 + 3 * DAY
 RETRY2 = RETRY1 + 5 * DAY
 RETRY3 = RETRY2 + 7 * DAY
+# customer create parameters: a default card that pays, or one whose charges are declined
+VISA_CUSTOMER = {"invoice_settings": {"default_payment_method": "pm_card_visa"}}
+FAILING_CUSTOMER = {"invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}}
 
 
 class Events:

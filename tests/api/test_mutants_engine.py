@@ -25,7 +25,7 @@ from tests.api.billing_helpers import (
     new_clock,
     report,
 )
-from tests.api.dunning_helpers import Events
+from tests.api.dunning_helpers import FAILING_CUSTOMER, VISA_CUSTOMER, Events
 from tests.conftest import err_of
 
 JAN4 = JAN1 + 3 * DAY
@@ -34,13 +34,11 @@ JAN11 = JAN1 + 10 * DAY
 FEB4 = FEB1 + 3 * DAY
 FEB8 = FEB1 + 7 * DAY
 FEB11 = FEB1 + 10 * DAY
-VISA = {"invoice_settings": {"default_payment_method": "pm_card_visa"}}
-FAILING = {"invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}}
 PENDING = "pending_if_incomplete"
 
 
 def _fail_from_now(client: stripe.StripeClient, cust: Any) -> None:
-    client.v1.customers.update(cust.id, FAILING)  # type: ignore[arg-type]
+    client.v1.customers.update(cust.id, FAILING_CUSTOMER)  # type: ignore[arg-type]
 
 
 # --- pending updates ---------------------------------------------------------------------------
@@ -53,7 +51,7 @@ def test_pending_item_swap_keeps_its_invoice_and_applies_when_paid(
     invoice, its proration items and events stay; paying it applies the swap, A is gone."""
     client = acacia
     a, b = licensed_price(client, 1000), licensed_price(client, 3000)
-    clk, cust, sub = clocked_sub(client, [a.id], trial_period_days=7, customer=VISA)
+    clk, cust, sub = clocked_sub(client, [a.id], trial_period_days=7, customer=VISA_CUSTOMER)
     advance(client, clk.id, JAN8 + HOUR)  # the trial ended Jan 8; that invoice was paid
     _fail_from_now(client, cust)
     advance(client, clk.id, JAN11)
@@ -137,7 +135,7 @@ def test_pending_trial_end_now_ends_the_trial_when_paid(acacia: stripe.StripeCli
     new trial end pending; paid, the subscription is active from Jan 4 to Feb 4."""
     client = acacia
     clk, _, sub = clocked_sub(
-        client, [licensed_price(client, 1000).id], trial_period_days=7, customer=FAILING
+        client, [licensed_price(client, 1000).id], trial_period_days=7, customer=FAILING_CUSTOMER
     )
     advance(client, clk.id, JAN4)
     got = client.v1.subscriptions.update(sub.id, {"trial_end": "now", "payment_behavior": PENDING})
@@ -155,7 +153,7 @@ def test_pending_trial_end_now_ends_the_trial_when_paid(acacia: stripe.StripeCli
 def new_clock_customer(client: stripe.StripeClient) -> tuple[str, str]:
     """(clock id, customer id): a customer paying by card on a clock frozen at Jan 1."""
     clk = new_clock(client)
-    cust = client.v1.customers.create({"test_clock": clk.id, **VISA})  # type: ignore[arg-type]
+    cust = client.v1.customers.create({"test_clock": clk.id, **VISA_CUSTOMER})  # type: ignore[arg-type]
     return clk.id, cust.id
 
 
@@ -171,7 +169,7 @@ def test_wall_clock_one_off_drafts_each_finalize_an_hour_after_creation(
 ) -> None:
     """Three auto-advancing drafts of a customer without a test clock, made 0, 30 and 45 min
     into the account's wall clock, are paid one hour after each was created."""
-    cus = client.v1.customers.create(VISA).id  # type: ignore[arg-type]
+    cus = client.v1.customers.create(VISA_CUSTOMER).id  # type: ignore[arg-type]
     drafts = []
     for step, amount in ((0, 100), (30 * 60, 200), (15 * 60, 300)):
         mock.advance_wall_clock(step)
@@ -189,7 +187,7 @@ def test_deleted_draft_of_a_subscription_gives_its_items_back(client: stripe.Str
     """A one-off auto-advancing draft naming a subscription, with an item added to it directly:
     deleted, it leaves the subscription's invoices, its item is pending again (the next draft
     takes it), `invoice.deleted` is stamped with the clock time, and the clock moves on."""
-    clk, cust, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    clk, cust, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA_CUSTOMER)
     advance(client, clk.id, JAN4)
     draft = client.v1.invoices.create(
         {"customer": cust.id, "subscription": sub.id, "auto_advance": True}
@@ -213,7 +211,7 @@ def test_cycle_draft_auto_advance_off_then_on_finalizes_an_hour_after_creation(
 ) -> None:
     """A renewal draft of Feb 1 switched to `auto_advance=false` and back finalizes and is paid
     at Feb 1 01:00 as if never stopped; while stopped it has no finalization time."""
-    clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA_CUSTOMER)
     advance(client, clk.id, FEB1)
     draft = client.v1.subscriptions.retrieve(sub.id).latest_invoice
     stopped = client.v1.invoices.update(draft, {"auto_advance": False})
@@ -232,7 +230,7 @@ def test_cycle_draft_resumed_after_its_hour_finalizes_at_the_next_advance(
 ) -> None:
     """A renewal draft stopped past its finalization hour stays a draft; switched back on at
     Feb 1 02:00, the next advance finalizes and pays it."""
-    clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA_CUSTOMER)
     advance(client, clk.id, FEB1)
     draft = client.v1.subscriptions.retrieve(sub.id).latest_invoice
     client.v1.invoices.update(draft, {"auto_advance": False})
@@ -247,7 +245,7 @@ def test_cycle_draft_resumed_after_its_hour_finalizes_at_the_next_advance(
 def test_one_off_draft_of_a_subscription_auto_advance_on_later(client: stripe.StripeClient) -> None:
     """A one-off draft naming a subscription, made on Jan 4 without auto_advance and switched
     on at 00:30, finalizes at 01:00 (an hour after creation) and stays out of the renewal."""
-    clk, cust, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    clk, cust, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA_CUSTOMER)
     advance(client, clk.id, JAN4)
     client.v1.invoice_items.create({"customer": cust.id, "amount": 700, "currency": "usd"})
     draft = _include(client, cust.id, subscription=sub.id)
@@ -277,7 +275,7 @@ def test_auto_advance_on_for_an_open_invoice_never_attempted(client: stripe.Stri
     client.v1.invoices.finalize_invoice(inv.id, {"auto_advance": False})
     on = client.v1.invoices.update(inv.id, {"auto_advance": True})
     assert (on.status, on.attempt_count, on.next_payment_attempt) == ("open", 0, None)
-    client.v1.customers.update(cus, FAILING)  # type: ignore[arg-type]
+    client.v1.customers.update(cus, FAILING_CUSTOMER)  # type: ignore[arg-type]
     client.v1.invoice_items.create({"customer": cus, "amount": 500, "currency": "usd"})
     failed = _include(client, cus, auto_advance=True)
     advance(client, clk, JAN1 + HOUR)
@@ -362,7 +360,7 @@ def test_deleting_a_customer_cancels_only_its_live_subscriptions_then(
     """A customer on a clock whose first subscription was canceled on Jan 4: deleting it on
     Jan 11 cancels the second one then, without a final invoice; the first keeps its date."""
     price = licensed_price(client, 1000)
-    clk, cust, first = clocked_sub(client, [price.id], customer=VISA)
+    clk, cust, first = clocked_sub(client, [price.id], customer=VISA_CUSTOMER)
     second = client.v1.subscriptions.create({"customer": cust.id, "items": [{"price": price.id}]})
     advance(client, clk.id, JAN4)
     client.v1.subscriptions.cancel(first.id)
@@ -391,7 +389,7 @@ def test_anchor_reset_bills_usage_so_far_and_a_new_period(acacia: stripe.StripeC
     Jan 11..Feb 11; the cycle is then Jan 11..Feb 11."""
     client = acacia
     lic, met = licensed_price(client, 1000), legacy_metered_price(client, 7)
-    clk, _, sub = clocked_sub(client, [lic.id, met.id], customer=VISA)
+    clk, _, sub = clocked_sub(client, [lic.id, met.id], customer=VISA_CUSTOMER)
     si = next(i.id for i in sub["items"].data if i.price.id == met.id)
     advance(client, clk.id, JAN11)
     report(client, si, 10, JAN4)
@@ -424,7 +422,7 @@ def test_anchor_reset_bills_usage_so_far_and_a_new_period(acacia: stripe.StripeC
 def test_anchor_reset_takes_the_pending_items(client: stripe.StripeClient) -> None:
     """A 2.50 pending item of the customer goes on the invoice of a `billing_cycle_anchor=now`
     of Jan 11, beside 10.00 for Jan 11..Feb 11."""
-    clk, cust, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    clk, cust, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA_CUSTOMER)
     advance(client, clk.id, JAN11)
     item = client.v1.invoice_items.create({"customer": cust.id, "amount": 250, "currency": "usd"})
     got = client.v1.subscriptions.update(
@@ -440,7 +438,7 @@ def test_trial_ended_now_bills_only_the_usage_after_it(acacia: stripe.StripeClie
     the 5 units of Jan 5 are billed at the Feb 4 renewal."""
     client = acacia
     met = legacy_metered_price(client, 7)
-    clk, _, sub = clocked_sub(client, [met.id], trial_period_days=7, customer=VISA)
+    clk, _, sub = clocked_sub(client, [met.id], trial_period_days=7, customer=VISA_CUSTOMER)
     si = sub["items"].data[0].id
     advance(client, clk.id, JAN4)
     report(client, si, 10, JAN1 + DAY)

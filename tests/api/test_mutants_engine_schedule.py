@@ -24,11 +24,10 @@ from tests.api.billing_helpers import (
     report,
     set_account,
 )
+from tests.api.dunning_helpers import FAILING_CUSTOMER, VISA_CUSTOMER
 
 JAN4 = JAN1 + 3 * DAY
 JAN11 = JAN1 + 10 * DAY
-VISA = {"invoice_settings": {"default_payment_method": "pm_card_visa"}}
-FAILING = {"invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}}
 
 
 def test_a_subscription_invoice_finalized_by_request_is_retried_on_the_wall_clock(
@@ -38,11 +37,11 @@ def test_a_subscription_invoice_finalized_by_request_is_retried_on_the_wall_cloc
     by request with `auto_advance=true` on a failing card: the automatic attempt fails, the
     first retry is 3 days later (the account's default schedule), well before the period end,
     and runs once the wall clock passes it."""
-    cust = client.v1.customers.create(VISA)  # type: ignore[arg-type]
+    cust = client.v1.customers.create(VISA_CUSTOMER)  # type: ignore[arg-type]
     sub = client.v1.subscriptions.create(
         {"customer": cust.id, "items": [{"price": licensed_price(client, 1000).id}]}
     )
-    client.v1.customers.update(cust.id, FAILING)  # type: ignore[arg-type]
+    client.v1.customers.update(cust.id, FAILING_CUSTOMER)  # type: ignore[arg-type]
     draft = client.v1.invoices.create(
         {"customer": cust.id, "subscription": sub.id, "auto_advance": False}
     )
@@ -75,7 +74,7 @@ def test_anchor_reset_bills_usage_stamped_at_the_reset_second(acacia: stripe.Str
     """`billing_cycle_anchor=now` on Jan 11: usage up to now is billed, the 5 units stamped
     Jan 11 00:00:00 itself too (3 + 5 units at 0.07 = 0.56)."""
     client = acacia
-    clk, _, sub = clocked_sub(client, [legacy_metered_price(client, 7).id], customer=VISA)
+    clk, _, sub = clocked_sub(client, [legacy_metered_price(client, 7).id], customer=VISA_CUSTOMER)
     si = sub["items"].data[0].id
     advance(client, clk.id, JAN11)
     report(client, si, 3, JAN4)
@@ -93,7 +92,7 @@ def test_a_price_change_and_anchor_reset_at_the_creation_second_bill_one_empty_l
     line, 0 units."""
     client = acacia
     old, new = legacy_metered_price(client, 7), legacy_metered_price(client, 9)
-    _, _, sub = clocked_sub(client, [old.id], customer=VISA)
+    _, _, sub = clocked_sub(client, [old.id], customer=VISA_CUSTOMER)
     si = sub["items"].data[0].id
     inv = _anchor_now(client, sub.id, items=[{"id": si, "price": new.id}])
     assert [(ln.price.id, ln.quantity, ln.amount) for ln in inv.lines.data] == [(new.id, 0, 0)]
@@ -112,7 +111,7 @@ def _event(client: stripe.StripeClient, type_: str) -> stripe.Event:
 def test_a_subscription_update_event_carries_the_clock_time_and_what_changed(
     client: stripe.StripeClient,
 ) -> None:
-    clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA)
+    clk, _, sub = clocked_sub(client, [licensed_price(client, 1000).id], customer=VISA_CUSTOMER)
     advance(client, clk.id, JAN4)
     client.v1.subscriptions.update(sub.id, {"metadata": {"plan": "gold"}})
     ev = _event(client, "customer.subscription.updated")
@@ -149,7 +148,7 @@ def test_deleting_an_item_of_a_draft_leaves_the_customers_pending_item(
     """A pending 3.00 item and a 7.00 item on a one-off draft of the same customer: deleting
     the draft's item takes its line off; the pending item goes on the next invoice."""
     clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN4})
-    cust = client.v1.customers.create({"test_clock": clk.id, **VISA})  # type: ignore[arg-type]
+    cust = client.v1.customers.create({"test_clock": clk.id, **VISA_CUSTOMER})  # type: ignore[arg-type]
     draft = client.v1.invoices.create({"customer": cust.id})
     on_draft = client.v1.invoice_items.create(
         {"customer": cust.id, "invoice": draft.id, "amount": 700, "currency": "usd"}
@@ -187,7 +186,7 @@ def test_switching_cancel_at_period_end_on_a_wall_clock_subscription(
 ) -> None:
     """`cancel_at_period_end` on a subscription without a test clock: it is canceled once the
     wall clock passes its period end, not before."""
-    cust = client.v1.customers.create(VISA)  # type: ignore[arg-type]
+    cust = client.v1.customers.create(VISA_CUSTOMER)  # type: ignore[arg-type]
     sub = client.v1.subscriptions.create(
         {"customer": cust.id, "items": [{"price": licensed_price(client, 1000).id}]}
     )
@@ -208,7 +207,7 @@ def test_a_snapshot_after_a_price_change_imports_and_renews_at_the_new_price(
     snapshot imports again (after the creation and after the change), and the Feb 1 renewal
     bills 20.00."""
     a, b = licensed_price(client, 1000), licensed_price(client, 2000)
-    clk, _, sub = clocked_sub(client, [a.id], customer=VISA)
+    clk, _, sub = clocked_sub(client, [a.id], customer=VISA_CUSTOMER)
     mock.import_state(mock.export_state())
     advance(client, clk.id, JAN4)
     si = sub["items"].data[0].id
@@ -238,7 +237,7 @@ def test_strict_limits_count_live_subscriptions_of_test_clock_customers_only(
     client.v1.subscriptions.cancel(first.id)
     fourth = client.v1.subscriptions.create({"customer": cust.id, "items": [{"price": prices[3]}]})
     assert fourth.status == "active"
-    wall = client.v1.customers.create(VISA)  # type: ignore[arg-type]
+    wall = client.v1.customers.create(VISA_CUSTOMER)  # type: ignore[arg-type]
     for pr in prices:
         got = client.v1.subscriptions.create({"customer": wall.id, "items": [{"price": pr}]})
         assert got.status == "active"
@@ -261,7 +260,7 @@ def test_every_event_of_a_subscription_creation_names_the_request(
     """The first invoice is finalized and paid by the create request itself: its events carry
     that request's id, like the subscription's own event."""
     clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN4})
-    cust = client.v1.customers.create({"test_clock": clk.id, **VISA})  # type: ignore[arg-type]
+    cust = client.v1.customers.create({"test_clock": clk.id, **VISA_CUSTOMER})  # type: ignore[arg-type]
     before = {e.id for e in client.v1.events.list({"limit": 100}).data}
     client.v1.subscriptions.create(
         {"customer": cust.id, "items": [{"price": licensed_price(client, 1000).id}]}
@@ -288,7 +287,7 @@ def test_a_wall_clock_renewal_runs_at_the_period_end_second_itself(
         time=lambda: frozen[0], sleep=real_time.sleep, monotonic=real_time.monotonic
     )
     monkeypatch.setattr(clock, "time", fake)
-    cust = client.v1.customers.create(VISA)  # type: ignore[arg-type]
+    cust = client.v1.customers.create(VISA_CUSTOMER)  # type: ignore[arg-type]
     sub = client.v1.subscriptions.create(
         {"customer": cust.id, "items": [{"price": licensed_price(client, 1000).id}]}
     )
@@ -316,7 +315,7 @@ def test_a_new_subscriptions_first_invoice_takes_the_customers_pending_items(
     """A pending 5.00 invoice item, then a 10.00/month subscription: its first invoice bills
     both (15.00) and the item is no longer pending."""
     clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN4})
-    cust = client.v1.customers.create({"test_clock": clk.id, **VISA})  # type: ignore[arg-type]
+    cust = client.v1.customers.create({"test_clock": clk.id, **VISA_CUSTOMER})  # type: ignore[arg-type]
     ii = client.v1.invoice_items.create({"customer": cust.id, "amount": 500, "currency": "usd"})
     sub = client.v1.subscriptions.create(
         {"customer": cust.id, "items": [{"price": licensed_price(client, 1000).id}]}
@@ -334,7 +333,7 @@ def test_default_incomplete_with_nothing_due_starts_the_trial(client: stripe.Str
     first invoice is 0.00, paid at once, and the subscription is created trialing (never
     incomplete, so no update follows)."""
     clk = client.v1.test_helpers.test_clocks.create({"frozen_time": JAN4})
-    cust = client.v1.customers.create({"test_clock": clk.id, **VISA})  # type: ignore[arg-type]
+    cust = client.v1.customers.create({"test_clock": clk.id, **VISA_CUSTOMER})  # type: ignore[arg-type]
     sub = client.v1.subscriptions.create(
         {
             "customer": cust.id,

@@ -23,14 +23,12 @@ from tests.api.billing_helpers import (
     report,
     set_account,
 )
-from tests.api.dunning_helpers import Events
+from tests.api.dunning_helpers import FAILING_CUSTOMER, VISA_CUSTOMER, Events
 
 JAN11 = JAN1 + 10 * DAY
 JAN15 = JAN1 + 14 * DAY
 JAN20 = JAN1 + 19 * DAY
 FEB20 = FEB1 + 19 * DAY
-VISA = {"invoice_settings": {"default_payment_method": "pm_card_visa"}}
-FAILING = {"invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}}
 
 
 def test_anchor_reset_bills_the_new_period_in_full_after_a_free_stub(
@@ -69,7 +67,7 @@ def test_final_invoice_in_the_anchor_reset_second_has_no_inverted_usage_period(
     line's period ends before it starts."""
     client = acacia
     price = legacy_metered_price(client, 7)
-    clk, _, sub = clocked_sub(client, [price.id], customer=VISA)
+    clk, _, sub = clocked_sub(client, [price.id], customer=VISA_CUSTOMER)
     item = sub["items"].data[0].id
     advance(client, clk.id, JAN11)
     report(client, item, 100, JAN11 - HOUR)
@@ -89,8 +87,8 @@ def _declined_pending_swap(client: stripe.StripeClient) -> tuple[Any, Any]:
     """An active 10.00 subscription (paid Jan 1) whose swap to 30.00 on Jan 11 with
     `always_invoice` and `pending_if_incomplete` is declined: (subscription, update invoice)."""
     a, b = licensed_price(client, 1000), licensed_price(client, 3000)
-    clk, cust, sub = clocked_sub(client, [a.id], customer=VISA)
-    client.v1.customers.update(cust.id, FAILING)  # type: ignore[arg-type]
+    clk, cust, sub = clocked_sub(client, [a.id], customer=VISA_CUSTOMER)
+    client.v1.customers.update(cust.id, FAILING_CUSTOMER)  # type: ignore[arg-type]
     advance(client, clk.id, JAN11)
     got = client.v1.subscriptions.update(
         sub.id,
