@@ -1,8 +1,9 @@
-"""Mutation score of the billing modules (mutmut), printed per module and overall.
+"""Mutation score of the billing and wire modules (mutmut), per module, per area and overall.
 
-    python tools/mutation.py --all                 # every stripe_mock_billing/billing/*.py
-    python tools/mutation.py --changed [REF]       # the billing modules `git diff REF` touches
-    python tools/mutation.py billing/rating.py     # named modules, in the order given
+    python tools/mutation.py --all                 # billing/*.py, then wire/ (its params/ too)
+    python tools/mutation.py --all --area billing  # only billing/ (the meter and usage stores)
+    python tools/mutation.py --changed [REF]       # the modules `git diff REF` touches
+    python tools/mutation.py billing/rating.py wire/form.py   # named modules, in that order
     python tools/mutation.py --report              # print the cached figures, run nothing
 
 Needs the `mutation` extra (`pip install -e '.[mutation]'`). Not part of CI: a first full run
@@ -11,7 +12,7 @@ takes hours on a small machine; later runs are incremental.
 The repository's package, tests/ and conformance/ are mirrored into a cache directory outside
 the repository (default ~/.cache/stripe-mock-billing/mutmut, or --cache), where mutmut keeps its
 state (`mutants/`): a mutant's verdict is kept until the function it mutates changes (mutmut
-hashes each function), so an unchanged module is not run again. Every billing module is
+hashes each function), so an unchanged module is not run again. Every module of both areas is
 instrumented in every run (mutmut maps tests to functions once, by tracing the selected tests),
 and only the mutants with no verdict yet are run, all in one mutmut invocation (mutmut runs
 the ones it expects to be fast first), under `nice -n 19` with one child by default.
@@ -48,7 +49,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "stripe_mock_billing"
-MUTATED = f"{PACKAGE}/billing/*.py"
+# the areas mutated: billing/ (the engine and the meter and usage stores) and wire/ (the HTTP
+# surface: form decoding, parameter specs, the pipeline, rendering); a module named without an
+# area (`rating`) is a billing module
+AREAS = ("billing", "wire")
+MUTATED_DIRS = ("billing", "wire", "wire/params")
+MUTATED = [f"{PACKAGE}/{d}/*.py" for d in MUTATED_DIRS]
 EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.toml"
 DEFAULT_CACHE = Path.home() / ".cache" / "stripe-mock-billing" / "mutmut"
 TESTS = ["tests/unit", "tests/api"]
@@ -128,26 +134,41 @@ STATUS = {
 
 
 def module_path(arg: str) -> str:
-    """`billing/rating.py`, `billing.rating`, `rating` or a package path -> the package file."""
+    """`billing/rating.py`, `billing.rating`, `rating`, `wire/form.py` or a package path -> the
+    package file."""
     p = arg.removesuffix(".py").replace(".", "/").removeprefix(f"{PACKAGE}/")
     if "/" not in p:
         p = f"billing/{p}"
     return f"{PACKAGE}/{p}.py"
 
 
-def all_modules() -> list[str]:
-    """Every billing module, RISK first."""
+def all_modules(area: str | None = None) -> list[str]:
+    """Every mutated module (of `area` only, if given): billing's in RISK order first, then
+    wire's alphabetically."""
     names = sorted(
         p.stem for p in (ROOT / PACKAGE / "billing").glob("*.py") if p.stem != "__init__"
     )
     ordered = [n for n in RISK if n in names] + [n for n in names if n not in RISK]
-    return [module_path(n) for n in ordered]
+    billing = [module_path(n) for n in ordered]
+    wire = [
+        f"{PACKAGE}/{p.relative_to(ROOT / PACKAGE).as_posix()}"
+        for d in MUTATED_DIRS
+        if d.startswith("wire")
+        for p in sorted((ROOT / PACKAGE / d).glob("*.py"))
+        if p.stem != "__init__"
+    ]
+    return {"billing": billing, "wire": wire}.get(area or "", billing + wire)
+
+
+def area_of(module: str) -> str:
+    """`stripe_mock_billing/wire/params/scalars.py` -> `wire`."""
+    return module.removeprefix(f"{PACKAGE}/").split("/", 1)[0]
 
 
 def changed_modules(ref: str) -> list[str]:
-    """Billing modules that differ from `ref` (working tree and index included)."""
+    """Mutated modules that differ from `ref` (working tree and index included)."""
     out = subprocess.run(
-        ["git", "diff", "--name-only", ref, "--", f"{PACKAGE}/billing"],
+        ["git", "diff", "--name-only", ref, "--", *(f"{PACKAGE}/{a}" for a in AREAS)],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -195,7 +216,7 @@ def config_text() -> str:
     return (
         f"{head}\n[tool.mutmut]\n"
         f'source_paths = ["{PACKAGE}"]\n'
-        f'only_mutate = ["{MUTATED}"]\n'
+        f"only_mutate = {toml_list(MUTATED)}\n"
         'also_copy = ["conformance"]\n'
         f"pytest_add_cli_args_test_selection = {toml_list(selection)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "--no-schema"]\n'
@@ -222,7 +243,7 @@ def prepare(cache: Path) -> None:
     if mutants.exists():
         # mutmut copies a non-mutated file only once: keep its copies current (the mutated
         # files are regenerated by mutmut itself when their source is newer)
-        instrumented = {mutants / PACKAGE / "billing" / p.name for p in _billing_files(cache)}
+        instrumented = {mutants / p.relative_to(cache) for p in _mutated_files(cache)}
         mirror(cache / PACKAGE, mutants / PACKAGE, skip=instrumented)
         for name in ("tests", "conformance"):
             mirror(cache / name, mutants / name)
@@ -294,8 +315,8 @@ def _reset_names(cache: Path) -> set[str]:
     return set(json.loads(path.read_text())) if path.exists() else set()
 
 
-def _billing_files(cache: Path) -> list[Path]:
-    return sorted((cache / PACKAGE / "billing").glob("*.py"))
+def _mutated_files(cache: Path) -> list[Path]:
+    return sorted(p for d in MUTATED_DIRS for p in (cache / PACKAGE / d).glob("*.py"))
 
 
 def verdicts(cache: Path, module: str) -> dict[str, str]:
@@ -387,6 +408,7 @@ def report(cache: Path, modules: list[str]) -> None:
         f"\n{'module':<34} {'score':>7} {'w/o eq':>7} {'killed':>7} {'t/o':>4} {'surv':>5} "
         f"{'equiv':>5} {'unchecked':>9} {'other':>5}"
     )
+    per_area: dict[str, Counter[str]] = {}
     for module in modules:
         v = verdicts(cache, module)
         c = Counter(v.values())
@@ -394,7 +416,11 @@ def report(cache: Path, modules: list[str]) -> None:
         survivors += [n for n, s in v.items() if s in UNDETECTED and n not in equiv]
         c["equivalent"] = eq
         total.update(c)
+        per_area.setdefault(area_of(module), Counter()).update(c)
         print(_row(module.removeprefix(f"{PACKAGE}/"), c))
+    if len(per_area) > 1:
+        for area, counts in per_area.items():
+            print(_row(f"{area}/ (all its modules)", counts))
     print(_row("overall", total))
     if survivors:
         print(f"\nsurvivors not declared equivalent ({len(survivors)}):")
@@ -460,7 +486,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("modules", nargs="*", help="e.g. billing/rating.py, billing.rating, rating")
-    ap.add_argument("--all", action="store_true", help="every billing module, RISK order first")
+    ap.add_argument(
+        "--all", action="store_true", help="every module: billing (RISK order first), then wire"
+    )
+    ap.add_argument("--area", choices=AREAS, help="with --all or --report: only this area")
     ap.add_argument("--changed", nargs="?", const="HEAD", metavar="REF", help="git diff REF")
     ap.add_argument("--report", action="store_true", help="print cached figures, run nothing")
     ap.add_argument("--retest", action="store_true", help="re-run survivors too")
@@ -472,13 +501,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = ap.parse_args(argv)
     if args.all or (args.report and not args.modules and not args.changed):
-        modules = all_modules()
+        modules = all_modules(args.area)
     elif args.changed:
         modules = changed_modules(args.changed)
     else:
         modules = [module_path(m) for m in args.modules]
     if not modules:
-        print("no billing module to run")
+        print("no mutated module to run")
         return 0
     for m in modules:
         if not (ROOT / m).is_file():

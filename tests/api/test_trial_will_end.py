@@ -22,12 +22,18 @@ def _notices(client: stripe.StripeClient) -> list[tuple[int, str, Any]]:
     return [(e.created, e.data.object.id, e.data.object.trial_end) for e in reversed(got)]
 
 
+def _request_ids(client: stripe.StripeClient) -> list[str | None]:
+    got = client.v1.events.list({"type": NOTICE, "limit": 100}).data
+    return [e.request.id if e.request else None for e in reversed(got)]
+
+
 @pytest.mark.parametrize("trial", [2 * DAY, 3 * DAY], ids=["2 days", "exactly 3 days"])
 def test_a_trial_of_three_days_or_less_is_noticed_when_it_starts(
     client: stripe.StripeClient, trial: int
 ) -> None:
     clk, _, sub = clocked_sub(client, [licensed_price(client).id], trial_end=JAN1 + trial)
     assert _notices(client) == [(JAN1, sub.id, JAN1 + trial)]
+    assert _request_ids(client) == [sub.last_response.request_id]  # the create caused it
     advance(client, clk.id, JAN1 + trial + DAY)  # the trial ends: no second notice
     assert _notices(client) == [(JAN1, sub.id, JAN1 + trial)]
 
@@ -49,6 +55,7 @@ def test_ending_a_trial_now_notices_it_at_once(client: stripe.StripeClient) -> N
     assert (ended.status, ended.trial_end) == ("active", JAN1 + 10 * DAY)
     # the subscription as the update left it: active, its trial ended now
     assert _notices(client) == [(JAN1 + 10 * DAY, sub.id, JAN1 + 10 * DAY)]
+    assert _request_ids(client) == [ended.last_response.request_id]  # the update caused it
     advance(client, clk.id, JAN1 + 30 * DAY)  # the old trial end passes: nothing more
     assert _notices(client) == [(JAN1 + 10 * DAY, sub.id, JAN1 + 10 * DAY)]
 
