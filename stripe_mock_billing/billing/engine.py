@@ -47,6 +47,7 @@ from .state import state
 
 if TYPE_CHECKING:
     from ..domain.customers import Customer
+    from ..domain.events import Event
     from ..domain.invoiceitems import InvoiceItem
     from ..domain.invoices import Invoice
     from ..domain.subscriptions import Subscription, SubscriptionItem
@@ -123,11 +124,11 @@ def customer_joining_clock(ns: Namespace, clock_id: str) -> None:
         )
 
 
-def customer_created(ns: Namespace, cust: Customer) -> None:
-    """Index a new customer on its clock; `customer.created`."""
+def customer_created(ns: Namespace, cust: Customer) -> Event:
+    """Index a new customer on its clock; `customer.created` (returned)."""
     if cust.test_clock:
         state(ns).clock_customers.setdefault(cust.test_clock, []).append(cust.id)
-    emit(ns, "customer.created", cust, created=clock.customer_now(ns, cust.id))
+    return emit(ns, "customer.created", cust, created=clock.customer_now(ns, cust.id))
 
 
 def attach_customer(ns: Namespace, clock_id: str, cust: Customer) -> None:
