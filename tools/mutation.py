@@ -16,7 +16,8 @@ hashes each function), so an unchanged module is not run again. Every module of 
 instrumented in every run (mutmut maps tests to functions once, by tracing the selected tests),
 and only the mutants with no verdict yet are run, all in one mutmut invocation (mutmut runs
 the ones it expects to be fast first), under `nice -n 19` with one child by default.
-`--max-tests N` runs only the N fastest of a mutant's tests (a quicker, lower-bound score).
+`--max-tests N` runs only N of a mutant's tests, those about its module first, then the fastest
+(a quicker, lower-bound score).
 `--retest` also re-runs the survivors (after adding tests). `--until HH:MM` (UTC) stops the
 run at that time; what was not reached stays unchecked and is listed.
 
@@ -105,17 +106,41 @@ RISK = [
     "engine",
     "preview",
 ]
-# a pytest plugin written into mutmut's directory: with --max-tests N, a mutant runs only the N
-# fastest of the tests that executed its function (mutmut orders them fastest first), so the
-# score is then a lower bound; the stats and clean runs are never cut
+# a pytest plugin written into mutmut's directory: with --max-tests N, a mutant runs only N of
+# the tests that executed its function (a lower bound on the score): first the tests whose file
+# is about the mutant's module (RELEVANT), then the fastest others (mutmut orders them fastest
+# first); the stats and clean runs are never cut
 CAP_PLUGIN = """\
 import os
 
+RELEVANT = %r
+
 def pytest_collection_modifyitems(session, config, items):
     cap = int(os.environ.get("MUTATION_MAX_TESTS") or 0)
-    if cap and "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", ""):
-        del items[cap:]
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if cap and "__mutmut_" in mutant:
+        module = mutant.split("__mutmut_")[0].rsplit(".", 2)[-2]
+        words = RELEVANT.get(module, (module,))
+        near = [i for i in items if any(w in i.nodeid.split("::")[0] for w in words)]
+        chosen = set(map(id, near))
+        items[:] = (near + [i for i in items if id(i) not in chosen])[:cap]
 """
+# test files about a module, by words in their path (a mutant of it runs them first under a cap)
+RELEVANT = {
+    "auth": ("test_auth", "wire_auth"),
+    "dispatch": ("pipeline_routes", "wire_format", "unsupported_params", "params_used", "versions"),
+    "faults": ("faults",),
+    "form": ("test_form", "wire_form", "wire_format", "bad_input", "booleans"),
+    "idempotency": ("idempotency", "wire_auth"),
+    "journal": ("journal", "test_control", "hardening_state", "inprocess"),
+    "pipeline": ("pipeline", "wire_format", "test_auth", "idempotency", "versions", "rate_limit"),
+    "render": ("wire_format", "objects_and_expand", "expand_before_write", "versions", "snapshot"),
+    "state": ("wire_state", "hardening_state", "mutants_state", "test_control", "rate_limit"),
+    "base": ("wire_params", "test_params", "unsupported_params", "bad_input", "hardening_input"),
+    "nested": ("wire_params", "test_params", "unsupported_params", "bad_input", "hardening_input"),
+    "parsing": ("wire_params", "test_params", "unsupported_params", "bad_input", "hardening_input"),
+    "scalars": ("wire_params", "test_params", "unsupported_params", "bad_input", "booleans", "hardening_input"),
+}
 DETECTED = {"killed", "timeout", "caught by type check"}
 UNDETECTED = {"survived", "no tests"}
 # mutmut's exit codes (mutmut.stats.status_by_exit_code, 3.8), without importing mutmut here
@@ -384,7 +409,7 @@ def run_modules(
     print(f"running {len(names)} mutants", flush=True)
     cmd = ["nice", "-n", "19", sys.executable, "-m", "mutmut", "run"]
     cmd += ["--max-children", str(children), *names]
-    (cache / "mutants" / "mutation_cap.py").write_text(CAP_PLUGIN)
+    (cache / "mutants" / "mutation_cap.py").write_text(CAP_PLUGIN % (RELEVANT,))
     env = dict(os.environ, MUTATION_MAX_TESTS=str(max_tests))
     env["PYTEST_ADDOPTS"] = (env.get("PYTEST_ADDOPTS", "") + " -p mutation_cap").strip()
     proc = subprocess.Popen(cmd, cwd=cache, start_new_session=True, env=env)
@@ -515,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--until", metavar="HH:MM", help="stop at this UTC time (today)")
     ap.add_argument("--max-children", type=int, default=1)
     ap.add_argument(
-        "--max-tests", type=int, default=0, help="run only the N fastest tests per mutant"
+        "--max-tests", type=int, default=0, help="run only N tests per mutant: those about its module, then the fastest"
     )
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = ap.parse_args(argv)
