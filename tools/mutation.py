@@ -139,7 +139,7 @@ RELEVANT = {
     "base": ("wire_params", "test_params", "unsupported_params", "bad_input", "hardening_input"),
     "nested": ("wire_params", "test_params", "unsupported_params", "bad_input", "hardening_input"),
     "parsing": ("wire_params", "test_params", "unsupported_params", "bad_input", "hardening_input"),
-    "scalars": ("wire_params", "test_params", "unsupported_params", "bad_input", "booleans", "hardening_input"),
+    "scalars": ("wire_params", "test_params", "unsupported_params", "bad_input", "booleans"),
 }
 DETECTED = {"killed", "timeout", "caught by type check"}
 UNDETECTED = {"survived", "no tests"}
@@ -540,7 +540,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--until", metavar="HH:MM", help="stop at this UTC time (today)")
     ap.add_argument("--max-children", type=int, default=1)
     ap.add_argument(
-        "--max-tests", type=int, default=0, help="run only N tests per mutant: those about its module, then the fastest"
+        "--max-tests",
+        type=int,
+        default=0,
+        help="run only N tests per mutant: about its module first",
     )
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = ap.parse_args(argv)
