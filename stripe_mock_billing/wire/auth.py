@@ -53,7 +53,9 @@ def key_from_header(header: str | None) -> str:
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
     if scheme.lower() == "bearer":
-        if not value or value in ("null", "undefined"):
+        # `Bearer undefined` (a JavaScript client without its key) is an invalid key at Stripe,
+        # `Invalid API Key provided: *****ined`; only `null` counts as no key
+        if not value or value == "null":
             raise _empty_key(value or header.strip())
         return value
     if scheme.lower() == "basic":

@@ -10,6 +10,7 @@ configured TTL (24 h) and at most `max_keys` of them (oldest evicted first), so 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 
 from ..errors import IdempotencyError, IdempotencyKeyInUse, InvalidRequest
@@ -19,13 +20,10 @@ MAX_KEY_LENGTH = 255
 
 
 def fingerprint(method: str, path: str, flat_params: list[tuple[str, str]]) -> str:
-    """A digest of the endpoint and its decoded parameters (order-independent)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{method} {path}\n".encode())
-    for k, v in sorted(flat_params):
-        h.update(k.encode("utf-8", "surrogatepass") + b"=" + v.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
+    """A digest of the endpoint and its decoded parameters (order-independent), written as JSON:
+    no two parameter sets share a text (`a=b` + `c` and `a` + `b=c` joined with `=` would)."""
+    text = json.dumps([method, path, sorted(flat_params)])  # ASCII: any str encodes
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def begin(
