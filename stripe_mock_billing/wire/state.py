@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, cast
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request as WerkzeugRequest
 
@@ -153,11 +153,8 @@ def current() -> State | None:
 
 
 def store() -> Store:
-    """The app's store."""
-    s = _CURRENT.get()
-    if s is not None:
-        return s.store
-    return cast(Store, current_app.extensions[STORE])
+    """The app's store (routes only: the request state holds it)."""
+    return state().store
 
 
 def settings() -> Settings:
@@ -227,6 +224,11 @@ def params(spec: Mapping[str, Param]) -> dict[str, Any]:
     return out
 
 
+# the one DELETE that renders its object: a subscription's cancel (Stripe's takes `expand[]`);
+# the others answer `{id, object, deleted}` stubs, which have nothing to expand
+_DELETE_RENDERS = "/v1/subscriptions/<sid>"
+
+
 def _check_expand(s: State, paths: list[str]) -> None:
     """Static `expand[]` check by the route's object type, so a bad path never follows a write.
 
@@ -236,7 +238,7 @@ def _check_expand(s: State, paths: list[str]) -> None:
     """
     rule = s.rule
     parts = rule.split("/")[2:]  # drop "" and "v1"
-    if not rule.startswith("/v1/") or s.method == "DELETE":
+    if not rule.startswith("/v1/") or (s.method == "DELETE" and rule != _DELETE_RENDERS):
         return
     params_at = [i for i, seg in enumerate(parts) if seg.startswith("<")]
     if not params_at:
