@@ -26,6 +26,8 @@ MAX_KEYS = MAX_FORM_PAIRS
 # a character takes at most 12 raw bytes (`%F0%9F%98%80`): raw lengths past these are too long
 _RAW_KEY_MAX = 12 * MAX_KEY_LENGTH
 _RAW_VALUE_MAX = 12 * MAX_VALUE_LENGTH
+# raw bytes of a key's start that hold its first 101 characters, for `_too_long`'s message
+_RAW_HEAD = 12 * 101
 
 
 def _decode_component(raw: bytes) -> str:
@@ -140,7 +142,9 @@ def decode(raw: bytes | str) -> dict[str, Node]:
             eq = raw.find(b"=", pos, end)
             key_end = end if eq < 0 else eq
             if key_end - pos > _RAW_KEY_MAX or (eq >= 0 and end - eq - 1 > _RAW_VALUE_MAX):
-                _too_long(raw[pos : min(key_end, pos + 120)], key_end - pos, end - key_end - 1)
+                _too_long(
+                    raw[pos : min(key_end, pos + _RAW_HEAD)], key_end - pos, end - key_end - 1
+                )
             raw_key = raw[pos:key_end]
             key = _KEYS.get(raw_key)
             if key is None:
@@ -173,7 +177,7 @@ def _decode_split(raw: bytes, root: dict[str, Node]) -> None:
             continue  # an empty pair (`&&`) is skipped
         raw_key, eq, raw_value = chunk.partition(b"=")
         if len(raw_key) > _RAW_KEY_MAX or (eq and len(raw_value) > _RAW_VALUE_MAX):
-            _too_long(raw_key[:120], len(raw_key), len(raw_value))
+            _too_long(raw_key[:_RAW_HEAD], len(raw_key), len(raw_value))
         key = keys.get(raw_key)
         if key is None:
             key = _decode_component(raw_key)
@@ -215,8 +219,9 @@ def _decode_plain(raw: bytes, root: dict[str, Node]) -> bool:
 
 
 def _too_long(head: bytes, key_len: int, value_len: int) -> None:
-    """400 for a pair whose raw (percent-encoded) key or value is past any decoded limit."""
-    name = _short(head.decode("utf-8", "replace"))
+    """400 for a pair whose raw (percent-encoded) key or value is past any decoded limit; the
+    key is named decoded, as `_check_lengths` names it (`metadata[k]`, not `metadata%5Bk%5D`)."""
+    name = _short(unquote_to_bytes(head.replace(b"+", b" ")).decode("utf-8", "replace"))
     if key_len > _RAW_KEY_MAX:
         raise InvalidRequest(
             f"Invalid parameter name: {name} is longer than {MAX_KEY_LENGTH} characters."

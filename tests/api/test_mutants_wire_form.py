@@ -1,0 +1,244 @@
+"""The form decoder (wire/form.py), pinned where the mutation review found it untested. Bodies
+are decoded by one of three paths: no `%` or `+` (the SDK's ASCII bodies), a small body with
+escapes, and a body past 64 KiB read pair by pair (a product `description` of 5,000 `😀`, which
+the SDK sends as 60,000 bytes of `%F0%9F%98%80`, plus a little more). Each path must read the
+same pairs and give the same errors: empty pairs skipped, a bare key is `""`, a pair without a
+name refused, keys up to 500 and values up to 131,072 characters (docs/reference/limits.md), the
+key named decoded, in bracket form, in every error (Stripe's `param`, wire-format.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import stripe
+
+from stripe_mock_billing.server import ThreadedServer
+from tests.api.test_bad_input import assert_envelope, send
+from tests.conftest import err_of
+
+EMOJI = "%F0%9F%98%80"  # "😀" percent-encoded: 12 bytes for 1 character
+BIG = "😀" * 5_000  # 60,000 bytes percent-encoded
+NOTE = "😀" * 500  # 6,000 bytes: with BIG, past 64 KiB
+BIG_RAW = "description=" + EMOJI * 5_000 + "&metadata[note]=" + EMOJI * 500
+# what a body needs to take each path: nothing (plain ASCII), one escape, 66,000 bytes
+PATHS: dict[str, dict[str, str]] = {
+    "plain": {},
+    "escaped": {"description": "é"},
+    "big": {"description": BIG, "name": NOTE},
+}
+EMPTY_NAME = "Invalid parameter name: a parameter has an empty name."
+
+
+def _error(r: Any) -> tuple[object, ...]:
+    """(HTTP status, type, code, param, message) of a raw error response."""
+    e = assert_envelope(r)
+    return (r.status_code, e["type"], e.get("code"), e.get("param"), e["message"])
+
+
+def _sdk_error(exc: pytest.ExceptionInfo[stripe.StripeError]) -> tuple[object, ...]:
+    e = err_of(exc)
+    return (exc.value.http_status, e["type"], e.get("code"), e.get("param"), e["message"])
+
+
+def _invalid(message: str, param: str | None = None, code: str | None = None) -> tuple[object, ...]:
+    return (400, "invalid_request_error", code, param, message)
+
+
+# --- a body past 64 KiB reads like a small one ---------------------------------------------------
+
+
+def test_a_body_past_64_kib_reads_every_pair(client: stripe.StripeClient) -> None:
+    """The SDK's own body: the first pair, the big one, `+` for spaces, escaped `=` and `&` in
+    keys and values, numeric metadata keys and an array, all read back as sent."""
+    meta = {"order id": "6735", "0": "zero", "a=b&c": "x=y&z", "note": NOTE}
+    prod = client.v1.products.create(
+        {
+            "name": "Ada Lovelace",
+            "description": BIG,
+            "metadata": meta,
+            "images": ["https://example.com/a.png", "https://example.com/b.png"],
+        }
+    )
+    for p in (prod, client.v1.products.retrieve(prod.id)):
+        assert (p.name, p.description) == ("Ada Lovelace", BIG)
+        assert p.metadata.to_dict() == meta
+        assert p.images == ["https://example.com/a.png", "https://example.com/b.png"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "&&name=Widget&&unit_label&" + BIG_RAW + "&&",
+        "unit_label&name=Widget&" + BIG_RAW,
+        "name=Widget&" + BIG_RAW + "&unit_label",
+    ],
+    ids=["empty-pairs-around", "bare-key-first", "bare-key-last"],
+)
+def test_a_big_body_skips_empty_pairs_and_reads_a_bare_key_as_empty(
+    server: ThreadedServer, api_key: str, body: str
+) -> None:
+    """`&&` is no pair; `unit_label` without `=` is `unit_label=`, which sets it to null."""
+    r = send(server, api_key, "POST", "/v1/products", body)
+    assert r.status_code == 200, r.text[:300]
+    prod = r.json()
+    assert (prod["name"], prod["unit_label"], prod["description"]) == ("Widget", None, BIG)
+    assert prod["metadata"] == {"note": NOTE}
+
+
+def test_a_big_body_with_a_scalar_and_a_hash_under_one_key_names_it(
+    server: ThreadedServer, api_key: str
+) -> None:
+    r = send(
+        server, api_key, "POST", "/v1/products", f"name=W&{BIG_RAW}&metadata[a]=1&metadata[a][b]=2"
+    )
+    assert _error(r) == _invalid(
+        "Invalid value for metadata[a]: it is given both as a value and as a hash.", "metadata[a]"
+    )
+
+
+# --- a pair without a name -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["=x&name=W", "name=W&=x", "name=W&=x&description=%C3%A9", "=x&name=W&" + BIG_RAW],
+    ids=["plain", "plain-last", "escaped", "big"],
+)
+def test_a_pair_without_a_name_is_refused_in_every_path(
+    server: ThreadedServer, api_key: str, body: str
+) -> None:
+    r = send(server, api_key, "POST", "/v1/products", body)
+    assert _error(r) == _invalid(EMPTY_NAME)
+    assert send(server, api_key, "GET", "/v1/products").json()["data"] == []
+
+
+# --- keys: 500 characters ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_a_key_of_500_characters_is_read_and_501_are_refused(
+    client: stripe.StripeClient, path: str
+) -> None:
+    """`metadata[` + 490 + `]` is 500 characters: the decoder passes it on (and metadata refuses
+    a key over 40); one more is the decoder's 400, naming the key's first 100 characters."""
+    extra: dict[str, Any] = PATHS[path]
+    key = "k" * 490
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.products.create({"name": "W", "metadata": {key: "1"}, **extra})
+    assert _sdk_error(exc) == _invalid(
+        f"Metadata keys can have a maximum length of 40 characters. Key '{key}' is too long.",
+        "metadata",
+    )
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.products.create({"name": "W", "metadata": {key + "k": "1"}, **extra})
+    assert _sdk_error(exc) == _invalid(
+        "Invalid parameter name: metadata[" + "k" * 91 + "... is longer than 500 characters."
+    )
+
+
+@pytest.mark.parametrize("path", ["escaped", "big"])
+def test_a_key_of_500_four_byte_characters_is_read_and_501_are_refused(
+    client: stripe.StripeClient, path: str
+) -> None:
+    """500 `😀` take 6,000 bytes percent-encoded: still 500 characters (an unknown parameter);
+    501 are too long, named by their first 100 characters, not their escapes."""
+    extra: dict[str, Any] = PATHS[path]
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.products.create({"name": "W", "😀" * 500: "1", **extra})
+    e = err_of(exc)
+    assert (e["code"], e["param"]) == ("parameter_unknown", "😀" * 500)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.products.create({"name": "W", "😀" * 501: "1", **extra})
+    assert _sdk_error(exc) == _invalid(
+        "Invalid parameter name: " + "😀" * 100 + "... is longer than 500 characters."
+    )
+
+
+@pytest.mark.parametrize("path", ["escaped", "big"])
+def test_a_key_past_6000_bytes_is_named_decoded(
+    server: ThreadedServer, api_key: str, path: str
+) -> None:
+    """2,001 escaped letters (`%41`, 6,003 bytes) are a 2,001-character key: refused, and named
+    as the key it is (`metadata[AAAA...`), whichever check saw it first."""
+    extra = {"plain": "", "escaped": "&description=%C3%A9", "big": "&" + BIG_RAW}[path]
+    body = "name=W&metadata%5B" + "%41" * 2_001 + "%5D=1" + extra
+    r = send(server, api_key, "POST", "/v1/products", body)
+    assert _error(r) == _invalid(
+        "Invalid parameter name: metadata[" + "A" * 91 + "... is longer than 500 characters."
+    )
+
+
+# --- values: 131,072 characters ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("char", ["x", "€"], ids=["plain", "big"])
+def test_a_value_of_131072_characters_is_read_and_131073_are_refused(
+    client: stripe.StripeClient, char: str
+) -> None:
+    """131,072 characters reach the parameter (a `description` takes 40,000); one more is the
+    decoder's 400, naming the key."""
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.products.create({"name": "W", "description": char * 131_072})
+    assert _sdk_error(exc) == _invalid(
+        f"Invalid string: {char * 20}...; must be at most 40000 characters",
+        "description",
+        "parameter_invalid_string",
+    )
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.products.create({"name": "W", "description": char * 131_073})
+    assert _sdk_error(exc) == _invalid(
+        "Invalid value for description: it is longer than 131072 characters.", "description"
+    )
+
+
+def test_a_too_long_value_under_a_500_character_key_is_the_value_error(
+    client: stripe.StripeClient,
+) -> None:
+    """A 500-character key is within its limit: the error is the value's, naming the key."""
+    key = "k" * 490
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.products.create({"name": "W", "metadata": {key: "v" * 131_073}})
+    e = err_of(exc)
+    assert (exc.value.http_status, e["type"], e.get("code")) == (400, "invalid_request_error", None)
+    assert e["message"] == (
+        "Invalid value for metadata[" + "k" * 91 + "...: it is longer than 131072 characters."
+    )
+    assert e["param"].startswith("metadata[kkk")
+
+
+def test_a_value_past_its_raw_limit_is_named_in_bracket_form(
+    server: ThreadedServer, api_key: str
+) -> None:
+    """Brackets sent escaped (`metadata%5Bk%5D`, as stripe-node and the SDKs' query strings do)
+    and a value of 1,572,865 bytes, past what 131,072 characters can take: `param` is
+    `metadata[k]`, as for a shorter value."""
+    for value in ("v" * 131_073, "v" * 1_572_865):
+        r = send(server, api_key, "POST", "/v1/products", "name=W&metadata%5Bk%5D=" + value)
+        assert _error(r) == _invalid(
+            "Invalid value for metadata[k]: it is longer than 131072 characters.", "metadata[k]"
+        )
+
+
+@pytest.mark.parametrize("extra", ["", "&" + BIG_RAW], ids=["escaped", "big"])
+def test_a_too_long_key_that_is_not_utf8_is_a_400(
+    server: ThreadedServer, api_key: str, extra: str
+) -> None:
+    """6,003 bytes of `%FF`: too long and not UTF-8, both 400s (which one comes first is the
+    emulator's choice); naming the key must not fail on its bytes."""
+    r = send(server, api_key, "POST", "/v1/products", "%FF" * 2_001 + "=1&name=W" + extra)
+    status, kind, code, param, _ = _error(r)
+    assert (status, kind, code, param) == (400, "invalid_request_error", None, None)
+
+
+def test_a_value_past_its_raw_limit_under_a_key_of_6000_bytes_is_the_value_error(
+    server: ThreadedServer, api_key: str
+) -> None:
+    """500 `😀` (6,000 bytes escaped) are a key within its 500 characters: a value of 1,572,865
+    bytes is the value's error, not the key's."""
+    body = "name=W&" + EMOJI * 500 + "=" + "v" * 1_572_865
+    e = assert_envelope(send(server, api_key, "POST", "/v1/products", body))
+    assert e["message"] == (
+        "Invalid value for " + "😀" * 100 + "...: it is longer than 131072 characters."
+    )
+    assert e["param"].startswith("😀" * 100)
