@@ -119,6 +119,20 @@ class IdempotencyError(StripeError):
         self.store_idempotent = False
 
 
+class IdempotencyKeyLength(StripeError):
+    """400 `idempotency_error` for an empty key or one over 255 characters (Stripe's text, as
+    quoted from real answers: no code, no param)."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__(
+            f"Idempotent key length is {length} characters long, which is outside accepted "
+            "lengths. Idempotent Keys must be 1-255 characters long. If you're looking for a "
+            "decent generator, try using a UUID defined by IETF RFC 4122.",
+            type="idempotency_error",
+        )
+        self.store_idempotent = False
+
+
 class IdempotencyKeyInUse(StripeError):
     """409 while another request with the same key is still running."""
 

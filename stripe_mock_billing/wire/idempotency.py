@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from ..errors import IdempotencyError, IdempotencyKeyInUse, InvalidRequest
+from ..errors import IdempotencyError, IdempotencyKeyInUse, IdempotencyKeyLength
 from ..store import IdempotencyEntry, Namespace
 
 MAX_KEY_LENGTH = 255
@@ -37,11 +37,8 @@ def begin(
     max_keys: int,
 ) -> IdempotencyEntry | None:
     """Claim `key` for this request; return the stored entry when this is a replay."""
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidRequest(
-            f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters long.",
-            param="Idempotency-Key",
-        )
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise IdempotencyKeyLength(len(key))
     with ns.idem_lock:
         table = ns.idempotency
         _evict(table, lambda oldest: now - oldest.created > ttl)  # expired keys

@@ -202,7 +202,8 @@ def begin(s: State, view: Any) -> Response | None:
     faults.inject(s, s.ns if s.ns is not None else journal.request_namespace(s))
     space = s.ns
     idem_key = env.get("HTTP_IDEMPOTENCY_KEY")
-    if space is not None and idem_key and s.method == "POST":
+    # an empty key is Stripe's 400 too ("length is 0 characters"), so present is what counts
+    if space is not None and idem_key is not None and s.method == "POST":
         fp = idempotency.fingerprint(
             s.method,
             s.path,

@@ -240,14 +240,39 @@ def test_keys_are_per_account(
     assert "Idempotent-Replayed" not in rb.headers
 
 
+# Stripe's answer to a key outside 1-255 characters, as quoted from real 400s (type
+# idempotency_error, no code, no param)
+KEY_LENGTH = (
+    "Idempotent key length is {} characters long, which is outside accepted lengths. "
+    "Idempotent Keys must be 1-255 characters long. If you're looking for a decent generator, "
+    "try using a UUID defined by IETF RFC 4122."
+)
+
+
 def test_too_long_key(client: stripe.StripeClient) -> None:
-    with pytest.raises(stripe.InvalidRequestError) as exc:
+    with pytest.raises(stripe.IdempotencyError) as exc:
         post(client, "/v1/customers", "k" * 256, name="x")
     e = err_of(exc)
     assert exc.value.http_status == 400
-    assert e["message"] == "Idempotency-Key must be at most 255 characters long."
+    assert (e["type"], e.get("code"), e.get("param")) == ("idempotency_error", None, None)
+    assert e["message"] == KEY_LENGTH.format(256)
     assert client.v1.customers.list().data == []
     assert post(client, "/v1/customers", "k" * 255, name="x").code == 200
+
+
+def test_empty_key_is_a_key_of_length_zero(server: ThreadedServer, api_key: str) -> None:
+    h = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": ""}
+    r = validated(requests.post(server.url + "/v1/customers", data="name=a", headers=h))
+    assert r.status_code == 400
+    e = r.json()["error"]
+    assert (e["type"], e.get("code"), e.get("param")) == ("idempotency_error", None, None)
+    assert e["message"] == KEY_LENGTH.format(0)
+    # nothing was written, and a one-character key is accepted
+    listed = validated(requests.get(server.url + "/v1/customers", headers=h))
+    assert listed.json()["data"] == []
+    h["Idempotency-Key"] = "k"
+    ok = validated(requests.post(server.url + "/v1/customers", data="name=a", headers=h))
+    assert ok.status_code == 200
 
 
 def test_memory_is_bounded_oldest_evicted_first(schema_violations: list[str]) -> None:
