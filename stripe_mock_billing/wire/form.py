@@ -87,8 +87,6 @@ def _insert(root: dict[str, Node], key: str, value: str) -> None:
         parts = split_key(key)
         if len(_PARTS) < 4096 and len(key) <= 256:
             _PARTS[key] = parts
-    if len(parts) > MAX_DEPTH:
-        raise _too_deep(parts[0])
     node: dict[str, Node] = root
     path = parts[0]
     for i, part in enumerate(parts):
