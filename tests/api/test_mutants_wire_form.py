@@ -71,6 +71,12 @@ def test_a_body_past_64_kib_reads_every_pair(client: stripe.StripeClient) -> Non
         assert p.images == ["https://example.com/a.png", "https://example.com/b.png"]
 
 
+def test_a_plus_is_a_space_in_a_body_without_escapes(client: stripe.StripeClient) -> None:
+    """`name=Ada+Lovelace&metadata[order]=6735`: no `%`, but the `+` still has to be read."""
+    prod = client.v1.products.create({"name": "Ada Lovelace", "metadata": {"order": "6735"}})
+    assert (prod.name, prod.metadata.to_dict()) == ("Ada Lovelace", {"order": "6735"})
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -190,21 +196,22 @@ def test_a_key_past_6000_bytes_is_named_decoded(
 # --- values: 131,072 characters ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("char", ["x", "€"], ids=["plain", "big"])
+@pytest.mark.parametrize("char", ["x", "€", "😀"], ids=["plain", "big", "big-4-byte"])
 def test_a_value_of_131072_characters_is_read_and_131073_are_refused(
     client: stripe.StripeClient, char: str
 ) -> None:
-    """131,072 characters reach the parameter (a `description` takes 40,000); one more is the
-    decoder's 400, naming the key."""
+    """131,072 characters reach the parameter (a `description` takes 40,000), even as 131,072
+    `😀` (1,572,864 bytes escaped); one more is the decoder's 400, naming the key. A pair
+    follows the long one, and is read as usual."""
     with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.products.create({"name": "W", "description": char * 131_072})
+        client.v1.products.create({"description": char * 131_072, "name": "W"})
     assert _sdk_error(exc) == _invalid(
         f"Invalid string: {char * 20}...; must be at most 40000 characters",
         "description",
         "parameter_invalid_string",
     )
     with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.products.create({"name": "W", "description": char * 131_073})
+        client.v1.products.create({"description": char * 131_073, "name": "W"})
     assert _sdk_error(exc) == _invalid(
         "Invalid value for description: it is longer than 131072 characters.", "description"
     )
