@@ -183,13 +183,14 @@ def test_a_key_of_500_four_byte_characters_is_read_and_501_are_refused(
 def test_a_key_past_6000_bytes_is_named_decoded(
     server: ThreadedServer, api_key: str, path: str
 ) -> None:
-    """2,001 escaped letters (`%41`, 6,003 bytes) are a 2,001-character key: refused, and named
-    as the key it is (`metadata[AAAA...`), whichever check saw it first."""
+    """`order+` and 2,001 escaped letters (`%41`, 6,003 bytes) are a 2,007-character key:
+    refused, and named as the key it is (`metadata[order AAAA...`), whichever check saw it
+    first."""
     extra = {"plain": "", "escaped": "&description=%C3%A9", "big": "&" + BIG_RAW}[path]
-    body = "name=W&metadata%5B" + "%41" * 2_001 + "%5D=1" + extra
+    body = "name=W&metadata%5Border+" + "%41" * 2_001 + "%5D=1" + extra
     r = send(server, api_key, "POST", "/v1/products", body)
     assert _error(r) == _invalid(
-        "Invalid parameter name: metadata[" + "A" * 91 + "... is longer than 500 characters."
+        "Invalid parameter name: metadata[order " + "A" * 85 + "... is longer than 500 characters."
     )
 
 
