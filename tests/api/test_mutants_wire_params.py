@@ -1,10 +1,12 @@
 """Parameter specs (wire/params/), pinned where the mutation review of the package found them
 untested: both sides of each limit (the echo of an invalid integer, an array's index and length,
 a string's length, int64, a decimal's length, 50 metadata keys after an update), the names an
-error gives two levels deep, `""` where it unsets and where it is refused, and the texts of the
-shape errors of booleans, decimals, enums and string maps. Limits come from Stripe's OpenAPI and
-docs (`limit` 1..100, `name` <= 256, up to 8 `images`, 50 metadata keys of 40 / 500 characters);
-the emulator's own are those of docs/reference/limits.md and wire-format.md."""
+error gives two levels deep, `""` where it unsets and where it is refused, and the shape errors
+of booleans, decimals, enums and string maps. Limits come from Stripe's OpenAPI and docs (`limit`
+1..100, `name` <= 256, up to 8 `images`, 50 metadata keys of 40 / 500 characters); the
+emulator's own from docs/reference/limits.md and wire-format.md. Where a capture of Stripe's
+text contradicts the emulator's (metadata limits, a too-long string's echo, a hash where a scalar
+belongs), only what both share is checked."""
 
 from __future__ import annotations
 
@@ -49,19 +51,31 @@ def test_an_invalid_integer_is_echoed_whole_up_to_100_characters(
 
 
 # --- nested.py: metadata -----------------------------------------------------------------------
+# Stripe's limits (50 keys, keys <= 40 and values <= 500 characters) are documented; its texts
+# are not (wire-format.md §2.4), and the captures found (`Metadata can have up to 50 keys, but
+# you've set 51. ...`; `Invalid key: <key> must be a string under 40 characters`) differ from the
+# emulator's, so these tests check the status, type, code, param and what every version of the
+# text says (the limit), not the wording.
 
 
 def _keys(n: int, prefix: str = "k") -> dict[str, str]:
     return {f"{prefix}{i}": "v" for i in range(n)}
 
 
+def _over_limit(exc: pytest.ExceptionInfo[stripe.StripeError], param: str, limit: str) -> None:
+    status, type_, code, got_param, message = err_tuple(exc)
+    assert (status, type_, code, got_param) == (400, "invalid_request_error", None, param)
+    assert isinstance(message, str) and limit in message
+
+
 def test_metadata_holds_50_keys_and_refuses_51(client: stripe.StripeClient) -> None:
-    """Stripe: up to 50 keys. 50 on a create are kept; 51 are a 400 naming `metadata`."""
+    """50 keys on a create are kept; 51 are a 400 naming `metadata`."""
     cus = client.v1.customers.create({"metadata": _keys(50)})
     assert len(cus.metadata.to_dict()) == 50
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.customers.create({"metadata": _keys(51)})
-    assert err_tuple(exc) == _invalid("metadata", "You can have a maximum of 50 metadata keys.")
+    _over_limit(exc, "metadata", "50")
+    assert [c.id for c in client.v1.customers.list({"limit": 10}).data] == [cus.id]
 
 
 def test_an_update_may_fill_metadata_to_50_keys_but_not_51(client: stripe.StripeClient) -> None:
@@ -72,7 +86,7 @@ def test_an_update_may_fill_metadata_to_50_keys_but_not_51(client: stripe.Stripe
     assert full.metadata.to_dict() == _keys(50)
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.customers.update(cus.id, {"metadata": {"one_more": "v"}})
-    assert err_tuple(exc) == _invalid("metadata", "You can have a maximum of 50 metadata keys.")
+    _over_limit(exc, "metadata", "50")
     assert client.v1.customers.retrieve(cus.id).metadata.to_dict() == _keys(50)
 
 
@@ -87,23 +101,19 @@ def test_unsetting_a_metadata_key_that_is_not_there_changes_nothing(
 
 
 def test_metadata_key_and_value_lengths(client: stripe.StripeClient) -> None:
-    """Keys up to 40 characters and values up to 500 are kept; one more is a 400: a long key
-    names `metadata`, a long value names its key."""
+    """Keys up to 40 characters and values up to 500 are kept; one more is a 400. A long key
+    names `metadata` (as in Stripe's captures) and the key; a long value names its limit."""
     ok = client.v1.customers.create({"metadata": {"k" * 40: "v" * 500}})
     assert ok.metadata.to_dict() == {"k" * 40: "v" * 500}
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.customers.create({"metadata": {"k" * 41: "v"}})
-    assert err_tuple(exc) == _invalid(
-        "metadata",
-        f"Metadata keys can have a maximum length of 40 characters. Key '{'k' * 41}' is too long.",
-    )
+    _over_limit(exc, "metadata", "40")
+    assert "k" * 41 in str(err_tuple(exc)[4])
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.customers.create({"metadata": {"note": "v" * 501}})
-    assert err_tuple(exc) == _invalid(
-        "metadata[note]",
-        "Metadata values can have a maximum length of 500 characters. The value for key 'note' "
-        "is too long.",
-    )
+    status, type_, code, _, message = err_tuple(exc)
+    assert (status, type_, code) == (400, "invalid_request_error", None)
+    assert isinstance(message, str) and "500" in message
 
 
 # --- nested.py: hashes two levels deep ---------------------------------------------------------
@@ -243,35 +253,35 @@ def test_a_meter_event_payload_is_a_hash_of_strings(
 
 
 # --- scalars.py --------------------------------------------------------------------------------
+# A hash sent where a scalar belongs: Stripe's text for it echoes the hash (a capture:
+# `Invalid string: {"number"=>...}`), the emulator's names the parameter; both begin with
+# `Invalid <type>: `, which is what these check, with the param.
 
 
 @pytest.mark.parametrize(
-    ("path", "body", "param", "message"),
+    ("path", "body", "param", "prefix"),
     [
-        (
-            "/v1/products",
-            "name=p&active[x]=true",
-            "active",
-            "Invalid boolean: active must be a boolean, not a hash.",
-        ),
+        ("/v1/products", "name=p&active[x]=true", "active", "Invalid boolean: "),
         (
             "/v1/prices",
             "currency=usd&product_data[name]=p&unit_amount_decimal[x]=1",
             "unit_amount_decimal",
-            "Invalid decimal: unit_amount_decimal must be a decimal, not a hash.",
+            "Invalid decimal: ",
         ),
         (
             "/v1/prices",
             "currency=usd&product_data[name]=p&unit_amount=1&billing_scheme[x]=tiered",
             "billing_scheme",
-            "Invalid string: billing_scheme must be a string, not a hash.",
+            "Invalid string: ",
         ),
     ],
 )
 def test_a_hash_where_a_scalar_belongs(
-    server: ThreadedServer, api_key: str, path: str, body: str, param: str, message: str
+    server: ThreadedServer, api_key: str, path: str, body: str, param: str, prefix: str
 ) -> None:
-    assert _error(send(server, api_key, "POST", path, body)) == _invalid(param, message)
+    status, type_, code, got_param, message = _error(send(server, api_key, "POST", path, body))
+    assert (status, type_, code, got_param) == (400, "invalid_request_error", None, param)
+    assert isinstance(message, str) and message.startswith(prefix), message
 
 
 def test_integers_reach_int64_max(client: stripe.StripeClient) -> None:
@@ -286,16 +296,19 @@ def test_integers_reach_int64_max(client: stripe.StripeClient) -> None:
 
 
 def test_a_customer_name_has_at_most_256_characters(client: stripe.StripeClient) -> None:
-    """Stripe's OpenAPI: `name` maxLength 256. The error echoes the first 20 characters."""
+    """Stripe's OpenAPI: `name` maxLength 256. The text's frame is Stripe's (a capture:
+    `Invalid string: nnnnnnnnnn...nnnnnnnnnn; must be at most 30 characters`); how the value is
+    abbreviated in it is not checked here (the emulator's differs, see the review report)."""
     name = "abcdefghijklmnopqrstuvwxyz" * 10  # 260 characters
     assert client.v1.customers.create({"name": name[:256]}).name == name[:256]
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.customers.create({"name": name[:257]})
-    assert err_tuple(exc) == _invalid(
-        "name",
-        "Invalid string: abcdefghijklmnopqrst...; must be at most 256 characters",
-        "parameter_invalid_string",
-    )
+    status, type_, _, param, message = err_tuple(exc)
+    assert (status, type_, param) == (400, "invalid_request_error", "name")
+    assert isinstance(message, str)
+    assert message.startswith("Invalid string: abcdefghij")
+    assert message.endswith("; must be at most 256 characters")
+    assert client.v1.customers.list({"limit": 10}).data[0].name == name[:256]
 
 
 def _price_decimal(client: stripe.StripeClient, unit_amount_decimal: str) -> Any:
