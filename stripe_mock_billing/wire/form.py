@@ -140,9 +140,7 @@ def decode(raw: bytes | str) -> dict[str, Node]:
             eq = raw.find(b"=", pos, end)
             key_end = end if eq < 0 else eq
             if key_end - pos > _RAW_KEY_MAX or (eq >= 0 and end - eq - 1 > _RAW_VALUE_MAX):
-                _too_long(
-                    raw[pos : min(key_end, pos + _RAW_HEAD)], key_end - pos, end - key_end - 1
-                )
+                _too_long(raw[pos : min(key_end, pos + _RAW_HEAD)], key_end - pos)
             raw_key = raw[pos:key_end]
             key = _KEYS.get(raw_key)
             if key is None:
@@ -175,7 +173,7 @@ def _decode_split(raw: bytes, root: dict[str, Node]) -> None:
             continue  # an empty pair (`&&`) is skipped
         raw_key, eq, raw_value = chunk.partition(b"=")
         if len(raw_key) > _RAW_KEY_MAX or (eq and len(raw_value) > _RAW_VALUE_MAX):
-            _too_long(raw_key[:_RAW_HEAD], len(raw_key), len(raw_value))
+            _too_long(raw_key[:_RAW_HEAD], len(raw_key))
         key = keys.get(raw_key)
         if key is None:
             key = _decode_component(raw_key)
@@ -216,7 +214,7 @@ def _decode_plain(raw: bytes, root: dict[str, Node]) -> bool:
     return True
 
 
-def _too_long(head: bytes, key_len: int, value_len: int) -> None:
+def _too_long(head: bytes, key_len: int) -> None:
     """400 for a pair whose raw (percent-encoded) key or value is past any decoded limit; the
     key is named decoded, as `_check_lengths` names it (`metadata[k]`, not `metadata%5Bk%5D`)."""
     name = _short(unquote_to_bytes(head.replace(b"+", b" ")).decode("utf-8", "replace"))
