@@ -121,6 +121,16 @@ def test_a_big_body_with_a_scalar_and_a_hash_under_one_key_names_it(
     )
 
 
+@pytest.mark.parametrize("extra", ["&description=%C3%A9", "&" + BIG_RAW], ids=["escaped", "big"])
+def test_a_value_may_hold_a_literal_equals_sign(
+    server: ThreadedServer, api_key: str, extra: str
+) -> None:
+    """`curl -d 'metadata[eq]=a=b'` sends the `=` as is: the first `=` ends the name."""
+    r = send(server, api_key, "POST", "/v1/products", "name=W&metadata[eq]=a=b" + extra)
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["metadata"]["eq"] == "a=b"
+
+
 # --- a pair without a name -----------------------------------------------------------------------
 
 
