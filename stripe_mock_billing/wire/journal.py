@@ -11,8 +11,9 @@ Memory is bounded per account: at most `MAX_ENTRIES` entries and `MAX_BYTES` of 
 response body, as bytes; parameters and responses are decoded only when the journal is read (a
 parsed form tree takes several times its body's size). A request or response body over
 `MAX_BODY` bytes is kept as `null` with `params_truncated` / `response_truncated: true`.
-Requests that fail before the account is known (401/403, unknown URL without a key) have no
-account and are not journaled.
+Requests that fail before the account is known (401/403, a URL the API does not have) have no
+account and are not journaled. A meter event stream request belongs to its session token's
+account, the token read as the stream reads it (Bearer, or Basic with the token as user).
 
 LIMITATIONS: control requests (`/_mock/*`, `/healthz`) are not journaled.
 """
@@ -32,6 +33,7 @@ from .. import clock
 from ..errors import StripeError
 from ..limits import loads_json
 from ..store import Namespace, Store
+from .auth import key_from_header
 from .form import decode
 
 MAX_ENTRIES = 1000
@@ -107,10 +109,13 @@ def path_matches(pattern: str, path: str) -> bool:
 
 
 def token_namespace(st: Store, environ: dict[str, Any]) -> Namespace | None:
-    """The account behind a v2 meter event session token in the Authorization header."""
-    header = environ.get("HTTP_AUTHORIZATION") or ""
-    scheme, _, token = header.strip().partition(" ")
-    entry = st.session_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+    """The account behind a v2 meter event session token in the Authorization header, read as
+    the stream route reads it (Bearer, or Basic with the token as user)."""
+    try:
+        token = key_from_header(environ.get("HTTP_AUTHORIZATION"))
+    except StripeError:
+        return None
+    entry = st.session_tokens.get(token)
     return st.namespace(entry[0]) if entry else None
 
 
