@@ -37,6 +37,7 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     "billing.credit_balance_summary": frozenset({"customer"}),
     "billing.alert": frozenset(),  # usage_threshold.meter / filters: not expandable here
     "billing.alert_triggered": frozenset(),
+    "payment_method": frozenset({"customer"}),
 }
 MAX_EXPAND_DEPTH = 4
 # the object an expandable id field names (for checking `expand[]` before a write)
@@ -73,6 +74,7 @@ EMBEDDED: dict[str, dict[str, str]] = {
     "billing.credit_grant": {},
     "billing.credit_balance_transaction": {},
     "billing.alert": {},
+    "payment_method": {},
 }
 # `/v1/<collection>` -> the object type its create/retrieve/update/list and verbs render
 TYPE_BY_COLLECTION: dict[str, str] = {
@@ -91,6 +93,7 @@ TYPE_BY_COLLECTION: dict[str, str] = {
     "billing/credit_grants": "billing.credit_grant",
     "billing/credit_balance_transactions": "billing.credit_balance_transaction",
     "billing/alerts": "billing.alert",
+    "payment_methods": "payment_method",
 }
 # POST `/v1/<collection>/<id>/<verb>` actions that render the collection's object
 VERBS = frozenset(
@@ -98,12 +101,15 @@ VERBS = frozenset(
         "activate",
         "advance",
         "archive",
+        "attach",
         "deactivate",
+        "detach",
         "expire",
         "finalize",
         "mark_uncollectible",
         "pay",
         "reactivate",
+        "send",
         "void",
     }
 )

@@ -93,3 +93,51 @@ def test_invoiceitem_create_with_bad_expand(client: stripe.StripeClient) -> None
         {"customer": cus.id, "amount": 100, "currency": "usd", "expand": ["customer"]}
     )
     assert good.customer.id == cus.id
+
+
+def _card(client: stripe.StripeClient) -> stripe.PaymentMethod:
+    return client.v1.payment_methods.create({"type": "card", "card": {"token": "tok_visa"}})
+
+
+def test_payment_method_attach_with_bad_expand_attaches_nothing(
+    client: stripe.StripeClient,
+) -> None:
+    cus = client.v1.customers.create({})
+    pm = _card(client)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_methods.attach(pm.id, {"customer": cus.id, "expand": ["nope"]})
+    _bad_expand(exc, "nope")
+    assert client.v1.payment_methods.retrieve(pm.id).customer is None
+
+
+def test_payment_method_customer_is_expandable_on_attach_and_detach(
+    client: stripe.StripeClient,
+) -> None:
+    # `customer` is the payment method's expandable id (x-expandableFields in Stripe's OpenAPI)
+    cus = client.v1.customers.create({"name": "Ada"})
+    pm = _card(client)
+    attached = client.v1.payment_methods.attach(pm.id, {"customer": cus.id, "expand": ["customer"]})
+    assert isinstance(attached.customer, stripe.Customer)
+    assert (attached.customer.id, attached.customer.name) == (cus.id, "Ada")
+    got = client.v1.payment_methods.retrieve(pm.id, {"expand": ["customer"]})
+    assert isinstance(got.customer, stripe.Customer) and got.customer.id == cus.id
+    detached = client.v1.payment_methods.detach(pm.id, {"expand": ["customer"]})
+    assert detached.customer is None
+
+
+def test_invoice_send_with_bad_expand_sends_nothing(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create({})
+    inv = client.v1.invoices.create(
+        {"customer": cus.id, "collection_method": "send_invoice", "days_until_due": 30}
+    )
+    client.v1.invoice_items.create(
+        {"customer": cus.id, "invoice": inv.id, "amount": 1000, "currency": "usd"}
+    )
+    client.v1.invoices.finalize_invoice(inv.id)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.invoices.send_invoice(inv.id, {"expand": ["nope"]})
+    _bad_expand(exc, "nope")
+    assert client.v1.events.list({"type": "invoice.sent"}).data == []
+    sent = client.v1.invoices.send_invoice(inv.id, {"expand": ["customer"]})
+    assert isinstance(sent.customer, stripe.Customer) and sent.customer.id == cus.id
+    assert len(client.v1.events.list({"type": "invoice.sent"}).data) == 1
