@@ -231,7 +231,10 @@ def test_more_than_10k_params(server: ThreadedServer, api_key: str) -> None:
 def test_many_metadata_keys_under_the_param_limit(server: ThreadedServer, api_key: str) -> None:
     body = "&".join(f"metadata[k{i}]=v" for i in range(51))
     err = assert_envelope(send(server, api_key, "POST", "/v1/customers", body))
-    assert err["message"] == "You can have a maximum of 50 metadata keys."
+    assert err["message"] == (
+        "Metadata can have up to 50 keys, but you've set 51. Email us at "
+        "support+metadata@stripe.com for more information."
+    )
 
 
 def test_body_over_16_mib_is_413(server: ThreadedServer, api_key: str) -> None:

@@ -75,6 +75,11 @@ def test_metadata_holds_50_keys_and_refuses_51(client: stripe.StripeClient) -> N
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.customers.create({"metadata": _keys(51)})
     _over_limit(exc, "metadata", "50")
+    # Stripe's text (FlowFuse/flowfuse#1948)
+    assert err_tuple(exc)[4] == (
+        "Metadata can have up to 50 keys, but you've set 51. Email us at "
+        "support+metadata@stripe.com for more information."
+    )
     assert [c.id for c in client.v1.customers.list({"limit": 10}).data] == [cus.id]
 
 
@@ -87,6 +92,7 @@ def test_an_update_may_fill_metadata_to_50_keys_but_not_51(client: stripe.Stripe
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.customers.update(cus.id, {"metadata": {"one_more": "v"}})
     _over_limit(exc, "metadata", "50")
+    assert "but you've set 51." in str(err_tuple(exc)[4])
     assert client.v1.customers.retrieve(cus.id).metadata.to_dict() == _keys(50)
 
 

@@ -197,12 +197,22 @@ def test_required_empty_string_is_invalid_empty() -> None:
 
 
 def test_metadata_limits() -> None:
-    assert fail("metadata[" + "k" * 41 + "]=v").message.startswith(
-        "Metadata keys can have a maximum length of 40 characters."
+    # Stripe's texts: stripe-php#246 (key, value), FlowFuse/flowfuse#1948 (51 keys)
+    long_key = fail("metadata[" + "k" * 41 + "]=v")
+    assert (long_key.param, long_key.message) == (
+        "metadata",
+        "Invalid key: " + "k" * 41 + " must be a string under 40 characters",
     )
-    assert fail("metadata[k]=" + "v" * 501).param == "metadata[k]"
+    long_value = fail("metadata[k]=" + "v" * 501)
+    assert (long_value.param, long_value.message) == (
+        "metadata",
+        "Invalid val: " + "v" * 501 + " must be a string under 500 characters",
+    )
     many = "&".join(f"metadata[k{i}]=v" for i in range(51))
-    assert fail(many).message == "You can have a maximum of 50 metadata keys."
+    assert fail(many).message == (
+        "Metadata can have up to 50 keys, but you've set 51. Email us at "
+        "support+metadata@stripe.com for more information."
+    )
     assert run("metadata[" + "k" * 40 + "]=" + "v" * 500)["metadata"]
 
 

@@ -30,22 +30,24 @@ class Metadata(Param):
                 raise invalid_value(
                     _join(name, k), f"Invalid value for {_join(name, k)}: must be a string."
                 )
+            # Stripe's texts as a Stripe engineer gave them (stripe-php#246); param: the map
             if len(k) > 40:
-                raise invalid_value(
-                    name,
-                    f"Metadata keys can have a maximum length of 40 characters. Key '{k}' "
-                    "is too long.",
-                )
+                raise invalid_value(name, f"Invalid key: {k} must be a string under 40 characters")
             if len(v) > 500:
-                raise invalid_value(
-                    _join(name, k),
-                    f"Metadata values can have a maximum length of 500 characters. The value "
-                    f"for key '{k}' is too long.",
-                )
+                raise invalid_value(name, f"Invalid val: {v} must be a string under 500 characters")
             out[k] = v if v != "" else None
         if len(out) > 50:
-            raise invalid_value(name, "You can have a maximum of 50 metadata keys.")
+            raise too_many_metadata_keys(name, len(out))
         return out
+
+
+def too_many_metadata_keys(name: str, count: int) -> Exception:
+    """Stripe's 400 for more than 50 metadata keys, as captured from real answers."""
+    return invalid_value(
+        name,
+        f"Metadata can have up to 50 keys, but you've set {count}. Email us at "
+        "support+metadata@stripe.com for more information.",
+    )
 
 
 @dataclass(slots=True, kw_only=True)
@@ -184,5 +186,5 @@ def apply_metadata(current: dict[str, str], update: dict[str, str | None] | None
         else:
             merged[k] = v
     if len(merged) > 50:
-        raise invalid_value("metadata", "You can have a maximum of 50 metadata keys.")
+        raise too_many_metadata_keys("metadata", len(merged))
     return merged
