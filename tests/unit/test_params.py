@@ -151,7 +151,7 @@ ERROR_CASES: list[tuple[str, str | None, str, str]] = [
         "name=abcdefghijk",
         "parameter_invalid_string",
         "name",
-        "Invalid string: abcdefghijk...; must be at most 10 characters",
+        "Invalid string: abcdefghij...bcdefghijk; must be at most 10 characters",
     ),
     ("name[x]=1", None, "name", "Invalid string: name must be a string, not a hash."),
     ("count[x]=1", None, "count", "Invalid integer: count must be an integer, not a hash."),

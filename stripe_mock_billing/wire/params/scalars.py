@@ -24,9 +24,12 @@ class Str(Param):
         if s is None:
             return None
         if len(s) > self.max_length:
+            # Stripe's frame, as captured for a 256-character value (2024): its first 10
+            # characters, `...`, its last 10 (which 10 are shown is read off a uniform value)
             raise invalid_value(
                 name,
-                f"Invalid string: {s[:20]}...; must be at most {self.max_length} characters",
+                f"Invalid string: {s[:10]}...{s[-10:]}; must be at most {self.max_length} "
+                "characters",
                 code="parameter_invalid_string",
             )
         return s
