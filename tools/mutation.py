@@ -130,7 +130,7 @@ def pytest_collection_modifyitems(session, config, items):
 """
 # test files about a module, by words in their path (a mutant of it runs them first under a cap)
 RELEVANT = {
-    "auth": ("wire_auth", "test_auth"),
+    "auth": ("wire_auth", "test_auth", "hardening_state"),
     "dispatch": ("pipeline_routes", "wire_format", "unsupported_params", "params_used", "versions"),
     "faults": ("wire_faults", "faults", "meter_events_v2"),
     "form": ("wire_form", "test_form", "wire_format", "bad_input", "booleans"),
@@ -138,7 +138,7 @@ RELEVANT = {
     "journal": ("wire_journal", "journal", "test_control", "hardening_state", "inprocess"),
     "pipeline": ("pipeline", "wire_format", "test_auth", "idempotency", "versions", "rate_limit"),
     "render": ("wire_format", "objects_and_expand", "expand_before_write", "versions", "snapshot"),
-    "state": ("wire_state", "hardening_state", "mutants_state", "test_control", "test_lifecycle"),
+    "state": ("wire_state", "mutants_state", "idempotency", "event_destinations", "test_lifecycle"),
     "base": ("wire_params", "test_params", "unsupported_params", "bad_input", "hardening_input"),
     "nested": ("wire_params", "test_params", "unsupported_params", "bad_input", "hardening_input"),
     "parsing": ("wire_params", "test_params", "unsupported_params", "bad_input", "hardening_input"),

@@ -345,3 +345,18 @@ def test_a_price_unit_amount_decimal_is_not_negative(client: stripe.StripeClient
     assert err_tuple(exc) == _invalid(
         "unit_amount_decimal", "Invalid unit_amount_decimal: must be greater than or equal to 0"
     )
+
+
+def test_a_list_limit_ranges_from_1_to_100(client: stripe.StripeClient) -> None:
+    """Stripe's docs: "Limit can range between 1 and 100". Both ends are accepted, one past
+    either end is a 400 naming `limit`."""
+    for i in range(2):
+        client.v1.customers.create({"name": f"c{i}"})
+    assert len(client.v1.customers.list({"limit": 1}).data) == 1
+    assert len(client.v1.customers.list({"limit": 100}).data) == 2
+    for limit, text in ((0, "greater than or equal to 1"), (101, "less than or equal to 100")):
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            client.v1.customers.list({"limit": limit})
+        status, type_, code, param, message = err_tuple(exc)
+        assert (status, type_, code, param) == (400, "invalid_request_error", None, "limit")
+        assert message == f"Invalid limit: must be {text}"
