@@ -360,3 +360,38 @@ def test_a_list_limit_ranges_from_1_to_100(client: stripe.StripeClient) -> None:
         status, type_, code, param, message = err_tuple(exc)
         assert (status, type_, code, param) == (400, "invalid_request_error", None, "limit")
         assert message == f"Invalid limit: must be {text}"
+
+
+def test_an_empty_string_for_a_parameter_that_cannot_be_unset(client: stripe.StripeClient) -> None:
+    """An alert's customer filter is optional but cannot be unset: `""` is Stripe's
+    `parameter_invalid_empty`, not an absent filter."""
+    m = client.v1.billing.meters.create(
+        {"display_name": "x", "event_name": "e", "default_aggregation": {"formula": "sum"}}
+    )
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.billing.alerts.create(
+            {
+                "alert_type": "usage_threshold",
+                "title": "t",
+                "usage_threshold": {
+                    "gte": 10,
+                    "meter": m.id,
+                    "recurrence": "one_time",
+                    "filters": [{"type": "customer", "customer": ""}],
+                },
+            }
+        )
+    name = "usage_threshold[filters][0][customer]"
+    status, type_, code, param, message = err_tuple(exc)
+    assert (status, type_, code, param) == (
+        400,
+        "invalid_request_error",
+        "parameter_invalid_empty",
+        name,
+    )
+    assert message == (
+        f"You passed an empty string for '{name}'. We assume empty values are an attempt to "
+        f"unset a parameter; however '{name}' cannot be unset. You should remove '{name}' from "
+        "your request or supply a non-empty value."
+    )
+    assert client.v1.billing.alerts.list().data == []

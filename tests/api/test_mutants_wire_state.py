@@ -5,6 +5,8 @@ nested in other objects."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import stripe
 
@@ -100,3 +102,14 @@ def test_the_bare_api_roots_answer_like_any_unknown_api_url(
     assert r.headers["Stripe-Version"] == "2025-02-24.acacia"
     assert r.headers["Cache-Control"] == "no-cache, no-store"
     assert r.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_request_id_is_req_and_14_characters(client: stripe.StripeClient) -> None:
+    """Stripe's request ids, e.g. `req_O6zILK5QEVpViw` in a captured error: `req_` and 14
+    letters or digits, in the `Request-Id` header and the error's `request_log_url`."""
+    r = client.raw_request("get", "/v1/customers")
+    assert re.fullmatch(r"req_[A-Za-z0-9]{14}", r.headers["Request-Id"])
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.customers.retrieve("cus_missing")
+    url = err_of(exc)["request_log_url"]
+    assert re.fullmatch(r"https://dashboard\.stripe\.com/test/logs/req_[A-Za-z0-9]{14}", url)
