@@ -155,27 +155,36 @@ def test_deleting_an_unknown_rule_is_404_while_others_are_armed(
 # --- limits, both sides ------------------------------------------------------------------------
 
 
-def test_times_is_at_most_100000(mock: StripeMock) -> None:
-    assert _arm(mock, {"kind": "api_error", "times": 100_000})["remaining"] == 100_000
+@pytest.mark.parametrize(
+    ("kind", "field", "shown_as", "top", "message"),
+    [
+        (
+            "api_error",
+            "times",
+            "remaining",
+            100_000,
+            "Invalid times: must be between 1 and 100000.",
+        ),
+        (
+            "latency",
+            "latency_ms",
+            "latency_ms",
+            60_000,
+            "Invalid latency_ms: must be between 0 and 60000.",
+        ),
+    ],
+)
+def test_a_rule_field_is_read_up_to_its_limit_and_refused_past_it(
+    mock: StripeMock, kind: str, field: str, shown_as: str, top: int, message: str
+) -> None:
+    assert _arm(mock, {"kind": kind, field: top})[shown_as] == top
     mock.clear_faults()
-    err = _refused(mock, {"kind": "api_error", "times": 100_001})
+    err = _refused(mock, {"kind": kind, field: top + 1})
     assert (err["type"], err.get("code"), err["param"], err["message"]) == (
         "invalid_request_error",
         None,
-        "times",
-        "Invalid times: must be between 1 and 100000.",
-    )
-
-
-def test_latency_ms_is_at_most_60000(mock: StripeMock) -> None:
-    assert _arm(mock, {"kind": "latency", "latency_ms": 60_000})["latency_ms"] == 60_000
-    mock.clear_faults()
-    err = _refused(mock, {"kind": "latency", "latency_ms": 60_001})
-    assert (err["type"], err.get("code"), err["param"], err["message"]) == (
-        "invalid_request_error",
-        None,
-        "latency_ms",
-        "Invalid latency_ms: must be between 0 and 60000.",
+        field,
+        message,
     )
 
 
