@@ -51,6 +51,16 @@ def _refused(mock: StripeMock, body: dict[str, Any]) -> dict[str, Any]:
     return control_error(exc)
 
 
+def _is_field_error(err: dict[str, Any], param: str, message: str) -> None:
+    """A 400 `invalid_request_error` without a code, naming `param` with `message`."""
+    assert (err["type"], err.get("code"), err["param"], err["message"]) == (
+        "invalid_request_error",
+        None,
+        param,
+        message,
+    )
+
+
 # --- a rule's defaults and wire shape ----------------------------------------------------------
 
 
@@ -180,12 +190,7 @@ def test_a_rule_field_is_read_up_to_its_limit_and_refused_past_it(
     assert _arm(mock, {"kind": kind, field: top})[shown_as] == top
     mock.clear_faults()
     err = _refused(mock, {"kind": kind, field: top + 1})
-    assert (err["type"], err.get("code"), err["param"], err["message"]) == (
-        "invalid_request_error",
-        None,
-        field,
-        message,
-    )
+    _is_field_error(err, field, message)
 
 
 def test_an_account_holds_at_most_1000_rules(mock: StripeMock) -> None:
@@ -195,12 +200,7 @@ def test_an_account_holds_at_most_1000_rules(mock: StripeMock) -> None:
         _arm(mock, {"kind": "api_error", "path": "/v1/prices"})
     assert exc.value.status == 400
     err = control_error(exc)
-    assert (err["type"], err.get("code"), err["param"], err["message"]) == (
-        "invalid_request_error",
-        None,
-        "kind",
-        "Too many fault rules: at most 1000 per account.",
-    )
+    _is_field_error(err, "kind", "Too many fault rules: at most 1000 per account.")
     assert len(mock.faults()) == 1000
 
 
@@ -254,23 +254,13 @@ def test_a_form_encoded_should_retry_true_marks_a_rate_limit_retryable(
 @pytest.mark.parametrize("method", ["", "  ", 5])
 def test_a_method_must_be_a_non_empty_string(mock: StripeMock, method: Any) -> None:
     err = _refused(mock, {"kind": "api_error", "method": method})
-    assert (err["type"], err.get("code"), err["param"], err["message"]) == (
-        "invalid_request_error",
-        None,
-        "method",
-        "Invalid method: must be an HTTP method or *",
-    )
+    _is_field_error(err, "method", "Invalid method: must be an HTTP method or *")
 
 
 @pytest.mark.parametrize("path", ["", 5, "X/v1/customers"])
 def test_a_path_must_start_with_a_slash_or_a_glob(mock: StripeMock, path: Any) -> None:
     err = _refused(mock, {"kind": "api_error", "path": path})
-    assert (err["type"], err.get("code"), err["param"], err["message"]) == (
-        "invalid_request_error",
-        None,
-        "path",
-        "Invalid path: must start with / (globs * ? [] allowed)",
-    )
+    _is_field_error(err, "path", "Invalid path: must start with / (globs * ? [] allowed)")
 
 
 # --- idempotency_key_in_use without a key ------------------------------------------------------
