@@ -71,23 +71,27 @@ def key_from_header(header: str | None) -> str:
 
 
 _WHITESPACE = re.compile(r"\s")
-# an Authorization header longer than this holds no valid key (Basic base64 is 4/3 the key)
-_MAX_HEADER = 16 + MAX_API_KEY_LENGTH * 4 // 3 + 8
+# a header longer than this (Basic base64 is 4/3 of `key:password`) is not cached: a long
+# password is allowed, and absurd headers must not fill the cache
+_MAX_CACHED_HEADER = 16 + MAX_API_KEY_LENGTH * 4 // 3 + 8
 
 
 def authenticate(header: str | None, *, v2: bool) -> str:
     """The secret test key of the request, or Stripe's 401/403. A key over 255 characters is
-    an invalid key (Stripe's are ~110): checked before the cache, so absurd headers are neither
-    cached nor made into accounts."""
-    if header is not None and len(header) > _MAX_HEADER:
-        key = key_from_header(header[:_MAX_HEADER])
-        raise AuthenticationError(f"Invalid API Key provided: {mask_key(key[:40])}...")
+    an invalid key (Stripe's are ~110). A header too long to cache is parsed whole (the server
+    bounds headers at limits.MAX_HEADER_BYTES) and checked without the cache, so absurd headers
+    are neither cached nor made into accounts, and a long Basic password is still accepted."""
+    if header is not None and len(header) > _MAX_CACHED_HEADER:
+        return _check_key(key_from_header(header), v2=v2)
     return _authenticate(header, v2=v2)
 
 
 @lru_cache(maxsize=4096)
 def _authenticate(header: str | None, *, v2: bool) -> str:
-    key = key_from_header(header)
+    return _check_key(key_from_header(header), v2=v2)
+
+
+def _check_key(key: str, *, v2: bool) -> str:
     if len(key) > MAX_API_KEY_LENGTH:
         raise AuthenticationError(f"Invalid API Key provided: {mask_key(key[:40])}...")
     if key.startswith(("pk_test_", "pk_live_")):

@@ -128,6 +128,35 @@ def test_a_255_character_key_after_many_spaces_is_accepted(server: ThreadedServe
     assert _customers(server, header).status_code == 200
 
 
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_a_255_character_key_with_a_long_basic_password_is_accepted(
+    server: ThreadedServer,
+) -> None:
+    """Basic auth takes the key as the user; the password is not read (RFC 7617, as curl's
+    `-u sk_test_...:` sends). A 255-character key with a 40-character password is a 402-character
+    header, and still that key."""
+    key = "sk_test_" + uuid.uuid4().hex + "b" * (255 - 8 - 32)
+    header = _basic(key, "p" * 40)
+    assert len(header) == 402
+    assert _customers(server, header).status_code == 200
+
+
+def test_a_256_character_key_in_a_long_basic_header_is_an_invalid_key(
+    server: ThreadedServer,
+) -> None:
+    """One character past the 255 the emulator accepts (docs/reference/limits.md): Stripe's
+    invalid-key 401, the key's first 40 characters masked and `...`."""
+    key = "sk_test_" + "c" * 248
+    r = _customers(server, _basic(key, "p" * 40))
+    assert r.status_code == 401
+    e = r.json()["error"]
+    assert e["type"] == "invalid_request_error" and "code" not in e and "param" not in e
+    assert e["message"] == "Invalid API Key provided: sk_test_" + "*" * 28 + "cccc..."
+
+
 # --- idempotency keys (wire-format.md §10) -------------------------------------------------------
 
 
