@@ -119,6 +119,20 @@ class IdempotencyError(StripeError):
         self.store_idempotent = False
 
 
+class IdempotencyKeyLineBreak(StripeError):
+    """400 for an `Idempotency-Key` holding a line break (an obsolete folded header, or a key
+    passed in-process): no response header can echo it back. Stripe's answer is unverified (its
+    front end refuses folded headers before the API); the emulator's choice: an
+    `invalid_request_error` naming the header, checked before anything is written."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Invalid Idempotency-Key: it contains a line break, which an HTTP header cannot "
+            "carry. Idempotent Keys must be 1-255 characters long, on one line."
+        )
+        self.store_idempotent = False
+
+
 class IdempotencyKeyLength(StripeError):
     """400 `idempotency_error` for an empty key or one over 255 characters (Stripe's text, as
     quoted from real answers: no code, no param)."""

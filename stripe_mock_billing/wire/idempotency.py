@@ -13,7 +13,12 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from ..errors import IdempotencyError, IdempotencyKeyInUse, IdempotencyKeyLength
+from ..errors import (
+    IdempotencyError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyLength,
+    IdempotencyKeyLineBreak,
+)
 from ..store import IdempotencyEntry, Namespace
 
 MAX_KEY_LENGTH = 255
@@ -39,6 +44,8 @@ def begin(
     """Claim `key` for this request; return the stored entry when this is a replay."""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise IdempotencyKeyLength(len(key))
+    if "\n" in key or "\r" in key:  # the key is echoed in a response header
+        raise IdempotencyKeyLineBreak()
     with ns.idem_lock:
         table = ns.idempotency
         _evict(table, lambda oldest: now - oldest.created > ttl)  # expired keys

@@ -250,11 +250,14 @@ def check_expand(obj_type: str, paths: Sequence[str], *, is_list: bool = False) 
 
 
 def _check_depth(path: str) -> None:
-    if len([p for p in path.split(".") if p != "data"]) > MAX_EXPAND_DEPTH:
+    # every segment is a level, `data` too: Stripe refuses `data.items.data.price.product`
+    # ("when listing charges, data.payment_intent.customer.default_source is the deepest allowed")
+    if len(path.split(".")) > MAX_EXPAND_DEPTH:
         raise InvalidRequest(
             f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property. "
             f"Property: {path}",
             param="expand",
+            code="property_expansion_max_depth",
         )
 
 
