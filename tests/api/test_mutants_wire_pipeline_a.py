@@ -61,6 +61,8 @@ def test_a_replay_carries_its_own_request_headers(
     assert h["Access-Control-Allow-Origin"] == "*"
     assert first.headers["Stripe-Version"] == "2025-02-24.acacia"
     assert "Stripe-Mock-Requested-Version" not in first.headers
+    assert first.headers["Cache-Control"] == "no-cache, no-store"
+    assert first.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_a_stored_error_replays_its_stripe_should_retry(
