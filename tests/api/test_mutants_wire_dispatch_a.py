@@ -288,12 +288,29 @@ def test_an_exception_in_a_route_is_a_500_naming_its_request(
     _assert_500(exc, caplog, app, raised)
 
 
+@pytest.mark.parametrize(
+    "way",
+    [
+        "lean",
+        pytest.param(
+            "flask",
+            marks=pytest.mark.skip(
+                reason="bug: on the Flask path an exception in an after hook is werkzeug's 500 "
+                "(invalid_request_error), neither api_error nor kept for the adapters"
+            ),
+        ),
+    ],
+)
 def test_an_exception_after_the_route_is_a_500_naming_its_request(
-    caplog: pytest.LogCaptureFixture, schema_violations: list[str]
+    apps: dict[str, flask.Flask],
+    way: str,
+    caplog: pytest.LogCaptureFixture,
+    schema_violations: list[str],
 ) -> None:
     """An emulator bug in a hook the pipeline runs after the route (`pipeline.add_after`,
     docs/architecture.md), simulated: still a 500 `api_error` with the common headers, linking
-    its own request's log, the exception logged with the request; the next request is served."""
+    its own request's log, the exception logged with the request; the next request is served.
+    Both ways into the pipeline answer alike."""
     raised = RuntimeError("secret internal detail")
     calls: list[int] = []
 
@@ -303,7 +320,7 @@ def test_an_exception_after_the_route_is_a_500_naming_its_request(
             raise raised
         return resp
 
-    app = create_app(Settings(port=0))
+    app = apps[way]
     pipeline.add_after(app, after)
     with ThreadedServer(app=app) as srv, caplog.at_level(logging.ERROR):
         client = make_client(srv.url, _key(), schema_violations)
