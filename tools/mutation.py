@@ -131,13 +131,27 @@ def pytest_collection_modifyitems(session, config, items):
 # test files about a module, by words in their path (a mutant of it runs them first under a cap)
 RELEVANT = {
     "auth": ("wire_auth", "test_auth", "hardening_state"),
-    "dispatch": ("pipeline_routes", "wire_format", "unsupported_params", "params_used", "versions"),
+    "dispatch": (
+        "wire_dispatch",
+        "pipeline_routes",
+        "wire_format",
+        "unsupported_params",
+        "params_used",
+        "versions",
+    ),
     "faults": ("wire_faults", "faults", "meter_events_v2"),
     "form": ("wire_form", "test_form", "wire_format", "bad_input", "booleans"),
     "idempotency": ("wire_auth", "idempotency"),
     "journal": ("wire_journal", "journal", "test_control", "hardening_state", "inprocess"),
     "pipeline": ("pipeline", "wire_format", "test_auth", "idempotency", "versions", "rate_limit"),
-    "render": ("wire_format", "objects_and_expand", "expand_before_write", "versions", "snapshot"),
+    "render": (
+        "wire_render",
+        "wire_format",
+        "objects_and_expand",
+        "expand_before_write",
+        "versions",
+        "snapshot",
+    ),
     "state": ("wire_state", "mutants_state", "idempotency", "event_destinations", "test_lifecycle"),
     "base": ("wire_params", "test_params", "unsupported_params", "bad_input", "hardening_input"),
     "nested": ("wire_params", "test_params", "unsupported_params", "bad_input", "hardening_input"),
@@ -326,7 +340,8 @@ def refresh_stats(cache: Path) -> None:
     kills it ("survived" or "no tests" by mistake). So when the fingerprint of the package and
     the tests differs from the one the map was made with, the map is deleted (mutmut traces the
     whole selection again on its next run) and every survivor and untested mutant is set back
-    to unchecked; killed verdicts stay (a kill is a test that failed)."""
+    to unchecked, except the survivors listed as equivalent; killed verdicts stay (a kill is a
+    test that failed)."""
     mutants = cache / "mutants"
     stats = mutants / "mutmut-stats.json"
     stamp = mutants / "stats-fingerprint.txt"
@@ -339,11 +354,16 @@ def refresh_stats(cache: Path) -> None:
         return
     stats.unlink()
     reset = _reset_names(cache)
+    # a survivor listed as equivalent keeps its verdict: a changed test can only kill it (its
+    # entry then goes stale unseen, which hides nothing), and mutmut itself resets every mutant
+    # of a function whose code changed (its hash_by_function_name), so a listed name never
+    # stands for another mutant. Re-running them cost most of a run (a survivor runs every test)
+    equiv = equivalents()
     for meta in mutants.rglob("*.meta"):
         data = json.loads(meta.read_text())
         codes = data["exit_code_by_key"]
         for name, code in codes.items():
-            if STATUS.get(code) in UNDETECTED:
+            if STATUS.get(code) in UNDETECTED and name not in equiv:
                 codes[name] = None
                 reset.add(name)
         meta.write_text(json.dumps(data, indent=4))
