@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from stripe_mock_billing.app import create_app
 from stripe_mock_billing.config import Settings
 from stripe_mock_billing.handle import StripeMock
 from stripe_mock_billing.inprocess import INPROCESS_URL, httpx_client, mock_stripe
+from stripe_mock_billing.resources import customers as customers_module
 from stripe_mock_billing.server import ThreadedServer
 from stripe_mock_billing.wsgi_call import wsgi_environ
 from tests.api.conftest import raw_http
@@ -481,3 +483,39 @@ def test_a_body_sent_with_a_v2_get_or_delete_is_ignored(
     assert gone.status_code == 200, gone.text[:300]
     assert gone.json()["id"] == ed.id
     assert client.v2.core.event_destinations.list().data == []
+
+
+def test_a_v2_error_has_the_v2_envelope(server: ThreadedServer, api_key: str) -> None:
+    """A v2 endpoint's error has v2's members (`type`, `code`, `message`; optionally `doc_url`,
+    `user_message`), not v1's `param` or `request_log_url`."""
+    # not validated: the v2 event destination paths are no operation of the OpenAPI spec at hand
+    r = raw_http(server, "GET", "/v2/core/event_destinations/ed_test_missing", api_key)
+    assert r.status_code == 404, r.text[:300]
+    err = r.json()["error"]
+    assert set(err) <= {"type", "code", "message", "doc_url", "user_message"}, err
+    assert (err["type"], err["code"]) == ("invalid_request_error", "not_found")
+    assert isinstance(err["message"], str) and err["message"]
+
+
+# --- an emulator bug: a 500 for this request, logged with it -------------------------------------
+
+
+def test_an_emulator_bug_is_a_500_of_this_request_logged_with_its_method_and_path(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """wire-format.md: an emulator bug is a 500 `api_error`, logged. The answer is this
+    request's (its log URL names its Request-Id) and the log line says which request failed."""
+
+    def boom(cust: Any, prm: Any) -> None:
+        raise RuntimeError("an emulator bug")
+
+    app = create_app(Settings(port=0))
+    monkeypatch.setattr(customers_module, "_apply", boom)
+    with ThreadedServer(app=app) as srv, caplog.at_level(logging.ERROR):
+        r = send(srv, "sk_test_boom_" + uuid.uuid4().hex, "POST", "/v1/customers", b"name=x")
+    assert r.status_code == 500
+    err = r.json()["error"]
+    assert (err["type"], err["message"]) == ("api_error", "An unknown error occurred")
+    _logged(r.headers, err)
+    logged = [x for x in caplog.records if x.name == "stripe_mock_billing" and x.exc_info]
+    assert [x.getMessage() for x in logged] == ["unexpected error in POST /v1/customers"]
