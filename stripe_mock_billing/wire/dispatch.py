@@ -71,11 +71,17 @@ def before_request() -> Response | None:
 
 
 def after_request(resp: Response) -> Response:
-    """Flask hook: the pipeline's after hooks, then `finish`."""
+    """Flask hook: the pipeline's after hooks, then `finish`; an exception there is a 500
+    `api_error` (logged and kept for the adapters to re-raise), as on the lean path."""
     s = state()
-    for fn in reversed(current_app.extensions[HOOKS].after):
-        resp = fn(resp)
-    return finish(s, resp)
+    try:
+        for fn in reversed(current_app.extensions[HOOKS].after):
+            resp = fn(resp)
+        return finish(s, resp)
+    except Exception as err:
+        req = _flask_request()
+        errors = current_app.extensions[ERRORS]
+        return finish(s, unexpected_response(s, err, errors, req.method, req.path))
 
 
 def teardown_request(_exc: BaseException | None) -> None:
@@ -315,7 +321,7 @@ class Dispatcher:
         if found is None:
             return self.fallback(environ, start_response)
         length = environ.get("CONTENT_LENGTH")
-        if length and (not length.isdigit() or int(length) > self.max_length):
+        if length and (not length.isdecimal() or int(length) > self.max_length):
             return self.fallback(environ, start_response)  # werkzeug's 413 (or 400)
         rule, args = found
         s = State(environ, meth, where, self.st, self.refresh)

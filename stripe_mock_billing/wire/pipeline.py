@@ -111,10 +111,17 @@ _COMMON_TAIL = (("Cache-Control", "no-cache, no-store"), ("Access-Control-Allow-
 def _read_body(s: State) -> bytes:
     body = s.body
     if body is None:
+        length = s.environ.get("CONTENT_LENGTH")
+        if length and not length.strip().isdecimal():
+            # RFC 9112 6.3: an invalid Content-Length is a 400 (werkzeug would read no body and
+            # the request would run without its parameters); isdecimal: ASCII digits only in
+            # a header's Latin-1 text
+            raise InvalidRequest(
+                f"Invalid Content-Length header: {length[:20]} is not a number of bytes."
+            )
         if s.reader is not None:
             body = s.reader()
         else:
-            length = s.environ.get("CONTENT_LENGTH")
             body = s.environ["wsgi.input"].read(int(length)) if length else b""
         s.body = body
     return body
