@@ -477,6 +477,7 @@ def test_a_body_sent_with_a_v2_get_or_delete_is_ignored(
     listed = requests.get(base, data=b"{not json", headers=headers, timeout=10)
     assert listed.status_code == 200, listed.text[:300]
     assert [d["id"] for d in listed.json()["data"]] == [ed.id]
+    # not validated: as above (no OpenAPI operation for the v2 event destination paths)
     gone = requests.delete(f"{base}/{ed.id}", data=b"[1, 2", headers=headers, timeout=10)
     assert gone.status_code == 200, gone.text[:300]
     assert gone.json()["id"] == ed.id

@@ -29,6 +29,11 @@ ALLOWED: dict[str, tuple[int, str]] = {
         "persistence.load, save and Saver take the app's Store: they are the unit under test "
         "(the accounts' contents are set up and read back through the API)",
     ),
+    "tests/api/test_mutants_wire_pipeline_b.py": (
+        1,
+        "persistence.Saver takes the app's Store: which requests count as a change for --data "
+        "is the unit under test (the account is changed and read through the API)",
+    ),
 }
 
 
