@@ -87,32 +87,45 @@ def _insert(root: dict[str, Node], key: str, value: str) -> None:
         parts = split_key(key)
         if len(_PARTS) < 4096 and len(key) <= 256:
             _PARTS[key] = parts
+    last = len(parts) - 1
+    if not last:  # a name without brackets
+        if isinstance(root.get(key), dict):
+            raise _both(parts, 0)
+        root[key] = value
+        return
     node: dict[str, Node] = root
-    path = parts[0]
-    for i, part in enumerate(parts):
-        if part == "" and i > 0:
+    # `parts` with each `[]` replaced by the index it took (copied on the first: `parts` is
+    # shared through _PARTS), for the name an error quotes
+    names = parts
+    for i in range(last):  # the hashes on the way down
+        part = parts[i]
+        if not part and i:
             part = str(len(node))
-        last = i == len(parts) - 1
-        if i > 0:
-            path = f"{path}[{part}]"
-        if last:
-            if isinstance(node.get(part), dict):
-                raise InvalidRequest(
-                    f"Invalid value for {path}: it is given both as a value and as a hash.",
-                    param=path,
-                )
-            node[part] = value
-        else:
-            child = node.get(part)
-            if child is None:
-                child = {}
-                node[part] = child
-            elif isinstance(child, str):
-                raise InvalidRequest(
-                    f"Invalid value for {path}: it is given both as a value and as a hash.",
-                    param=path,
-                )
-            node = child
+            names = names.copy() if names is parts else names
+            names[i] = part
+        child = node.get(part)
+        if child is None:
+            child = {}
+            node[part] = child
+        elif isinstance(child, str):
+            raise _both(names, i)
+        node = child
+    part = parts[last]
+    if not part and last:
+        part = str(len(node))
+        names = names.copy() if names is parts else names
+        names[last] = part
+    if isinstance(node.get(part), dict):
+        raise _both(names, last)
+    node[part] = value
+
+
+def _both(names: list[str], i: int) -> InvalidRequest:
+    """400 for a key given both as a value and as a hash, named up to its `i`-th part."""
+    path = names[0] + "".join(f"[{p}]" for p in names[1 : i + 1])
+    return InvalidRequest(
+        f"Invalid value for {path}: it is given both as a value and as a hash.", param=path
+    )
 
 
 def decode(raw: bytes | str) -> dict[str, Node]:
