@@ -256,14 +256,17 @@ class Dispatcher:
         def hooks_of(bp: str | None) -> list[Any]:
             return [f for reg in registries for f in reg.get(bp, ()) if f not in own]
 
-        app_hooks_lean = not hooks_of(None)
+        # an app context teardown runs after every request Flask serves: the lean path has none
+        app_hooks_lean = not hooks_of(None) and not app.teardown_appcontext_funcs
         views: dict[str, Any] = {}
         for rule in url_map.iter_rules():
             if not rule.rule.startswith(_API_PREFIXES) or rule.host is not None:
                 continue
             view = app.view_functions.get(rule.endpoint)
-            bp = rule.endpoint.rpartition(".")[0] or None
-            if app_hooks_lean and _is_lean(view) and not hooks_of(bp):
+            # Flask runs the hooks of the view's blueprint and of every blueprint enclosing it
+            names = rule.endpoint.split(".")[:-1]
+            scopes = [".".join(names[: i + 1]) for i in range(len(names))]
+            if app_hooks_lean and _is_lean(view) and not any(hooks_of(b) for b in scopes):
                 views[rule.endpoint] = view
         self.views = views
         self.refresh = app.extensions.get(REFRESH)
