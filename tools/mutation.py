@@ -122,17 +122,19 @@ def pytest_collection_modifyitems(session, config, items):
         module = mutant.split("__mutmut_")[0].rsplit(".", 2)[-2]
         words = RELEVANT.get(module, (module,))
         def rank(item):
-            path = item.nodeid.split("::")[0]
-            return next((n for n, w in enumerate(words) if w in path), len(words))
+            return next((n for n, w in enumerate(words) if w in item.nodeid), len(words))
 
         # the files of the first words first (the most specific), each in mutmut's order
         items[:] = sorted(items, key=rank)[:cap]
 """
-# test files about a module, by words in their path (a mutant of it runs them first under a cap)
+# tests about a module, by words in their node id (file path or test name; a mutant of it runs
+# them first under a cap): its own test files, then single tests found to kill its mutants
 RELEVANT = {
     "auth": ("wire_auth", "test_auth", "hardening_state"),
     "dispatch": (
         "wire_dispatch",
+        "test_body_over_16_mib_is_413",
+        "test_dispatcher_uses_the_table",
         "pipeline_routes",
         "wire_format",
         "unsupported_params",
@@ -141,11 +143,35 @@ RELEVANT = {
     ),
     "faults": ("wire_faults", "faults", "meter_events_v2"),
     "form": ("wire_form", "test_form", "wire_format", "bad_input", "booleans"),
-    "idempotency": ("wire_auth", "idempotency"),
+    "idempotency": ("wire_auth", "idempotency", "line_break"),
     "journal": ("wire_journal", "journal", "test_control", "hardening_state", "inprocess"),
-    "pipeline": ("pipeline", "wire_format", "test_auth", "idempotency", "versions", "rate_limit"),
+    "pipeline": (
+        "pipeline",
+        "test_a_newer_version_not_in_the_future",
+        "test_the_bare_api_roots",
+        "test_replay_returns_same_status",
+        "test_faults_and_journal_reach_the_session_token_stream",
+        "test_absent_before_2024_09_30",
+        "test_per_account_rate_limit_gives_429",
+        "test_idle_accounts_are_forgotten",
+        "test_released_versions_are_served",
+        "wire_format",
+        "test_auth",
+        "idempotency",
+        "versions",
+        "rate_limit",
+    ),
     "render": (
         "wire_render",
+        "test_pagination_cursor_unknown",
+        "test_stream_wrong_token",
+        "test_v2_adjustment_errors",
+        "test_api_error_fault_does_not_execute",
+        "test_api_error_status_and_should_retry_override",
+        "test_declining_cards_fail_at_attach",
+        "test_sdk_round_trips_over_keep_alive",
+        "test_pipelined_requests_answer_in_order",
+        "test_head_has_headers_and_no_body",
         "wire_format",
         "objects_and_expand",
         "expand_before_write",
