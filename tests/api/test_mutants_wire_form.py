@@ -305,3 +305,52 @@ def test_a_malformed_key_is_quoted_whole_up_to_100_characters(
     assert _error(r) == _invalid("Invalid parameter name: " + key)
     r = send(server, api_key, "POST", "/v1/products", f"name=W&{key}k=1{extra}")
     assert _error(r) == _invalid("Invalid parameter name: " + key + "...")
+
+
+# --- the escaped path: conflicts named, `[]` inside a key ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pairs", "name"),
+    [
+        ("metadata[k]=v&metadata=x", "metadata"),  # a hash, then a value under its bare name
+        ("metadata[1]=x&metadata[][b]=y", "metadata[1]"),  # `[]` takes index 1: a value there
+        ("metadata[a][b]=1&metadata[a][b][c]=2", "metadata[a][b]"),  # three levels deep
+    ],
+)
+def test_a_key_given_as_a_value_and_as_a_hash_is_named_with_escapes(
+    server: ThreadedServer, client: stripe.StripeClient, api_key: str, pairs: str, name: str
+) -> None:
+    """A body with an escape (`%C3%A9`) is read by the general path; a key given both as a value
+    and as a hash is a 400 naming it in bracket form, a `[]` by the index it took, and nothing
+    is created."""
+    r = send(server, api_key, "POST", "/v1/products", f"name=W&description=%C3%A9&{pairs}")
+    assert _error(r) == _invalid(
+        f"Invalid value for {name}: it is given both as a value and as a hash.", name
+    )
+    assert client.v1.products.list().data == []
+
+
+def test_an_empty_bracket_inside_a_key_is_the_next_element(
+    server: ThreadedServer, client: stripe.StripeClient, api_key: str
+) -> None:
+    """`items[][price]=...` (escaped here, as `items%5B%5D%5Bprice%5D`) appends an element each
+    time it is given: the same key twice is a subscription with two items, in order (and the
+    second request reads the key as the first did)."""
+    cus = client.v1.customers.create({"name": "Ada"})
+    prices = [
+        client.v1.prices.create(
+            {
+                "currency": "usd",
+                "unit_amount": amount,
+                "recurring": {"interval": "month"},
+                "product_data": {"name": f"Plan {amount}"},
+            }
+        ).id
+        for amount in (1000, 2000)
+    ]
+    for _ in range(2):
+        items = "&".join(f"items%5B%5D%5Bprice%5D={p}" for p in prices)
+        r = send(server, api_key, "POST", "/v1/subscriptions", f"customer={cus.id}&{items}")
+        assert r.status_code == 200, r.text[:300]
+        assert [i["price"]["id"] for i in r.json()["items"]["data"]] == prices
