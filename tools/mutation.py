@@ -146,6 +146,8 @@ RELEVANT = {
     "idempotency": ("wire_auth", "idempotency", "line_break"),
     "journal": ("wire_journal", "journal", "test_control", "hardening_state", "inprocess"),
     "pipeline": (
+        "test_an_invalid_content_length",
+        "test_a_v1_delete_journals_its_form_body",
         "test_a_delete_body_is_read",
         "test_customer_events",
         "test_a_bare_rule_fails_the_next_request",

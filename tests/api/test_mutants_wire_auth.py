@@ -157,6 +157,20 @@ def test_a_256_character_key_in_a_long_basic_header_is_an_invalid_key(
     assert e["message"] == "Invalid API Key provided: sk_test_" + "*" * 28 + "cccc..."
 
 
+def test_a_restricted_key_in_a_long_basic_header_is_refused_on_v2(server: ThreadedServer) -> None:
+    """A header too long to cache (a 255-character `rk_test_` key with a 40-character password)
+    is checked the same way: the key works on v1 and is a 401 on v2 (wire-format.md §4)."""
+    key = "rk_test_" + uuid.uuid4().hex + "r" * (255 - 8 - 32)
+    header = _basic(key, "p" * 40)
+    assert _customers(server, header).status_code == 200
+    # not validated: the v2 event destination paths are no operation of the OpenAPI spec at hand
+    r = requests.get(
+        server.url + "/v2/core/event_destinations", headers={"Authorization": header}, timeout=10
+    )
+    assert r.status_code == 401
+    assert r.json()["error"]["type"] == "invalid_request_error"
+
+
 # --- idempotency keys (wire-format.md §10) -------------------------------------------------------
 
 

@@ -327,7 +327,7 @@ def test_an_exception_after_the_route_is_a_500_naming_its_request(
 # --- framing -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("length", [b"abc", b"-1", b"+6", b"\xb2"])
+@pytest.mark.parametrize("length", [b"abc", b"-1", b"+6", b"\xb2", b"6 bytes, as counted by hand"])
 def test_an_invalid_content_length_is_a_400_that_changes_nothing(
     server: ThreadedServer, api_key: str, length: bytes
 ) -> None:
@@ -348,7 +348,7 @@ def test_an_invalid_content_length_is_a_400_that_changes_nothing(
     assert out.startswith(b"HTTP/1.1 400 ")
     err = json.loads(out.partition(b"\r\n\r\n")[2])["error"]
     assert err["type"] == "invalid_request_error" and "code" not in err and "param" not in err
-    shown = length.decode("latin-1")
+    shown = length.decode("latin-1")[:20]  # the header's first 20 characters
     assert err["message"] == f"Invalid Content-Length header: {shown} is not a number of bytes."
     listed = requests.get(server.url + "/v1/customers", auth=(api_key, ""), timeout=10)
     assert validated(listed).json()["data"] == []
