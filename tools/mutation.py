@@ -132,6 +132,8 @@ def pytest_collection_modifyitems(session, config, items):
 RELEVANT = {
     "auth": ("wire_auth", "test_auth", "hardening_state"),
     "dispatch": (
+        "test_late_event_in_grace_lands_on_the_draft",
+        "test_stream_ingests_events",
         "test_body_over_16_mib_is_413",
         "test_dispatcher_uses_the_table",
         "wire_dispatch",
@@ -146,6 +148,7 @@ RELEVANT = {
     "idempotency": ("wire_auth", "idempotency", "line_break"),
     "journal": ("wire_journal", "journal", "test_control", "hardening_state", "inprocess"),
     "pipeline": (
+        "test_api_error_fault_does_not_execute",
         "test_an_invalid_content_length",
         "test_a_v1_delete_journals_its_form_body",
         "test_a_delete_body_is_read",

@@ -316,6 +316,7 @@ def test_a_malformed_key_is_quoted_whole_up_to_100_characters(
         ("metadata[k]=v&metadata=x", "metadata"),  # a hash, then a value under its bare name
         ("metadata[1]=x&metadata[][b]=y", "metadata[1]"),  # `[]` takes index 1: a value there
         ("metadata[a][b]=1&metadata[a][b][c]=2", "metadata[a][b]"),  # three levels deep
+        ("metadata[1][b]=1&metadata[]=x", "metadata[1]"),  # a last `[]` takes index 1: a hash
     ],
 )
 def test_a_key_given_as_a_value_and_as_a_hash_is_named_with_escapes(
