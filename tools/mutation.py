@@ -181,6 +181,7 @@ RELEVANT = {
         "test_sdk_round_trips_over_keep_alive",
         "test_pipelined_requests_answer_in_order",
         "test_head_has_headers_and_no_body",
+        "test_a_request_served_by_flask_releases_its_account",
         "wire_render",
         "wire_format",
         "objects_and_expand",
