@@ -164,21 +164,24 @@ def test_a_newer_version_may_be_dated_today_in_utc_but_not_tomorrow(
 # --- v2: a POST without a body has no parameters -----------------------------------------------
 
 
+def _destination(name: str) -> Any:
+    """The parameters of a thin-payload webhook event destination named `name`."""
+    return {
+        "name": name,
+        "type": "webhook_endpoint",
+        "event_payload": "thin",
+        "enabled_events": ["v1.billing.meter.no_meter_found"],
+        "webhook_endpoint": {"url": "http://127.0.0.1:9/thin"},
+    }
+
+
 def test_a_v2_post_without_a_body_is_an_empty_object(
     server: ThreadedServer, api_key: str, client: stripe.StripeClient
 ) -> None:
     """Stripe's reference shows `POST /v2/core/event_destinations/{id}/disable` as a curl call
     without `-d`: a v2 POST with no body (or only whitespace) takes no parameters, it is not
     malformed JSON."""
-    ed = client.v2.core.event_destinations.create(
-        {
-            "name": "no body",
-            "type": "webhook_endpoint",
-            "event_payload": "thin",
-            "enabled_events": ["v1.billing.meter.no_meter_found"],
-            "webhook_endpoint": {"url": "http://127.0.0.1:9/thin"},
-        }
-    )
+    ed = client.v2.core.event_destinations.create(_destination("no body"))
     for action, body, status in (("disable", b"", "disabled"), ("enable", b" \r\n", "enabled")):
         # not validated: the v2 event destination paths are no operation of the OpenAPI spec
         # at hand
@@ -347,13 +350,7 @@ def test_a_v2_idempotent_replay_compares_the_json_object_not_its_text(
     """wire-format.md: a replay of an `Idempotency-Key` with the same parameters gets the first
     answer; the same key with other parameters is 400 `idempotency_error`. On v2 the parameters
     are a JSON object: the order of its keys is no difference, another value is."""
-    params = {
-        "name": "first",
-        "type": "webhook_endpoint",
-        "event_payload": "thin",
-        "enabled_events": ["v1.billing.meter.no_meter_found"],
-        "webhook_endpoint": {"url": "http://127.0.0.1:9/thin"},
-    }
+    params = _destination("first")
 
     def post(body: dict[str, Any]) -> requests.Response:
         # not validated: the v2 event destination paths are no operation of the OpenAPI spec
@@ -462,15 +459,7 @@ def test_a_body_sent_with_a_v2_get_or_delete_is_ignored(
 ) -> None:
     """control-api.md: on v2 the parameters of a GET or DELETE are its query string, "a body
     sent with those is ignored, as the API ignores it", even one that is no JSON at all."""
-    ed = client.v2.core.event_destinations.create(
-        {
-            "name": "ignored bodies",
-            "type": "webhook_endpoint",
-            "event_payload": "thin",
-            "enabled_events": ["v1.billing.meter.no_meter_found"],
-            "webhook_endpoint": {"url": "http://127.0.0.1:9/thin"},
-        }
-    )
+    ed = client.v2.core.event_destinations.create(_destination("ignored bodies"))
     headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
     base = server.url + "/v2/core/event_destinations"
     # not validated: the v2 event destination paths are no operation of the OpenAPI spec at hand
