@@ -60,8 +60,17 @@ def _collector(d: Dispatcher) -> Callable[[Response], Response]:
         if space is None:
             return resp
         ext = space.extensions
-        if not ext.get(OUTBOX) and not ext.get(THIN_OUTBOX):
+        outbox, thin = ext.get(OUTBOX), ext.get(THIN_OUTBOX)
+        if not outbox and not thin:
             return resp  # the request raised no event: nothing to deliver
+        listening = space.webhook_endpoints or space.event_destinations
+        if not listening and d.forward_secret is None:
+            with space.lock:  # nothing could receive them: dropped unread
+                if outbox:
+                    outbox.clear()
+                if thin:
+                    thin.clear()
+            return resp
         try:
             with space.lock:
                 deliveries = d.collect(space)

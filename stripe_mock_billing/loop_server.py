@@ -105,6 +105,7 @@ class _Connection(asyncio.Protocol):
         # slow-client deadline (loop time) and the answer sent when it passes; None: none
         self.deadline: float | None = None
         self.on_deadline = _TIMEOUT
+        self.expect: bytes | None = None  # the request's Expect header, if it has one
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport, but have its interface
@@ -150,8 +151,11 @@ class _Connection(asyncio.Protocol):
         self.body = []
         self.size = 0
         self.head_size = 0
-        if not self.pending:
-            self._expect(self.server.header_timeout)
+        self.expect = None
+        if not self.pending:  # `_expect(header_timeout)`, inline (every request runs this)
+            server = self.server
+            self.deadline = server.loop.time() + server.header_timeout
+            self.on_deadline = _TIMEOUT
 
     def _grow_head(self, n: int) -> None:
         self.head_size += n
@@ -168,14 +172,21 @@ class _Connection(asyncio.Protocol):
         if size > limits.MAX_HEADER_BYTES:
             self._grow_head(0)
         self.headers.append((name, value))
+        if len(name) == 6 and name.lower() == b"expect":
+            self.expect = value
 
     def on_headers_complete(self) -> None:
-        self._expect(self.server.body_timeout)
-        for name, value in self.headers:
-            if len(name) != 6 or name.lower() != b"expect":
-                continue
-            if value.lower() == b"100-continue" and self.transport is not None:
-                self.transport.write(_CONTINUE)
+        server = self.server
+        self.deadline = server.loop.time() + server.body_timeout  # `_expect`, inline
+        self.on_deadline = _TIMEOUT
+        if self.expect is not None and self.transport is not None:  # an Expect header came
+            for name, value in self.headers:
+                if (
+                    len(name) == 6
+                    and name.lower() == b"expect"
+                    and value.lower() == b"100-continue"
+                ):
+                    self.transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
         self.size += len(body)
@@ -187,16 +198,31 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         method = self.parser.get_method().decode("latin-1")
         keep = bool(self.parser.should_keep_alive())
-        env = self.server.environ(method, self.url, self.headers, b"".join(self.body), self.peer)
-        slot: list[Any] = [None, keep]
-        self.pending.append(slot)
-        self._expect(None)  # running: no deadline until its answer is written
+        server = self.server
+        env = server.environ(method, self.url, self.headers, b"".join(self.body), self.peer)
+        self.deadline = None  # running: no deadline until its answer is written
         head = method == "HEAD"
-        if self.server.goes_off_loop(env):
-            self.server.call_off_loop(env, head, keep, self._answered, slot)
+        if server.goes_off_loop(env):
+            slot: list[Any] = [None, keep]
+            self.pending.append(slot)
+            server.call_off_loop(env, head, keep, self._answered, slot)
             return
-        answer, delay = self.server.call(env, head=head, keep_alive=keep)
-        self._answered(slot, env, answer, delay)
+        answer, delay = server.call(env, head=head, keep_alive=keep)
+        if self.pending or delay > 0 or env[JOBS_KEY]:
+            slot = [None, keep]
+            self.pending.append(slot)
+            self._answered(slot, env, answer, delay)
+            return
+        # nothing before it waits and nothing holds it back: written now (what `_flush` does)
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(answer)
+        if not keep:
+            transport.close()
+            return
+        self.deadline = server.loop.time() + server.idle_timeout  # idle: closed silently
+        self.on_deadline = b""
 
     def _answered(self, slot: list[Any], env: dict[str, Any], answer: bytes, delay: float) -> None:
         jobs = env[JOBS_KEY]
@@ -449,22 +475,20 @@ class LoopServer:
         except Exception:  # the app renders its own errors; this is a server-level failure
             log.exception("WSGI app failed")
             status, headers, body = "500 Internal Server Error", [], b""
-        parts = ["HTTP/1.1 ", status, "\r\n"]
-        has_length = False
-        for name, value in headers:
-            if name[:1] in "cC":  # only Content-Length and Connection are looked at
-                low = name.lower()
-                if low == "content-length":
-                    has_length = True
-                elif low == "connection":
-                    continue
-            parts += (name, ": ", value, "\r\n")
+        # the header lines at once; the names are looked at only when the block may hold a
+        # Content-Length or Connection header (each line follows a line break: no header name
+        # that merely contains those words matches)
+        lines = "\r\n".join(map(": ".join, headers)) + "\r\n" if headers else ""
+        low = "\n" + lines.lower()
+        has_length = "\ncontent-length:" in low
+        if "\nconnection:" in low:  # the server decides the connection (keep-alive or close)
+            lines = "".join([f"{n}: {v}\r\n" for n, v in headers if n.lower() != "connection"])
+        head_text = f"HTTP/1.1 {status}\r\n{lines}"
         if not has_length:
-            parts.append(f"Content-Length: {len(body)}\r\n")
+            head_text += f"Content-Length: {len(body)}\r\n"
         if not keep_alive:
-            parts.append("Connection: close\r\n")
-        parts.append("\r\n")
-        head_bytes = "".join(parts).encode("latin-1")
+            head_text += "Connection: close\r\n"
+        head_bytes = (head_text + "\r\n").encode("latin-1")
         deferred = env[DEFER_KEY]
         delay = float(sum(deferred)) if deferred else 0.0
         return (head_bytes if head else head_bytes + body), delay

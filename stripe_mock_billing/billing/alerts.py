@@ -104,6 +104,8 @@ def lifetime_value(ns: Namespace, meter: Meter, customer: str) -> int | float:
 
 def usage_arrived(ns: Namespace, meter: Meter, customer: str) -> None:
     """Usage of `customer` on `meter` changed: fire the alerts it reaches."""
+    if not ns.alerts:
+        return  # an account without alerts (every meter event checks): no index to look at
     idx = _index(ns)
     if meter.id not in idx.by_meter:
         return

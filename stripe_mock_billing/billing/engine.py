@@ -125,10 +125,11 @@ def customer_joining_clock(ns: Namespace, clock_id: str) -> None:
 
 
 def customer_created(ns: Namespace, cust: Customer) -> Event:
-    """Index a new customer on its clock; `customer.created` (returned)."""
+    """Index a new customer on its clock; `customer.created` (returned), created when the
+    customer was (its clock's frozen time, else the account's wall clock, read once)."""
     if cust.test_clock:
         state(ns).clock_customers.setdefault(cust.test_clock, []).append(cust.id)
-    return emit(ns, "customer.created", cust, created=clock.customer_now(ns, cust.id))
+    return emit(ns, "customer.created", cust, created=cust.created)
 
 
 def attach_customer(ns: Namespace, clock_id: str, cust: Customer) -> None:

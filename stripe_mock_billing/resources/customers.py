@@ -135,17 +135,19 @@ def create_customer() -> Response:
         invoice_prefix=ids.id_tail(8).upper(),
     )
     _apply(cust, prm)
-    _check_payment_methods(ns, prm, None)
+    paying = "payment_method" in prm or "invoice_settings" in prm
+    if paying:
+        _check_payment_methods(ns, prm, None)
     ns.customers[cid] = cust
     event = engine.customer_created(ns, cust)
-    _payment_methods(ns, cust, prm)
+    if paying:
+        _payment_methods(ns, cust, prm)
     expand = prm.get("expand")
     body = event.data_object
     if (
         type(body) is dict  # rendered at the account's version only (no endpoint pinned elsewhere)
         and not expand
-        and "payment_method" not in prm  # nothing changed the customer since
-        and "invoice_settings" not in prm
+        and not paying  # nothing changed the customer since
         and p.api_version() == ns.settings.api_version
     ):
         # the customer as `customer.created` shows it, rendered once (events copy their bodies

@@ -35,9 +35,11 @@ def _decode_component(raw: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidRequest(
-            "Invalid request: the request body or query string is not valid UTF-8."
-        ) from None
+        raise _not_utf8() from None
+
+
+def _not_utf8() -> InvalidRequest:
+    return InvalidRequest("Invalid request: the request body or query string is not valid UTF-8.")
 
 
 # raw (percent-encoded) parameter name -> its decoded form: names repeat from request to
@@ -180,24 +182,72 @@ _SPLIT_MAX = 64 * 1024
 
 def _decode_split(raw: bytes, root: dict[str, Node]) -> None:
     """`decode`'s general path for a small body: the same checks in the same order."""
-    keys = _KEYS
+    known = _KNOWN
     for chunk in raw.split(b"&"):
         if not chunk:
             continue  # an empty pair (`&&`) is skipped
         raw_key, eq, raw_value = chunk.partition(b"=")
-        if len(raw_key) > _RAW_KEY_MAX or (eq and len(raw_value) > _RAW_VALUE_MAX):
+        hit = known.get(raw_key)
+        if hit is None:  # a name not seen before, or one that fails a check: every check
+            _pair(root, raw_key, eq, raw_value)
+            continue
+        # a name that passed every check of its own before (decoded, split, not too long)
+        if eq and len(raw_value) > _RAW_VALUE_MAX:
             _too_long(raw_key[:_RAW_HEAD], len(raw_key))
-        key = keys.get(raw_key)
-        if key is None:
-            key = _decode_component(raw_key)
-            if len(keys) < 4096 and len(raw_key) <= 256:
-                keys[raw_key] = key
-        if not key:
-            raise InvalidRequest("Invalid parameter name: a parameter has an empty name.")
-        value = _decode_component(raw_value) if eq else ""
-        if len(key) > MAX_KEY_LENGTH or len(value) > MAX_VALUE_LENGTH:
+        key, parts = hit
+        if b"%" in raw_value or b"+" in raw_value:
+            value = _decode_component(raw_value)
+        else:  # `_decode_component` without the unquoting (an empty value too)
+            try:
+                value = raw_value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _not_utf8() from None
+        if len(value) > MAX_VALUE_LENGTH:
             _check_lengths(key, value)
-        _insert(root, key, value)
+        if len(parts) == 1:  # `name`
+            if isinstance(root.get(key), dict):
+                raise _both(parts, 0)
+            root[key] = value
+        elif len(parts) == 2 and parts[1]:  # `name[field]`, as `_insert` sets it
+            head, field = parts
+            node = root.get(head)
+            if node is None:
+                root[head] = {field: value}
+            elif isinstance(node, str):
+                raise _both(parts, 0)
+            elif isinstance(node.get(field), dict):
+                raise _both(parts, 1)
+            else:
+                node[field] = value
+        else:
+            _insert(root, key, value)
+
+
+# raw (percent-encoded) parameter name -> (its decoded form, `split_key`'s parts), for names
+# that passed every check of their own once (UTF-8, not empty, not too long, well-formed
+# brackets, not too deep): `_decode_split` then only checks the value; bounded
+_KNOWN: dict[bytes, tuple[str, list[str]]] = {}
+
+
+def _pair(root: dict[str, Node], raw_key: bytes, eq: bytes, raw_value: bytes) -> None:
+    """One pair with every check, in `decode`'s order; remembers a name that passes them."""
+    if len(raw_key) > _RAW_KEY_MAX or (eq and len(raw_value) > _RAW_VALUE_MAX):
+        _too_long(raw_key[:_RAW_HEAD], len(raw_key))
+    keys = _KEYS
+    key = keys.get(raw_key)
+    if key is None:
+        key = _decode_component(raw_key)
+        if len(keys) < 4096 and len(raw_key) <= 256:
+            keys[raw_key] = key
+    if not key:
+        raise InvalidRequest("Invalid parameter name: a parameter has an empty name.")
+    value = _decode_component(raw_value) if eq else ""
+    if len(key) > MAX_KEY_LENGTH or len(value) > MAX_VALUE_LENGTH:
+        _check_lengths(key, value)
+    _insert(root, key, value)
+    parts = _PARTS.get(key)  # `_insert` split it (and kept the parts, for a short name)
+    if parts is not None and len(raw_key) <= 256 and len(_KNOWN) < 4096:
+        _KNOWN[raw_key] = (key, parts)
 
 
 def _decode_plain(raw: bytes, root: dict[str, Node]) -> bool:

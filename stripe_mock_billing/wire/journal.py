@@ -171,7 +171,7 @@ def record(s: Any, resp: Response) -> None:
                 s.v2,
                 params_truncated,
                 environ.get("HTTP_IDEMPOTENCY_KEY"),
-                resp.status_code,
+                resp._status_code,  # the status_code property, read without its call
                 b"" if truncated else body_bytes,
                 s.request_id,
                 s.version,

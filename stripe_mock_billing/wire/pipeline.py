@@ -129,16 +129,21 @@ def _read_body(s: State) -> bytes:
 
 def _decode_v1(s: State) -> dict[str, Node]:
     env = s.environ
-    raw = decode(env.get("QUERY_STRING", "").encode("latin-1"))
+    query = env.get("QUERY_STRING")
+    raw = decode(query.encode("latin-1")) if query else {}
     if s.method in ("POST", "DELETE"):  # a DELETE body (`curl -X DELETE -d`) counts too
-        ctype = env.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
         body = _read_body(s)
-        if ctype in ("application/json", "multipart/form-data") and body:
-            raise InvalidRequest(
-                "Invalid request: v1 endpoints take application/x-www-form-urlencoded bodies, "
-                f"not {ctype}."
-            )
-        raw.update(decode(body))
+        if body:
+            ctype = env.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+            if ctype in ("application/json", "multipart/form-data"):
+                raise InvalidRequest(
+                    "Invalid request: v1 endpoints take application/x-www-form-urlencoded "
+                    f"bodies, not {ctype}."
+                )
+            if raw:
+                raw.update(decode(body))
+            else:
+                raw = decode(body)
     return raw
 
 
@@ -170,7 +175,7 @@ def _today() -> str:
     now = int(clock.real_time())
     if now // 60 != _today_cache[0]:  # recomputed at most once a minute
         _today_cache[:] = [now // 60, time.strftime("%Y-%m-%d", time.gmtime(now))]
-    return cast(str, _today_cache[1])
+    return _today_cache[1]  # type: ignore[no-any-return]
 
 
 def _replay_response(s: State, replay: Any, idem_key: str) -> Response:
