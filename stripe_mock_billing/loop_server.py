@@ -272,6 +272,7 @@ class LoopServer:
         drain_timeout: float = limits.DRAIN_TIMEOUT,
     ) -> None:
         self.app = app
+        self._flask = isinstance(app, Flask)
         self.header_timeout, self.body_timeout = header_timeout, body_timeout
         self.idle_timeout, self.max_connections = idle_timeout, max_connections
         self.drain_timeout = drain_timeout
@@ -464,7 +465,12 @@ class LoopServer:
             return _ignore
 
         try:
-            result: Iterable[bytes] = self.app(env, start_response)
+            app = self.app
+            # a Flask app: what `Flask.__call__` does, without its frame (middleware wraps
+            # `wsgi_app`, looked up on every request)
+            result: Iterable[bytes] = (
+                app.wsgi_app(env, start_response) if self._flask else app(env, start_response)
+            )
             try:
                 body = b"".join(result)
             finally:

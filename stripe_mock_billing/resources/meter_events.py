@@ -93,7 +93,9 @@ def create_meter_event() -> Response:
     meter = meter_for_event_name(ns, name)
     if meter is None:
         raise no_active_meter(name)
-    now = event_now(ns, meter, payload)
+    received = clock.wall_now(ns)
+    # the customer's test clock time, else the wall clock (read once: no clock to look up)
+    now = event_now(ns, meter, payload) if ns.test_clocks else received
     timestamp = prm.get("timestamp")
     if timestamp is None:
         timestamp = now
@@ -102,7 +104,6 @@ def create_meter_event() -> Response:
         if problem is not None:
             raise InvalidRequest(problem[1], param="timestamp")
     identifier = prm.get("identifier") or new_identifier()
-    received = clock.wall_now(ns)
     try:
         err = check_and_store(ns, meter, payload, identifier, timestamp, received)
     except DuplicateIdentifier as dup:
