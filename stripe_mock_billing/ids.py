@@ -86,9 +86,13 @@ def new_id(obj: str, n: int = 24) -> str:
 
 def uuid4_str() -> str:
     """A random (version 4) UUID in its canonical text form, as `str(uuid.uuid4())` gives."""
-    n = _RNG.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)
-    h = "%032x" % (n | (0x4000 << 64) | (0x8000 << 48))
+    # 122 random bits; the version nibble 4 and the variant bits 10 (RFC 9562)
+    h = (_RNG.getrandbits(128) & _UUID_CLEAR | _UUID_SET).to_bytes(16, "big").hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_UUID_CLEAR = ~(0xF000 << 64) & ~(0xC000 << 48)
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
 def prefix_of(obj_id: str) -> str:
