@@ -7,8 +7,10 @@ requests/s at ~600 us of server CPU per request, this loop ~4,200-4,800 requests
 (the HTTP layer itself costs ~25 us: httptools, a C parser, plus uvloop when installed).
 Per request the loop does as little as it can in Python: the environ is a copy of a dict built
 once with the request's own entries set, header names map to environ keys through a cache, the
-answer's head is one joined string, and only POSTs whose path may be long are tested against
-the long-request pattern. The app's own share is kept small by `wire/dispatch.Dispatcher`
+answer's header lines are joined in one C call, an answer nothing waits before is written at
+once (the pending queue is for pipelined and held-back answers), the app's `wsgi_app` is called
+without `Flask.__call__`'s frame, and only POSTs whose path may be long are tested against the
+long-request pattern. The app's own share is kept small by `wire/dispatch.Dispatcher`
 (the /v1 and /v2 routes bypass Flask's per-request machinery): bench/bench_cpu.py measures
 both against a do-nothing app on this same loop.
 

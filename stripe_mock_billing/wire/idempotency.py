@@ -10,7 +10,6 @@ configured TTL (24 h) and at most `max_keys` of them (oldest evicted first), so 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 
 from ..errors import (
@@ -25,9 +24,10 @@ MAX_KEY_LENGTH = 255
 
 
 def fingerprint(method: str, path: str, flat_params: list[tuple[str, str]]) -> str:
-    """A digest of the endpoint and its decoded parameters (order-independent), written as JSON:
-    no two parameter sets share a text (`a=b` + `c` and `a` + `b=c` joined with `=` would)."""
-    text = json.dumps([method, path, sorted(flat_params)])  # ASCII: any str encodes
+    """A digest of the endpoint and its decoded parameters (order-independent), written as the
+    `repr` of a tuple: no two parameter sets share a text (`a=b` + `c` and `a` + `b=c` joined
+    with `=` would), and `repr` escapes what UTF-8 cannot encode (a lone surrogate)."""
+    text = repr((method, path, sorted(flat_params)))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
