@@ -159,6 +159,24 @@ def test_get_query_with_percent_encoded_and_literal_brackets(
     assert r.json()["data"] == []
 
 
+def test_post_parameters_in_the_query_string_and_the_body_are_both_read(
+    client: stripe.StripeClient, server: Any, api_key: str
+) -> None:
+    """A v1 POST takes parameters from its query string as well as its form body (the ones in
+    the body from a form, those in the query with their brackets percent-encoded)."""
+    r = raw(
+        server,
+        api_key,
+        "POST",
+        "/v1/customers?description=from%20the%20query&metadata%5Bq%5D=1",
+        "name=Ada&email=ada%40example.com",
+    )
+    assert r.status_code == 200
+    got = client.v1.customers.retrieve(r.json()["id"])
+    assert (got.name, got.email, got.description) == ("Ada", "ada@example.com", "from the query")
+    assert got.metadata.to_dict() == {"q": "1"}
+
+
 def test_delete_params_in_query_string(client: stripe.StripeClient) -> None:
     sub = make_sub(client)
     price = make_price(client)
