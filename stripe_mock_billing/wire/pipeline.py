@@ -33,6 +33,7 @@ from ..config import validate_api_version
 from ..errors import ApiError, InvalidRequest, RateLimited, StripeError, UnrecognizedURL
 from ..limits import loads_json
 from ..store import Namespace
+from ..stripe_versions import KNOWN_VERSIONS
 from . import faults, idempotency, journal
 from .auth import authenticate
 from .form import Node, decode, flatten
@@ -201,7 +202,11 @@ def begin(s: State, view: Any) -> Response | None:
     else:
         key = authenticate(env.get("HTTP_AUTHORIZATION"), v2=s.v2)
     requested = env.get("HTTP_STRIPE_VERSION") or st.settings.api_version
-    s.version = validate_api_version(requested, _today())
+    # a released version is served as itself (what validate_api_version answers first), with
+    # no need of today's date
+    s.version = (
+        requested if requested in KNOWN_VERSIONS else validate_api_version(requested, _today())
+    )
     # a version newer than the newest known is served as that one, and the response says so
     s.requested_version = requested if s.version != requested else None
     if key is not None:
