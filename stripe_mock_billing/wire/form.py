@@ -156,15 +156,7 @@ def decode(raw: bytes | str) -> dict[str, Node]:
             key_end = end if eq < 0 else eq
             if key_end - pos > _RAW_KEY_MAX or (eq >= 0 and end - eq - 1 > _RAW_VALUE_MAX):
                 _too_long(raw[pos : min(key_end, pos + _RAW_HEAD)], key_end - pos)
-            raw_key = raw[pos:key_end]
-            key = _KEYS.get(raw_key)
-            if key is None:
-                key = _decode_component(raw_key)
-                if len(_KEYS) < 4096 and len(raw_key) <= 256:
-                    _KEYS[raw_key] = key
-            if not key:
-                # `=x`: Stripe has no parameter without a name (an empty pair `&&` is skipped)
-                raise InvalidRequest("Invalid parameter name: a parameter has an empty name.")
+            key = _name(raw[pos:key_end])
             value = _decode_component(raw[eq + 1 : end]) if eq >= 0 else ""
             if len(key) > MAX_KEY_LENGTH or len(value) > MAX_VALUE_LENGTH:
                 _check_lengths(key, value)
@@ -229,18 +221,24 @@ def _decode_split(raw: bytes, root: dict[str, Node]) -> None:
 _KNOWN: dict[bytes, tuple[str, list[str]]] = {}
 
 
+def _name(raw_key: bytes) -> str:
+    """A pair's name decoded (through `_KEYS`); 400 for an empty one."""
+    key = _KEYS.get(raw_key)
+    if key is None:
+        key = _decode_component(raw_key)
+        if len(_KEYS) < 4096 and len(raw_key) <= 256:
+            _KEYS[raw_key] = key
+    if not key:
+        # `=x`: Stripe has no parameter without a name (an empty pair `&&` is skipped)
+        raise InvalidRequest("Invalid parameter name: a parameter has an empty name.")
+    return key
+
+
 def _pair(root: dict[str, Node], raw_key: bytes, eq: bytes, raw_value: bytes) -> None:
     """One pair with every check, in `decode`'s order; remembers a name that passes them."""
     if len(raw_key) > _RAW_KEY_MAX or (eq and len(raw_value) > _RAW_VALUE_MAX):
         _too_long(raw_key[:_RAW_HEAD], len(raw_key))
-    keys = _KEYS
-    key = keys.get(raw_key)
-    if key is None:
-        key = _decode_component(raw_key)
-        if len(keys) < 4096 and len(raw_key) <= 256:
-            keys[raw_key] = key
-    if not key:
-        raise InvalidRequest("Invalid parameter name: a parameter has an empty name.")
+    key = _name(raw_key)
     value = _decode_component(raw_value) if eq else ""
     if len(key) > MAX_KEY_LENGTH or len(value) > MAX_VALUE_LENGTH:
         _check_lengths(key, value)
