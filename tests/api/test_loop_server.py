@@ -77,6 +77,29 @@ def test_pipelined_requests_answer_in_order(loop: LoopServer) -> None:
     assert b"Unrecognized request URL (GET: /v1/nope)" in second
 
 
+def test_a_pipelined_answer_waits_behind_a_held_back_one(loop: LoopServer, api_key: str) -> None:
+    """Answers go out in request order even when the first is held back (a latency fault) and
+    the one behind it is ready at once: it is queued, not written ahead."""
+    armed = requests.post(  # the control API: emulator-only, no schema
+        _url(loop) + "/_mock/faults",
+        json={"kind": "latency", "method": "GET", "path": "/v1/customers", "latency_ms": 300},
+        auth=(api_key, ""),
+        timeout=5,
+    )
+    assert armed.status_code == 200, armed.text
+    one = f"GET /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api_key}\r\n\r\n"
+    two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    t0 = time.monotonic()
+    out = _raw(loop, (one + two).encode(), reads=2)
+    assert time.monotonic() - t0 >= 0.3
+    first, second = out.split(b"HTTP/1.1 ")[1:3]
+    assert first.startswith(b"200 ")
+    assert b'"object":"list"' in first
+    validated_raw("GET", "/v1/customers", *_response(b"HTTP/1.1 " + first))
+    assert second.startswith(b"200 ")  # /healthz: emulator-only, no schema
+    assert b'"status":"ok"' in second
+
+
 def test_expect_100_continue_and_chunked_body(loop: LoopServer, api_key: str) -> None:
     body = b"name=" + b"a" * 200 + b"".join(b"&metadata[k%d]=" % i + b"v" * 400 for i in range(3))
     head = (
