@@ -42,34 +42,21 @@ import io
 import logging
 import re
 import sys
-from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import Any
 from urllib.parse import unquote
 
-import httptools
 from flask import Flask
 
 from . import limits
 from .control_webhooks import run_job
 from .delivery import JOBS_KEY
+from .loop_connection import Connection
 from .wire.faults import DEFER_KEY
 
 log = logging.getLogger("stripe_mock_billing")
 
-MAX_BODY = 32 * 1024 * 1024
-_BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-_TOO_LARGE = (
-    b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-)
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-_HEADERS_TOO_LARGE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
-    b"Connection: close\r\n\r\n"
-)
-_BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 # POSTs whose work grows with the account's size: run on the worker thread, off the loop
 _LONG_POST = re.compile(r"/v1/test_helpers/test_clocks/[^/]+/advance/?|/_mock/snapshot/?")
 
@@ -87,175 +74,6 @@ def _environ_key(raw_name: bytes) -> str:
     if len(_ENVIRON_KEYS) < 1024:
         _ENVIRON_KEYS[raw_name] = key
     return key
-
-
-class _Connection(asyncio.Protocol):
-    """One client connection: parse requests, run them in order, write the answers."""
-
-    def __init__(self, server: LoopServer) -> None:
-        self.server = server
-        self.parser = httptools.HttpRequestParser(self)
-        self.transport: asyncio.Transport | None = None
-        self.peer = ""
-        self.url = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
-        self.size = 0
-        self.head_size = 0
-        # answers not yet written, in request order: [bytes | None (held back), keep_alive]
-        self.pending: deque[list[Any]] = deque()
-        # slow-client deadline (loop time) and the answer sent when it passes; None: none
-        self.deadline: float | None = None
-        self.on_deadline = _TIMEOUT
-        self.expect: bytes | None = None  # the request's Expect header, if it has one
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports do not subclass asyncio.Transport, but have its interface
-        self.transport = cast(asyncio.Transport, transport)
-        peer = transport.get_extra_info("peername")
-        self.peer = str(peer[0]) if peer else ""
-        if not self.server.admit(self):
-            self._abort(_BUSY)
-            return
-        self._expect(self.server.header_timeout, _TIMEOUT)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.server.forget(self)
-
-    def _expect(self, seconds: float | None, answer: bytes = _TIMEOUT) -> None:
-        """The next step must happen within `seconds` (None: no deadline)."""
-        self.deadline = None if seconds is None else self.server.loop.time() + seconds
-        self.on_deadline = answer
-
-    def expired(self, now: float) -> bool:
-        """Close the connection if its deadline passed (the server's sweep calls this)."""
-        if self.deadline is None or now < self.deadline or self.pending:
-            return False
-        self._abort(self.on_deadline)
-        return True
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            self.parser.feed_data(data)
-        except Exception:  # malformed HTTP (or a body over MAX_BODY, already answered 413)
-            self._abort(_BAD_REQUEST)
-
-    def _abort(self, answer: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(answer)
-            self.transport.close()
-
-    # --- httptools callbacks ------------------------------------------------------------
-
-    def on_message_begin(self) -> None:
-        self.url = b""
-        self.headers = []
-        self.body = []
-        self.size = 0
-        self.head_size = 0
-        self.expect = None
-        if not self.pending:  # `_expect(header_timeout)`, inline (every request runs this)
-            server = self.server
-            self.deadline = server.loop.time() + server.header_timeout
-            self.on_deadline = _TIMEOUT
-
-    def _grow_head(self, n: int) -> None:
-        self.head_size += n
-        if self.head_size > limits.MAX_HEADER_BYTES:
-            self._abort(_HEADERS_TOO_LARGE)
-            raise ValueError("request headers too large")
-
-    def on_url(self, url: bytes) -> None:
-        self._grow_head(len(url))
-        self.url += url
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        size = self.head_size = self.head_size + len(name) + len(value) + 4
-        if size > limits.MAX_HEADER_BYTES:
-            self._grow_head(0)
-        self.headers.append((name, value))
-        if len(name) == 6 and name.lower() == b"expect":
-            self.expect = value
-
-    def on_headers_complete(self) -> None:
-        server = self.server
-        self.deadline = server.loop.time() + server.body_timeout  # `_expect`, inline
-        self.on_deadline = _TIMEOUT
-        if self.expect is not None and self.transport is not None:  # an Expect header came
-            for name, value in self.headers:
-                if (
-                    len(name) == 6
-                    and name.lower() == b"expect"
-                    and value.lower() == b"100-continue"
-                ):
-                    self.transport.write(_CONTINUE)
-
-    def on_body(self, body: bytes) -> None:
-        self.size += len(body)
-        if self.size > MAX_BODY:
-            self._abort(_TOO_LARGE)
-            raise ValueError("request body too large")
-        self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        method = self.parser.get_method().decode("latin-1")
-        keep = bool(self.parser.should_keep_alive())
-        server = self.server
-        env = server.environ(method, self.url, self.headers, b"".join(self.body), self.peer)
-        self.deadline = None  # running: no deadline until its answer is written
-        head = method == "HEAD"
-        if server.goes_off_loop(env):
-            slot: list[Any] = [None, keep]
-            self.pending.append(slot)
-            server.call_off_loop(env, head, keep, self._answered, slot)
-            return
-        answer, delay = server.call(env, head=head, keep_alive=keep)
-        if self.pending or delay > 0 or env[JOBS_KEY]:
-            slot = [None, keep]
-            self.pending.append(slot)
-            self._answered(slot, env, answer, delay)
-            return
-        # nothing before it waits and nothing holds it back: written now (what `_flush` does)
-        transport = self.transport
-        if transport is None or transport.is_closing():
-            return
-        transport.write(answer)
-        if not keep:
-            transport.close()
-            return
-        self.deadline = server.loop.time() + server.idle_timeout  # idle: closed silently
-        self.on_deadline = b""
-
-    def _answered(self, slot: list[Any], env: dict[str, Any], answer: bytes, delay: float) -> None:
-        jobs = env[JOBS_KEY]
-        if jobs:
-            # synchronous webhook deliveries: off the loop (a receiver may call the API back),
-            # the response held back until they are done
-            self.server.run_off_loop(jobs, delay, self._release, slot, answer)
-        elif delay > 0:
-            self.server.loop_call_later(delay, self._release, slot, answer)
-        else:
-            slot[0] = answer
-            self._flush()
-
-    # --- writing ------------------------------------------------------------------------
-
-    def _release(self, slot: list[Any], answer: bytes) -> None:
-        slot[0] = answer
-        self._flush()
-
-    def _flush(self) -> None:
-        transport = self.transport
-        while self.pending and self.pending[0][0] is not None:
-            answer, keep = self.pending.popleft()
-            if transport is None or transport.is_closing():
-                return
-            transport.write(answer)
-            if not keep:
-                transport.close()
-                return
-        if not self.pending:
-            self._expect(self.server.idle_timeout, b"")  # an idle keep-alive: closed silently
 
 
 class LoopServer:
@@ -278,7 +96,7 @@ class LoopServer:
         self.header_timeout, self.body_timeout = header_timeout, body_timeout
         self.idle_timeout, self.max_connections = idle_timeout, max_connections
         self.drain_timeout = drain_timeout
-        self.connections: set[_Connection] = set()
+        self.connections: set[Connection] = set()
         self._draining = False
         try:
             import uvloop
@@ -287,7 +105,7 @@ class LoopServer:
         except ImportError:
             self.loop = asyncio.new_event_loop()
         self._server = self.loop.run_until_complete(
-            self.loop.create_server(lambda: _Connection(self), host, port, backlog=512)
+            self.loop.create_server(lambda: Connection(self), host, port, backlog=512)
         )
         sock = self._server.sockets[0].getsockname()
         self.host, self.port = str(sock[0]), int(sock[1])
@@ -320,14 +138,14 @@ class LoopServer:
         """The bound host and port."""
         return self.host, self.port
 
-    def admit(self, conn: _Connection) -> bool:
+    def admit(self, conn: Connection) -> bool:
         """Count a new connection in, unless the server is full or stopping."""
         if self._draining or len(self.connections) >= self.max_connections:
             return False
         self.connections.add(conn)
         return True
 
-    def forget(self, conn: _Connection) -> None:
+    def forget(self, conn: Connection) -> None:
         """A connection closed."""
         self.connections.discard(conn)
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from stripe_mock_billing import loop_server
+from stripe_mock_billing import loop_connection
 from stripe_mock_billing.app import create_app
 from stripe_mock_billing.config import Settings
 from stripe_mock_billing.loop_server import LoopServer
@@ -138,7 +138,7 @@ def test_malformed_request_is_400_and_closed(loop: LoopServer) -> None:
 
 
 def test_oversized_body_is_413(loop: LoopServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loop_server, "MAX_BODY", 1000)
+    monkeypatch.setattr(loop_connection, "MAX_BODY", 1000)
     # the server's bare 413 (no body) precedes the API: no operation's response to validate
     head = (
         b"POST /v1/customers HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"

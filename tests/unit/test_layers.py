@@ -27,6 +27,7 @@ EDGES = {
     "cli_server",
     "server",
     "loop_server",
+    "loop_connection",
     "control",
     "snapshot",
     "snapshot.schema",
