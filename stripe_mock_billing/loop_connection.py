@@ -190,15 +190,9 @@ class Connection(asyncio.Protocol):
             self._answered(slot, env, answer, delay)
             return
         # nothing before it waits and nothing holds it back: written now (what `_flush` does)
-        transport = self.transport
-        if transport is None or transport.is_closing():
-            return
-        transport.write(answer)
-        if not keep:
-            transport.close()
-            return
-        self.deadline = server.loop.time() + server.idle_timeout  # idle: closed silently
-        self.on_deadline = b""
+        if self._write(answer, keep):
+            self.deadline = server.loop.time() + server.idle_timeout  # idle: closed silently
+            self.on_deadline = b""
 
     def _answered(self, slot: list[Any], env: dict[str, Any], answer: bytes, delay: float) -> None:
         jobs = env[JOBS_KEY]
@@ -218,15 +212,21 @@ class Connection(asyncio.Protocol):
         slot[0] = answer
         self._flush()
 
-    def _flush(self) -> None:
+    def _write(self, answer: bytes, keep: bool) -> bool:
+        """Write one answer (and close after it unless kept alive); False once closed."""
         transport = self.transport
+        if transport is None or transport.is_closing():
+            return False
+        transport.write(answer)
+        if not keep:
+            transport.close()
+            return False
+        return True
+
+    def _flush(self) -> None:
         while self.pending and self.pending[0][0] is not None:
             answer, keep = self.pending.popleft()
-            if transport is None or transport.is_closing():
-                return
-            transport.write(answer)
-            if not keep:
-                transport.close()
+            if not self._write(answer, keep):
                 return
         if not self.pending:
             self._expect(self.server.idle_timeout, b"")  # an idle keep-alive: closed silently
