@@ -136,6 +136,23 @@ def test_disabled_endpoint_gets_nothing(client: stripe.StripeClient) -> None:
         assert rcv.types() == ["customer.updated"]  # events made while disabled never come
 
 
+def test_events_from_before_any_endpoint_never_come(client: stripe.StripeClient) -> None:
+    """Events raised while the account had no endpoint are logged, not held for a later one:
+    an endpoint created afterwards gets only what happens from then on."""
+    early = client.v1.customers.create({"name": "before"})
+    client.v1.customers.update(early.id, {"name": "still before"})
+    with receiver() as rcv:
+        endpoint(client, rcv)
+        late = client.v1.customers.create({"name": "after"})
+        assert len(rcv.raw) == 1  # every delivery that reached it, verified or not
+        assert rcv.errors == []
+        assert rcv.types() == ["customer.created"]
+        (ev,) = rcv.events("customer.created")
+        assert ev.data.object.id == late.id
+    logged = client.v1.events.list({"type": "customer.created"}).data
+    assert early.id in {e.data.object.id for e in logged}  # still in the event log
+
+
 def test_deleted_endpoint_gets_nothing(client: stripe.StripeClient) -> None:
     with receiver() as rcv:
         ep = endpoint(client, rcv)
